@@ -1,0 +1,148 @@
+"""The API 9.0 method table and the one endpoint that serves every method.
+
+A method is an async function of a `Call` returning the answer's fields. The endpoint decodes the
+request, finds the method (case-insensitively), authenticates, resolves `subaccount`, runs the
+method and encodes its answer in the asked format. Every failure a caller can cause becomes an
+answer in that method's own error format, HTTP 200, as the manual's server does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hirondelle.api.v9 import wire
+from hirondelle.services import accounts
+from hirondelle.services.accounts import Account
+from hirondelle.services.context import Context
+
+log = structlog.get_logger(__name__)
+
+Fields = dict[str, Any]
+
+
+class MethodError(Exception):
+    """A failure to report in the method's own format (`fields` are the answer's)."""
+
+    def __init__(self, fields: Fields, fmt: wire.Format | None = None) -> None:
+        super().__init__(fields)
+        self.fields = fields
+        self.format = fmt
+
+
+def error(reason: str) -> MethodError:
+    """The generic error answer `{"error": reason}` (XML `<error>`) of DESIGN.md §5."""
+    return MethodError({"error": reason})
+
+
+@dataclass
+class Call:
+    """One request to an API 9.0 method, authenticated."""
+
+    ctx: Context
+    request: Request
+    params: wire.Params
+    method: str
+    caller: Account
+    api_key: str
+    account: Account  # the caller, or the sub-account named by `subaccount`
+    format: wire.Format = "json"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    def require(self, name: str, reason: str | None = None) -> str:
+        value = self.params.get(name)
+        if value is None:
+            raise error(reason or f"Missing parameter: {name}")
+        return value
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.request.headers.get("idempotency-key") or None
+
+
+Handler = Callable[[Call], Awaitable[Fields]]
+AuthFailure = Callable[[], Fields]
+
+
+def generic_auth_failure() -> Fields:
+    return {"error": "Bad credentials: no active account matches this login and apiKey"}
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    handler: Handler
+    auth_failure: AuthFailure = generic_auth_failure
+    takes_subaccount: bool = True
+    #: the feed parameter whose format decides the answer format (sendSms: smsData)
+    feed: str | None = None
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(
+    name: str,
+    *,
+    auth_failure: AuthFailure = generic_auth_failure,
+    takes_subaccount: bool = True,
+    feed: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register an API 9.0 method under `name` (looked up case-insensitively)."""
+
+    def register(handler: Handler) -> Handler:
+        METHODS[name.lower()] = Method(name, handler, auth_failure, takes_subaccount, feed)
+        return handler
+
+    return register
+
+
+async def resolve_subaccount(ctx: Context, caller: Account, login: str | None) -> Account:
+    if login is None or login == caller.login:
+        return caller
+    sub = await accounts.find_account(ctx, login)
+    if sub is None or sub.parent_id != caller.id:
+        raise error(f"Unknown sub-account: {login}")
+    return sub
+
+
+async def serve(request: Request, method_name: str) -> Response:
+    """Serve one API 9.0 request for `method_name` (as written in the URL)."""
+    ctx: Context = request.app.state.ctx
+    json_type = ctx.settings.json_content_type
+    spec = METHODS.get(method_name.lower())
+    try:
+        params = await wire.read_params(request)
+    except wire.BadRequest as exc:
+        return _respond(method_name, {"error": str(exc)}, "json", json_type)
+    feed = params.get(spec.feed) if spec and spec.feed else None
+    fmt = wire.answer_format(params, feed)
+    if spec is None:
+        return _respond("error", {"error": f"Unknown method: {method_name}"}, fmt, json_type)
+    api_key = params.get("apikey")
+    caller = await accounts.authenticate(ctx, params.get("login"), api_key)
+    if caller is None or api_key is None:
+        return _respond(spec.name, spec.auth_failure(), fmt, json_type)
+    try:
+        account = caller
+        if spec.takes_subaccount:
+            account = await resolve_subaccount(ctx, caller, params.get("subaccount"))
+        call = Call(ctx, request, params, spec.name, caller, api_key, account, fmt)
+        fields = await spec.handler(call)
+        fmt = call.format
+    except MethodError as exc:
+        return _respond(spec.name, exc.fields, exc.format or fmt, json_type)
+    return _respond(spec.name, fields, fmt, json_type)
+
+
+def _respond(name: str, fields: Fields, fmt: wire.Format, json_type: str) -> Response:
+    answer = wire.encode(name, fields, fmt, json_type)
+    return Response(answer.body, status_code=200, media_type=answer.media_type)

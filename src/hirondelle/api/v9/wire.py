@@ -1,0 +1,243 @@
+"""The wire format of API 9.0: request decoding and answer encoding, and nothing else.
+
+Requests: GET query, urlencoded or multipart POST, in any mix; parameter names are matched
+case-insensitively and through the aliases of DESIGN.md §5; empty values count as absent. Feed
+parameters (smsData, accountData, ...) may arrive raw — un-urlencoded JSON or XML pasted into a
+form body — which we recover instead of mangling.
+
+Answers: JSON (orjson) or XML built from escaped strings, root element = the method name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+import orjson
+from starlette.requests import Request
+
+Format = Literal["json", "xml"]
+
+#: alias (lower case) -> canonical parameter name (lower case)
+ALIASES = {
+    "clientcode": "login",
+    "smsids": "smsid",
+    "campid": "campid",
+    "subaccount": "subaccount",
+}
+
+#: Parameters that carry a JSON or XML feed and may be sent un-encoded.
+FEED_PARAMETERS = ("smsdata", "accountdata", "emaildata", "listdata")
+
+#: XML element name of the items of a list, by the list's key.
+XML_ITEM_NAMES = {
+    "smsIds": "sms",
+    "acks": "ack",
+    "mos": "mo",
+    "blacklist": "contact",
+    "subAccounts": "subAccount",
+    "lists": "list",
+    "contacts": "contact",
+    "fields": "field",
+}
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class BadRequest(ValueError):
+    """The request could not be decoded; the message is safe to show to the caller."""
+
+
+class Params:
+    """Request parameters, case-insensitive and alias-aware; empty values are absent."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._values: dict[str, str] = {}
+        for name, value in pairs:
+            key = ALIASES.get(name.lower(), name.lower())
+            if value.strip() == "":
+                continue
+            if key == "smsid" and key in self._values:
+                self._values[key] += "," + value
+            else:
+                self._values[key] = value
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(ALIASES.get(name.lower(), name.lower()))
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def names(self) -> list[str]:
+        return list(self._values)
+
+
+async def read_params(request: Request) -> Params:
+    """All parameters of a request: its query string, then its body (body wins)."""
+    pairs = list(parse_qsl(request.url.query, keep_blank_values=True))
+    if request.method in ("POST", "PUT"):
+        pairs.extend(await _body_pairs(request))
+    return Params(pairs)
+
+
+async def _body_pairs(request: Request) -> list[tuple[str, str]]:
+    content_type = request.headers.get("content-type", "")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest("Request body too large")
+    if not body:
+        return []
+    if content_type.lower().startswith("multipart/form-data"):
+        return _multipart_pairs(body, content_type)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    return lenient_form_pairs(text)
+
+
+def _multipart_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        raise BadRequest("Multipart body without a boundary")
+    boundary = match.group(1).encode()
+    if b"\r\n" not in body:  # LF-only multipart, as some hand-written clients send
+        body = body.replace(b"\n", b"\r\n")
+    return _parse_multipart(body, boundary)
+
+
+def _parse_multipart(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    delimiter = b"--" + boundary
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        match = re.search(rb'name="([^"]*)"', head)
+        if not match:
+            continue
+        content = content.removesuffix(b"\r\n")
+        pairs.append(
+            (match.group(1).decode("utf-8", "replace"), content.decode("utf-8", "replace"))
+        )
+    return pairs
+
+
+_FEED_START = re.compile(r"(?:^|&)(" + "|".join(FEED_PARAMETERS) + r")=(?=[{<\[])", re.IGNORECASE)
+
+
+def lenient_form_pairs(text: str) -> list[tuple[str, str]]:
+    """Parse an urlencoded body, keeping a raw (un-encoded) JSON or XML feed value intact.
+
+    A value that starts with `{`, `[` or `<` right after `smsData=` was not urlencoded: `&` and
+    `+` inside it are data, not separators. It runs to the end of its JSON/XML document.
+    """
+    pairs: list[tuple[str, str]] = []
+    while True:
+        match = _FEED_START.search(text)
+        if match is None:
+            pairs.extend(parse_qsl(text, keep_blank_values=True))
+            return pairs
+        pairs.extend(parse_qsl(text[: match.start()], keep_blank_values=True))
+        start = match.end()
+        end = _end_of_document(text, start)
+        pairs.append((match.group(1), text[start:end]))
+        text = text[end:]
+
+
+def _end_of_document(text: str, start: int) -> int:
+    """Index just past the JSON value or XML document that begins at `start`."""
+    if text[start] == "<":
+        closing = re.compile(r"</\s*DATA\s*>", re.IGNORECASE)
+        ends = [found.end() for found in closing.finditer(text, start)]
+        if ends:
+            return ends[-1]
+        amp = text.find("&", start)
+        return len(text) if amp < 0 else amp
+    depth, in_string, escaped = 0, False, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(text)
+
+
+def answer_format(params: Params, feed: str | None = None) -> Format:
+    """`returnformat` when given; else the feed's own format (XML feed → XML answer); else JSON."""
+    asked = (params.get("returnformat") or "").strip().lower()
+    if asked in ("json", "xml"):
+        return asked  # type: ignore[return-value]
+    if feed is not None and feed.lstrip().startswith("<"):
+        return "xml"
+    return "json"
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    media_type: str
+
+
+def encode(method: str, fields: Mapping[str, Any], fmt: Format, json_type: str) -> Answer:
+    if fmt == "xml":
+        return Answer(encode_xml(method, fields), "application/xml; charset=UTF-8")
+    return Answer(orjson.dumps(fields), json_type)
+
+
+def encode_xml(root: str, fields: Mapping[str, Any]) -> bytes:
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<', root, ">"]
+    _xml_fields(parts, fields)
+    parts += ["</", root, ">\n"]
+    return "".join(parts).encode()
+
+
+def _xml_fields(out: list[str], fields: Mapping[str, Any]) -> None:
+    for key, value in fields.items():
+        out += ["<", key, ">"]
+        if isinstance(value, Mapping):
+            _xml_fields(out, value)
+        elif isinstance(value, list):
+            item = XML_ITEM_NAMES.get(key, "item")
+            for element in value:
+                out += ["<", item, ">"]
+                if isinstance(element, Mapping):
+                    _xml_fields(out, element)
+                else:
+                    out.append(_xml_text(element))
+                out += ["</", item, ">"]
+        else:
+            out.append(_xml_text(value))
+        out += ["</", key, ">"]
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return escape(_XML_INVALID.sub("", str(value)))

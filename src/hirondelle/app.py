@@ -1,0 +1,43 @@
+"""Wiring: build the ASGI application from a Context. No logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hirondelle.api import v9
+from hirondelle.logs import AccessLogMiddleware
+from hirondelle.services.context import Context
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    ready = await asyncio.to_thread(ctx.store.ping)
+    return JSONResponse({"status": "ok" if ready else "unavailable"}, 200 if ready else 503)
+
+
+def create_app(ctx: Context) -> Starlette:
+    """The HTTP application over an opened Context (the caller owns and closes it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *v9.routes()],
+        middleware=[Middleware(AccessLogMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,159 @@
+"""Settings: one table of every knob, read from `HIRONDELLE_*` variables and `hirondelle.toml`.
+
+`SETTINGS` is the single source of truth: `docs/settings.md` is checked against it by a test, and
+the CLI's options only override its values. Connectors and routes (lists of tables) come from the
+TOML file only; everything else may also come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
+DEFAULT_CONFIG_FILE = "hirondelle.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "HIRONDELLE_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "sqlite:///var/hirondelle.db",
+        "SQLAlchemy URL of the store: a SQLite file (default) or postgresql+psycopg://…",
+    ),
+    Setting("host", "127.0.0.1", "Address the HTTP server listens on."),
+    Setting("port", 8080, "Port the HTTP server listens on (0 picks a free one)."),
+    Setting(
+        "public_url",
+        "",
+        "Base URL clients and short links use, e.g. https://sms.example.com "
+        "(default: built from host and port).",
+    ),
+    Setting("timezone", "Europe/Paris", "Default time zone of accounts (dates in the API)."),
+    Setting("default_sender", "36180", "Sender (TPOA) used when none or an invalid one is given."),
+    Setting("tls_cert", "", "PEM certificate file: when set with tls_key, serve HTTPS."),
+    Setting("tls_key", "", "PEM private key file for tls_cert."),
+    Setting(
+        "secret_key",
+        "",
+        "Key of the API-key digests and webhook signatures. Default: generated once and kept "
+        "in var/secret_key.",
+    ),
+    Setting(
+        "json_content_type",
+        "text/html; charset=UTF-8",
+        "Content-Type of API 9.0 JSON answers (allmysms serves text/html; some clients need it).",
+    ),
+    Setting("price_table", "", "CSV file (iso,country,credits) replacing the shipped price table."),
+    Setting("demo_account", True, "On the first start with an empty store, create a demo account."),
+    Setting("demo_credits", 10000, "Credits given to the demo account."),
+    Setting("log_format", "console", "Log lines as 'console' (readable) or 'json'."),
+    Setting("var_dir", "var", "Folder for the SQLite file, the secret key and local mail."),
+)
+
+
+class ConnectorConfig(BaseModel):
+    """One SMPP connector, from a `[[connectors]]` table of hirondelle.toml."""
+
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str = ""
+    password_env: str = ""
+    system_type: str = ""
+    bind_mode: str = "transceiver"
+    tps: float = 0
+    window: int = 10
+    encoding: str = "gsm7"
+    concatenation: str = "udh8"
+    source_ton: int | None = None
+    source_npi: int | None = None
+    dest_ton: int = 1
+    dest_npi: int = 1
+    prefixes: list[str] = Field(default_factory=list)
+
+    def resolved_password(self) -> str:
+        if self.password_env:
+            return os.environ.get(self.password_env, "")
+        return self.password
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HIRONDELLE_", extra="ignore")
+
+    database_url: str = "sqlite:///var/hirondelle.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    timezone: str = "Europe/Paris"
+    default_sender: str = "36180"
+    tls_cert: str = ""
+    tls_key: str = ""
+    secret_key: str = ""
+    json_content_type: str = "text/html; charset=UTF-8"
+    price_table: str = ""
+    demo_account: bool = True
+    demo_credits: int = 10000
+    log_format: str = "console"
+    var_dir: str = "var"
+    connectors: list[ConnectorConfig] = Field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_cert and self.tls_key else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file (if any), then the environment, then explicit overrides.
+
+    The environment wins over the file so that a deployment can keep one file and vary secrets.
+    """
+    path = Path(config_file or os.environ.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+    file_values: dict[str, Any] = {}
+    if path.is_file():
+        with path.open("rb") as handle:
+            file_values = tomllib.load(handle)
+    env_values = Settings().model_dump(exclude_unset=True)
+    values = {**file_values, **env_values}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The configured secret key, or one generated once and kept in `var_dir/secret_key`."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.var_dir) / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

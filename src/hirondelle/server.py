@@ -1,0 +1,86 @@
+"""`hirondelle serve`: run the application and its workers on one asyncio event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from urllib.parse import quote
+
+import structlog
+import uvicorn
+
+from hirondelle import logs
+from hirondelle.app import create_app
+from hirondelle.config import Settings
+from hirondelle.services import accounts
+from hirondelle.services.context import Context, open_context
+
+log = structlog.get_logger(__name__)
+
+DEMO_LOGIN = "demo"
+
+
+async def ensure_demo_account(ctx: Context) -> accounts.NewAccount | None:
+    """Create the demo account when the store has no account at all."""
+    from hirondelle.store.accounts import count_accounts
+
+    if not ctx.settings.demo_account or await ctx.store.read(count_accounts) > 0:
+        return None
+    return await accounts.create_account(
+        ctx, DEMO_LOGIN, credits=ctx.settings.demo_credits, first_name="Demo", society="Hirondelle"
+    )
+
+
+def print_welcome(base_url: str, demo: accounts.NewAccount | None) -> None:
+    out = sys.stdout
+    out.write(f"\nHirondelle is listening on {base_url}\n")
+    if demo is not None:
+        login, key = demo.account.login, demo.api_key
+        out.write(
+            f"\nA demo account was created: login {login!r}, "
+            f"{demo.account.balance} credits.\n"
+            f"Its API key (shown only now): {key}\n\n"
+            "Try it:\n"
+            f"  curl '{base_url}/http/9.0/getInfo?login={quote(login)}&apiKey={quote(key)}'\n"
+        )
+    out.flush()
+
+
+async def serve(settings: Settings) -> None:
+    ctx = open_context(settings)
+    try:
+        demo = await ensure_demo_account(ctx)
+        config = uvicorn.Config(
+            create_app(ctx),
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=settings.tls_cert or None,
+            ssl_keyfile=settings.tls_key or None,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task
+                return
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        scheme = "https" if settings.tls_cert and settings.tls_key else "http"
+        base_url = settings.public_url.rstrip("/") or f"{scheme}://{settings.host}:{port}"
+        print_welcome(base_url, demo)
+        await task
+    finally:
+        ctx.close()
+
+
+def run_server(settings: Settings) -> None:
+    logs.configure(settings.log_format)
+    asyncio.run(serve(settings))

@@ -1,0 +1,185 @@
+"""Accounts: creation, API-key authentication, key rotation, passwords and credits."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy.engine import Connection, RowMapping
+
+from hirondelle.services.context import Context
+from hirondelle.store import accounts as account_rows
+from hirondelle.store import ledger
+from hirondelle.store.accounts import LoginTaken
+from hirondelle.store.ledger import InsufficientCredits
+
+__all__ = [
+    "Account",
+    "AccountError",
+    "InsufficientCredits",
+    "LoginTaken",
+    "authenticate",
+    "create_account",
+    "rotate_api_key",
+]
+
+MIN_PASSWORD_LENGTH = 6
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be honoured; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    login: str
+    role: str
+    active: bool
+    postpaid: bool
+    parent_id: int | None
+    timezone: str
+    balance: int
+    first_name: str
+    last_name: str
+    society: str
+    email: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Account:
+        return cls(**{name: row[name] for name in cls.__slots__})  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account: Account
+    api_key: str
+
+
+def api_key_digest(secret: bytes, api_key: str) -> str:
+    return hmac.new(secret, api_key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_api_key() -> str:
+    return secrets.token_hex(16)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+async def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except VerificationError:
+        return False
+
+
+def insert_with_key(
+    conn: Connection, secret: bytes, values: Mapping[str, Any], credits: int = 0
+) -> NewAccount:
+    """Insert an account with a fresh API key (and opening credits) inside a transaction."""
+    api_key = new_api_key()
+    account_id = account_rows.insert_account(
+        conn, {**values, "api_key_digest": api_key_digest(secret, api_key)}
+    )
+    if credits:
+        ledger.move(conn, account_id, credits, "topup", "opening balance")
+    row = account_rows.find_by_id(conn, account_id)
+    assert row is not None
+    return NewAccount(Account.from_row(row), api_key)
+
+
+async def create_account(
+    ctx: Context,
+    login: str,
+    *,
+    password: str | None = None,
+    credits: int = 0,
+    role: str = "customer",
+    **fields: Any,
+) -> NewAccount:
+    """Create an account; the returned API key is shown once and never stored in clear."""
+    login = login.strip()
+    if not login or len(login) > 64:
+        raise AccountError("The login must have 1 to 64 characters")
+    if credits < 0:
+        raise AccountError("Opening credits cannot be negative")
+    values: dict[str, Any] = {"login": login, "role": role, **fields}
+    values.setdefault("timezone", ctx.settings.timezone)
+    if password is not None:
+        values["password_hash"] = await hash_password(password)
+    return await ctx.store.write(lambda conn: insert_with_key(conn, ctx.secret, values, credits))
+
+
+async def authenticate(ctx: Context, login: str | None, api_key: str | None) -> Account | None:
+    """The active account with this login and API key, or None (constant-time comparison)."""
+    if not login or not api_key:
+        return None
+    row = await ctx.store.read(lambda conn: account_rows.find_by_login(conn, login))
+    expected = row["api_key_digest"] if row is not None else "0" * 64
+    matches = hmac.compare_digest(expected, api_key_digest(ctx.secret, api_key))
+    if row is None or not matches or not row["active"]:
+        return None
+    return Account.from_row(row)
+
+
+async def find_account(ctx: Context, login: str) -> Account | None:
+    row = await ctx.store.read(lambda conn: account_rows.find_by_login(conn, login))
+    return Account.from_row(row) if row is not None else None
+
+
+async def rotate_api_key(ctx: Context, login: str) -> str:
+    """Give the account a new API key (the old one stops working at once) and return it."""
+    api_key = new_api_key()
+
+    def rotate(conn: Connection) -> None:
+        row = account_rows.find_by_login(conn, login)
+        if row is None:
+            raise AccountError(f"No account with login {login!r}")
+        account_rows.set_api_key_digest(conn, row["id"], api_key_digest(ctx.secret, api_key))
+
+    await ctx.store.write(rotate)
+    return api_key
+
+
+async def top_up(ctx: Context, login: str, credits: int, reference: str = "top-up") -> int:
+    """Add credits to an account; return its new balance."""
+    if credits <= 0:
+        raise AccountError("A top-up must be a positive number of credits")
+
+    def credit(conn: Connection) -> int:
+        row = account_rows.find_by_login(conn, login)
+        if row is None:
+            raise AccountError(f"No account with login {login!r}")
+        return ledger.move(conn, row["id"], credits, "topup", reference)
+
+    return await ctx.store.write(credit)
+
+
+async def debit(ctx: Context, account_id: int, credits: int, reference: str = "") -> int:
+    """Take credits from an account; InsufficientCredits if a prepaid balance would go negative."""
+    return await ctx.store.write(
+        lambda conn: ledger.move(conn, account_id, -credits, "debit", reference)
+    )
+
+
+async def list_all(ctx: Context) -> list[Account]:
+    rows = await ctx.store.read(account_rows.list_accounts)
+    return [Account.from_row(row) for row in rows]

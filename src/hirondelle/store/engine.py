@@ -1,0 +1,221 @@
+"""One store interface over SQLite and PostgreSQL.
+
+Work is handed to the store as plain synchronous functions of a SQLAlchemy `Connection`
+(`write(fn)`, `read(fn)`), as Datasette's `execute_write_fn` does, because:
+
+* SQLite has one writer. All writes go through one thread, which *group-commits*: it takes every
+  write waiting in its queue, runs each in its own SAVEPOINT inside one transaction, and commits
+  once — one fsync for many concurrent requests. A function that raises rolls back only its own
+  savepoint; the others still commit. Futures resolve only after the COMMIT returned, so a caller
+  that answers its client after `await store.write(...)` answers only about durable data.
+* PostgreSQL has many writers. Each write runs in its own transaction on a pooled connection in a
+  worker thread; row locks and conditional updates keep invariants under concurrency.
+
+Async drivers were measured to cost more than the fsync they would hide (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+T = TypeVar("T")
+WriteFn = Callable[[Connection], T]
+
+log = logging.getLogger(__name__)
+
+#: How many queued writes one SQLite commit may carry.
+GROUP_COMMIT_MAX = 256
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (SQLAlchemy's
+    # documented recipe for working SAVEPOINTs on pysqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> Engine:
+    """A SQLAlchemy engine set up for our use of SQLite or PostgreSQL."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+            poolclass=sa.pool.QueuePool,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class Store:
+    """The application's handle on its database; see the module docstring."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-read")
+        self._writes: queue.SimpleQueue[tuple[WriteFn[Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._writer: threading.Thread | None = None
+        if self.is_sqlite:
+            self._writer = threading.Thread(
+                target=self._writer_loop, name="store-writer", daemon=True
+            )
+            self._writer.start()
+
+    # -- public interface -------------------------------------------------------------------
+
+    async def write(self, fn: WriteFn[T]) -> T:
+        """Run `fn(connection)` in a write transaction; return once its result is durable."""
+        return await asyncio.wrap_future(self.submit_write(fn))
+
+    def submit_write(self, fn: WriteFn[T]) -> Future[T]:
+        """Like `write`, for callers outside the event loop (CLI, tests)."""
+        future: Future[T] = Future()
+        if self.is_sqlite:
+            self._writes.put((fn, future))
+        else:
+            self._readers.submit(self._write_postgres, fn, future)
+        return future
+
+    def write_sync(self, fn: WriteFn[T]) -> T:
+        return self.submit_write(fn).result()
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn(connection)` on a pooled read connection in a worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn)
+
+    def read_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                return fn(conn)
+            with conn.begin():
+                return fn(conn)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join(timeout=30)
+            self._writer = None
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            self.read_sync(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+        except Exception:
+            log.exception("store ping failed")
+            return False
+        return True
+
+    # -- PostgreSQL ---------------------------------------------------------------------------
+
+    def _write_postgres(self, fn: WriteFn[Any], future: Future[Any]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            with self.engine.begin() as conn:
+                result = fn(conn)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    # -- SQLite group commit ------------------------------------------------------------------
+
+    def _writer_loop(self) -> None:
+        with self.engine.connect() as conn:
+            while True:
+                item = self._writes.get()
+                if item is None:
+                    return
+                batch = [item]
+                stop = False
+                while len(batch) < GROUP_COMMIT_MAX:
+                    try:
+                        more = self._writes.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.append(more)
+                self._commit_batch(conn, batch)
+                if stop:
+                    return
+
+    def _commit_batch(
+        self, conn: Connection, batch: list[tuple[WriteFn[Any], Future[Any]]]
+    ) -> None:
+        outcomes: list[tuple[Future[Any], bool, Any]] = []
+        try:
+            with conn.begin():
+                for fn, future in batch:
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        with conn.begin_nested():
+                            outcomes.append((future, True, fn(conn)))
+                    except BaseException as exc:
+                        outcomes.append((future, False, exc))
+        except BaseException as exc:  # the COMMIT itself failed: nothing of the batch is durable
+            for _fn, future in batch:
+                if not future.done():
+                    with contextlib.suppress(Exception):
+                        future.set_exception(exc)
+            return
+        for future, ok, value in outcomes:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the store at `url`."""
+    from hirondelle.store.migrate import upgrade
+
+    engine = create_engine(url)
+    if migrate:
+        upgrade(engine)
+    return Store(engine)
+
+
+@contextlib.contextmanager
+def opened(url: str) -> Iterator[Store]:
+    store = open_store(url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,121 @@
+"""Shared fixtures: a migrated store on SQLite (always) and PostgreSQL (when configured).
+
+PostgreSQL tests run when HIRONDELLE_TEST_POSTGRES_URL is set (`.ci/run` sets it) and skip with a
+reason otherwise; with the variable set, a server that cannot be reached fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from hirondelle.app import create_app
+from hirondelle.config import Settings
+from hirondelle.services.context import Context
+from hirondelle.store import Store
+from hirondelle.store.engine import create_engine
+from hirondelle.store.migrate import upgrade
+from hirondelle.store.schema import metadata
+
+POSTGRES_URL_ENV = "HIRONDELLE_TEST_POSTGRES_URL"
+TEST_SECRET = b"test-secret-key-not-for-production"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_ENV} to run them")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a clean schema once per run; fails loudly if unreachable
+        metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated store URL: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "hirondelle.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite store only, for tests about SQLite itself."""
+    path = tmp_path / "hirondelle.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET.decode(),
+        var_dir=str(tmp_path / "var"),
+        demo_account=False,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    engine = create_engine(settings.database_url)
+    context = Context(store=Store(engine), settings=settings, secret=TEST_SECRET)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx)) as test_client:
+        yield test_client
+
+
+def count_rows(ctx: Context, table: sa.Table) -> int:
+    return ctx.store.read_sync(
+        lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+    )

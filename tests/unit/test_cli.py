@@ -1,0 +1,60 @@
+"""The `hirondelle` command line, run in-process against a temporary SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hirondelle.cli import app
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HIRONDELLE_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), prog_name="hirondelle")
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+def test_account_lifecycle(run) -> None:  # type: ignore[no-untyped-def]
+    created = json.loads(run("accounts", "create", "acme", "--credits", "500", "--json"))
+    assert created["login"] == "acme"
+    assert created["credits"] == 500
+    assert len(created["apiKey"]) >= 32
+
+    assert "acme" in run("accounts", "list")
+    shown = json.loads(run("accounts", "show", "acme", "--json"))
+    assert shown["credits"] == 500 and "apiKey" not in shown
+
+    assert "acme: 750 credits" in run("accounts", "topup", "acme", "250")
+    rotated = json.loads(run("accounts", "rotate-key", "acme", "--json"))
+    assert rotated["apiKey"] != created["apiKey"]
+    assert rotated["credits"] == 750
+
+
+def test_errors_are_readable(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    assert "already taken" in run("accounts", "create", "acme", code=1)
+    assert "No account" in run("accounts", "show", "ghost", code=1)
+    assert "at least 6" in run("accounts", "create", "bob", "--password", "123", code=1)
+    assert "positive" in run("accounts", "topup", "acme", "0", code=1)
+
+
+def test_db_upgrade(run) -> None:  # type: ignore[no-untyped-def]
+    assert "revision 0001" in run("db", "upgrade")
+
+
+def test_help_explains(run) -> None:  # type: ignore[no-untyped-def]
+    text = run("--help")
+    for command in ("serve", "db", "accounts"):
+        assert command in text
+    assert "demo account" in run("serve", "--help")
