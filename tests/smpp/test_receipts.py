@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import pytest
+
+from hirondelle.domain.statuses import AckStatus
+from hirondelle.smpp.pdu import DeliverSm
+from hirondelle.smpp.receipts import (
+    Receipt,
+    ReceiptStat,
+    format_receipt_text,
+    ids_match,
+    message_id_forms,
+    normalize_message_id,
+    parse_receipt_date,
+    parse_receipt_text,
+    receipt_from_deliver_sm,
+    receipt_outcome,
+)
+
+APPENDIX_B = (
+    "id:0123456789 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+    "stat:DELIVRD err:000 Text:Hello world"
+)
+
+
+def test_appendix_b() -> None:
+    assert parse_receipt_text(APPENDIX_B) == Receipt(
+        message_id="0123456789",
+        stat=ReceiptStat.DELIVRD,
+        err="000",
+        submit_date="2401011200",
+        done_date="2401011201",
+        dlvrd="001",
+        sub="001",
+        text="Hello world",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message_id", "stat", "err", "submit_date"),
+    [
+        ("ID:ABC stat:undeliv err:001", "ABC", ReceiptStat.UNDELIV, "001", None),
+        ("id : 5F3A  sub : 1  stat : EXPIRED", "5F3A", ReceiptStat.EXPIRED, None, None),
+        (
+            "id:77 submit_date:2401011200 stat:REJECTD",
+            "77",
+            ReceiptStat.REJECTD,
+            None,
+            "2401011200",
+        ),
+        (
+            "id:77 submitdate:2401011200 stat:DELIVERED",
+            "77",
+            ReceiptStat.DELIVRD,
+            None,
+            "2401011200",
+        ),
+        ("id:1 stat:WHATEVER", "1", ReceiptStat.UNKNOWN, None, None),
+        ("id:1", "1", ReceiptStat.UNKNOWN, None, None),
+        (
+            "  id:9f-2c stat:ACCEPTD err:0 text:id:2 stat:UNDELIV",
+            "9f-2c",
+            ReceiptStat.ACCEPTD,
+            "0",
+            None,
+        ),
+        ("stat:DELIVRD id:42 err:000", "42", ReceiptStat.DELIVRD, "000", None),
+        ("id:42\r\nstat:DELIVRD\r\n", "42", ReceiptStat.DELIVRD, None, None),
+    ],
+)
+def test_variants(
+    text: str, message_id: str, stat: ReceiptStat, err: str | None, submit_date: str | None
+) -> None:
+    receipt = parse_receipt_text(text)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.stat, receipt.err, receipt.submit_date) == (
+        message_id,
+        stat,
+        err,
+        submit_date,
+    )
+
+
+def test_text_keeps_everything_after_text_key() -> None:
+    receipt = parse_receipt_text("id:1 stat:DELIVRD text:id:2 stat:UNDELIV")
+    assert receipt is not None and receipt.text == "id:2 stat:UNDELIV"
+
+
+@pytest.mark.parametrize("text", ["", "hello", "stat:DELIVRD", "id: stat:DELIVRD", "valid:1"])
+def test_not_a_receipt(text: str) -> None:
+    assert parse_receipt_text(text) is None
+
+
+def test_tlvs_win_over_text() -> None:
+    pdu = DeliverSm(
+        esm_class=0x04,
+        short_message=b"id:123 stat:UNDELIV err:000",
+        receipted_message_id="7b",
+        message_state=2,
+    )
+    receipt = receipt_from_deliver_sm(pdu)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.stat) == ("7b", ReceiptStat.DELIVRD)
+
+
+def test_tlvs_only_and_network_error_code() -> None:
+    pdu = DeliverSm(receipted_message_id="abc", message_state=5, network_error_code=(3, 1))
+    receipt = receipt_from_deliver_sm(pdu)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.stat, receipt.err) == ("abc", ReceiptStat.UNDELIV, "001")
+    assert receipt_outcome(receipt) == AckStatus.UNKNOWN_NUMBER
+
+
+def test_receipt_in_message_payload() -> None:
+    pdu = DeliverSm(esm_class=0x04, message_payload=APPENDIX_B.encode())
+    receipt = receipt_from_deliver_sm(pdu)
+    assert receipt is not None and receipt.message_id == "0123456789"
+
+
+def test_mobile_originated_is_not_a_receipt() -> None:
+    assert receipt_from_deliver_sm(DeliverSm(short_message=b"id:1 stat:DELIVRD")) is None
+    assert receipt_from_deliver_sm(DeliverSm(esm_class=0x04, short_message=b"garbage")) is None
+
+
+@pytest.mark.parametrize(
+    ("stat", "err", "outcome"),
+    [
+        (ReceiptStat.DELIVRD, "000", AckStatus.DELIVERED),
+        (ReceiptStat.ACCEPTD, None, AckStatus.DELIVERED),
+        (ReceiptStat.UNDELIV, "000", AckStatus.NOT_DELIVERED),
+        (ReceiptStat.EXPIRED, None, AckStatus.NOT_DELIVERED),
+        (ReceiptStat.DELETED, "027", AckStatus.NOT_DELIVERED),  # absent subscriber: not unknown
+        (ReceiptStat.UNKNOWN, None, AckStatus.NOT_DELIVERED),
+        (ReceiptStat.REJECTD, "000", AckStatus.REJECTED),
+        (ReceiptStat.UNDELIV, "001", AckStatus.UNKNOWN_NUMBER),
+        (ReceiptStat.REJECTD, "005", AckStatus.UNKNOWN_NUMBER),
+        (ReceiptStat.ENROUTE, None, AckStatus.TRANSMITTED),
+        (ReceiptStat.UNDELIV, "x1", AckStatus.NOT_DELIVERED),
+    ],
+)
+def test_outcome(stat: ReceiptStat, err: str | None, outcome: AckStatus) -> None:
+    assert receipt_outcome(Receipt("1", stat, err=err)) == outcome
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("5F3A", "5f3a", True),
+        ("005F3A", "5f3a", True),
+        ("5F3A", "24378", True),  # hex in submit_sm_resp, decimal in the receipt
+        ("24378", "5F3A", True),  # and the reverse
+        ("123", "291", True),  # "123" read as hex is 291
+        ("123", "7b", True),  # "123" decimal is 0x7b
+        ("123", "124", False),
+        ("abc-1", "ABC-1", True),
+        ("abc-1", "abc-2", False),
+        ("", "", False),
+        ("0", "00", True),
+    ],
+)
+def test_ids_match(a: str, b: str, same: bool) -> None:
+    assert ids_match(a, b) is same
+    assert ids_match(b, a) is same
+
+
+def test_normalize_and_forms() -> None:
+    assert normalize_message_id(" 00AbC ") == "abc"
+    assert message_id_forms("ff") == {"ff", "255"}
+    assert message_id_forms("x-1") == {"x-1"}
+
+
+def test_dates_and_format_round_trip() -> None:
+    assert parse_receipt_date("2401311259").isoformat() == "2024-01-31T12:59:00"  # type: ignore[union-attr]
+    assert parse_receipt_date("240131125930").second == 30  # type: ignore[union-attr]
+    assert parse_receipt_date("2413011200") is None
+    assert parse_receipt_date(None) is None
+    receipt = parse_receipt_text(APPENDIX_B)
+    assert receipt is not None
+    assert parse_receipt_text(format_receipt_text(receipt)) == receipt
