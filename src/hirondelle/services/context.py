@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,11 @@ class Context:
     store: Store
     settings: Settings
     secret: bytes
+    #: set when messages were queued, so the dispatcher looks at once instead of at its next tick
+    new_messages: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify_new_messages(self) -> None:
+        self.new_messages.set()
 
     @cached_property
     def prices(self) -> PriceTable:

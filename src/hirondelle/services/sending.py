@@ -1,0 +1,412 @@
+"""Accepting SMS campaigns: validate, price, charge and store them, in one transaction.
+
+`send` is what sendSms, the simplified send, the REST API and the customer area call. It plans the
+campaign with the pure rules of `domain/` (numbers, text, sender, price), then writes the campaign,
+one `queued` row per message and the credit debit in one store write, and returns only once that
+write is durable. Nothing is submitted here: the dispatcher picks due messages up.
+
+Refusals are `SendRefused` with the annex 5 status; they change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from hirondelle.domain import text as sms_text
+from hirondelle.domain.dates import BadDate, format_local, parse_send_date
+from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
+from hirondelle.domain.pricing import PriceTable, UnknownCountry
+from hirondelle.domain.sender import sender_for
+from hirondelle.domain.statuses import SendStatus, send_status_text
+from hirondelle.services.accounts import Account
+from hirondelle.services.context import Context
+from hirondelle.store import campaigns as campaign_rows
+from hirondelle.store import ledger
+from hirondelle.store.ledger import InsufficientCredits
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: Plans bigger than this are computed in a worker thread, not on the event loop.
+THREAD_PLAN_THRESHOLD = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    mobile: str
+    params: dict[int, str] = field(default_factory=dict)
+    cli_msg_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsOrder:
+    """A campaign as the caller asked for it (any API)."""
+
+    message: str
+    recipients: Sequence[Recipient]
+    tpoa: str | None = None
+    date: str | None = None
+    campaign_name: str = ""
+    dynamic: int | None = None
+    mail_notif: bool = False
+
+
+@dataclass
+class SendOutcome:
+    """The answer to a send or a simulation (annex 5 status and the §6.4 fields)."""
+
+    status: int
+    status_text: str
+    invalid_numbers: list[str] = field(default_factory=list)
+    campaign_id: str = ""
+    credits: int = 0
+    credits_used: int = 0
+    nb_contacts: int = 0
+    nb_sms: int = 0
+    sms_ids: list[tuple[str, str]] = field(default_factory=list)
+    scheduled_for: str = ""
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, data: bytes) -> SendOutcome:
+        values = orjson.loads(data)
+        values["sms_ids"] = [tuple(pair) for pair in values["sms_ids"]]
+        return cls(**values)
+
+
+class SendRefused(Exception):
+    """A campaign refused with an annex 5 status; nothing was written."""
+
+    def __init__(
+        self,
+        status: SendStatus,
+        *,
+        invalid_numbers: Sequence[str] = (),
+        credits: int | None = None,
+        **text_values: object,
+    ) -> None:
+        self.status = status
+        self.text = send_status_text(status, **text_values)
+        self.invalid_numbers = list(invalid_numbers)
+        self.credits = credits
+        super().__init__(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    sms_id: str
+    phone: str
+    country: str
+    text: str
+    sender: str
+    parts: int
+    credits: int
+    cli_msg_id: str | None
+
+
+@dataclass
+class Plan:
+    messages: list[PlannedMessage]
+    invalid_numbers: list[str]
+    due_at: datetime
+    scheduled: bool
+
+    @property
+    def credits(self) -> int:
+        return sum(m.credits for m in self.messages)
+
+    @property
+    def nb_sms(self) -> int:
+        return sum(m.parts for m in self.messages)
+
+
+# -- planning (pure) -------------------------------------------------------------------------
+
+
+@dataclass
+class Recipients:
+    """The recipients of an order after number parsing: valid ones once each, in order."""
+
+    valid: list[tuple[Mobile, Recipient]]
+    invalid: list[str]
+
+    @property
+    def phones(self) -> list[str]:
+        return [mobile.digits for mobile, _ in self.valid]
+
+
+def parse_recipients(recipients: Sequence[Recipient]) -> Recipients:
+    """Parse every number; a number given twice is kept once (its first recipient wins)."""
+    valid: list[tuple[Mobile, Recipient]] = []
+    invalid: list[str] = []
+    seen: set[str] = set()
+    for recipient in recipients:
+        try:
+            mobile = parse_mobile(recipient.mobile)
+        except InvalidNumber:
+            invalid.append(recipient.mobile.strip())
+            continue
+        if mobile.digits not in seen:
+            seen.add(mobile.digits)
+            valid.append((mobile, recipient))
+    return Recipients(valid, invalid)
+
+
+def plan_campaign(
+    order: SmsOrder,
+    recipients: Recipients,
+    *,
+    timezone: str,
+    default_sender: str,
+    prices: PriceTable,
+    blacklisted: set[str],
+    now: datetime,
+) -> Plan:
+    """Validate and price an order; SendRefused names the first rule it breaks."""
+    message = sms_text.unescape_newlines(order.message or "")
+    if not message.strip():
+        raise SendRefused(SendStatus.EMPTY_MESSAGE)
+    try:
+        due_at = parse_send_date(order.date, timezone, now)
+    except BadDate:
+        raise SendRefused(SendStatus.BAD_DATE) from None
+    invalid = list(recipients.invalid)
+    messages: list[PlannedMessage] = []
+    dynamic = order.dynamic is not None or "#param_" in message.lower()
+    fixed_size = None if dynamic else sms_text.measure(message)
+    for mobile, recipient in recipients.valid:
+        if mobile.digits in blacklisted:
+            invalid.append(mobile.digits)
+            continue
+        try:
+            per_part = prices.credits_per_part(mobile.country)
+        except UnknownCountry:
+            invalid.append(recipient.mobile.strip())
+            continue
+        text = sms_text.merge_params(message, recipient.params) if dynamic else message
+        size = fixed_size or sms_text.measure(text)
+        if size.parts > sms_text.MAX_PARTS:
+            raise SendRefused(SendStatus.MESSAGE_TOO_LONG)
+        if size.parts == 0:
+            raise SendRefused(SendStatus.EMPTY_MESSAGE)
+        messages.append(
+            PlannedMessage(
+                sms_id=str(uuid.uuid4()),
+                phone=mobile.digits,
+                country=mobile.country,
+                text=text,
+                sender=sender_for(order.tpoa, text, mobile.country, default_sender),
+                parts=size.parts,
+                credits=size.parts * per_part,
+                cli_msg_id=recipient.cli_msg_id,
+            )
+        )
+    if not messages:
+        raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=invalid)
+    scheduled = due_at is not None and due_at > now
+    return Plan(messages, invalid, due_at or now, scheduled)
+
+
+# -- the use case ----------------------------------------------------------------------------
+
+
+async def send(
+    ctx: Context,
+    account: Account,
+    order: SmsOrder,
+    *,
+    simulate: bool = False,
+    idempotency_key: str | None = None,
+    method: str = "sendSms",
+) -> SendOutcome:
+    """Accept (or simulate) a campaign for `account`; raise SendRefused with its status.
+
+    With an idempotency key seen for this account in the last 24 hours, return the first answer
+    and create nothing.
+    """
+    now = datetime.now(UTC)
+    if idempotency_key and not simulate:
+        earlier = await _earlier_answer(ctx, account, idempotency_key, now)
+        if earlier is not None:
+            return earlier
+    plan = await _plan(ctx, account, order, now)
+    if simulate:
+        balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
+        return _outcome(plan, campaign_id="", balance=balance, timezone=account.timezone)
+    campaign_id = str(uuid.uuid4())
+
+    def write(conn: Connection) -> SendOutcome:
+        try:
+            balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
+        except InsufficientCredits as exc:
+            raise SendRefused(
+                SendStatus.INSUFFICIENT_CREDITS,
+                used=exc.needed,
+                available=exc.available,
+                credits=exc.available,
+            ) from None
+        _store_campaign(conn, account, order, plan, campaign_id, now)
+        outcome = _outcome(plan, campaign_id, balance, account.timezone)
+        if idempotency_key:
+            since = now - IDEMPOTENCY_WINDOW
+            campaign_rows.save_idempotent_answer(
+                conn, account.id, idempotency_key, method, outcome.to_json(), now, since
+            )
+        return outcome
+
+    try:
+        outcome = await ctx.store.write(write)
+    except Exception as exc:
+        if idempotency_key and not isinstance(exc, SendRefused):
+            earlier = await _earlier_answer(ctx, account, idempotency_key, now)
+            if earlier is not None:  # a concurrent request with the same key won the race
+                return earlier
+        raise
+    ctx.notify_new_messages()
+    return outcome
+
+
+async def _plan(ctx: Context, account: Account, order: SmsOrder, now: datetime) -> Plan:
+    big = len(order.recipients) > THREAD_PLAN_THRESHOLD
+    if big:
+        recipients = await asyncio.to_thread(parse_recipients, order.recipients)
+    else:
+        recipients = parse_recipients(order.recipients)
+    blacklisted = await ctx.store.read(
+        lambda conn: campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
+    )
+
+    def plan() -> Plan:
+        return plan_campaign(
+            order,
+            recipients,
+            timezone=account.timezone,
+            default_sender=ctx.settings.default_sender,
+            prices=ctx.prices,
+            blacklisted=blacklisted,
+            now=now,
+        )
+
+    if big:
+        return await asyncio.to_thread(plan)
+    return plan()
+
+
+async def _earlier_answer(
+    ctx: Context, account: Account, key: str, now: datetime
+) -> SendOutcome | None:
+    since = now - IDEMPOTENCY_WINDOW
+    row = await ctx.store.read(
+        lambda conn: campaign_rows.find_idempotent_answer(conn, account.id, key, since)
+    )
+    return SendOutcome.from_json(row["answer"]) if row is not None else None
+
+
+def _store_campaign(
+    conn: Connection,
+    account: Account,
+    order: SmsOrder,
+    plan: Plan,
+    campaign_id: str,
+    now: datetime,
+) -> None:
+    first = plan.messages[0]
+    db_id = campaign_rows.insert_campaign(
+        conn,
+        {
+            "public_id": campaign_id,
+            "account_id": account.id,
+            "name": order.campaign_name[:255],
+            "message": order.message,
+            "sender": first.sender,
+            "state": "scheduled" if plan.scheduled else "queued",
+            "due_at": plan.due_at,
+            "nb_contacts": len(plan.messages),
+            "nb_sms": plan.nb_sms,
+            "credits": plan.credits,
+            "mail_notif": order.mail_notif,
+            "created_at": now,
+        },
+    )
+    campaign_rows.insert_messages(
+        conn,
+        (
+            {
+                "sms_id": m.sms_id,
+                "campaign_id": db_id,
+                "account_id": account.id,
+                "phone": m.phone,
+                "country": m.country,
+                "text": m.text,
+                "sender": m.sender,
+                "parts": m.parts,
+                "credits": m.credits,
+                "cli_msg_id": m.cli_msg_id,
+                "status": 0,
+                "state": "queued",
+                "due_at": plan.due_at,
+                "created_at": now,
+            }
+            for m in plan.messages
+        ),
+    )
+
+
+def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:
+    scheduled_for = format_local(plan.due_at, timezone) if plan.scheduled else ""
+    status = SendStatus.SCHEDULED if plan.scheduled else SendStatus.SENT
+    text = (
+        send_status_text(status, date=scheduled_for) if plan.scheduled else send_status_text(status)
+    )
+    return SendOutcome(
+        status=int(status),
+        status_text=text,
+        invalid_numbers=plan.invalid_numbers,
+        campaign_id=campaign_id,
+        credits=balance,
+        credits_used=plan.credits,
+        nb_contacts=len(plan.messages),
+        nb_sms=plan.nb_sms,
+        sms_ids=[(m.phone, m.sms_id) for m in plan.messages],
+        scheduled_for=scheduled_for,
+    )
+
+
+def refusal_outcome(refused: SendRefused, balance: int | None = None) -> SendOutcome:
+    """The answer fields of a refusal (status, text, and what is known)."""
+    credits = refused.credits if refused.credits is not None else balance or 0
+    return SendOutcome(
+        status=int(refused.status),
+        status_text=refused.text,
+        invalid_numbers=refused.invalid_numbers,
+        credits=credits,
+    )
+
+
+def outcome_fields(outcome: SendOutcome) -> dict[str, Any]:
+    """The §6.4 answer of sendSms, keys as DESIGN.md §5 names them."""
+    fields: dict[str, Any] = {
+        "status": outcome.status,
+        "statusText": outcome.status_text,
+        "invalidNumbers": "|".join(outcome.invalid_numbers),
+    }
+    if outcome.status in (SendStatus.SENT, SendStatus.SCHEDULED):
+        fields.update(
+            campaignId=outcome.campaign_id,
+            credits=outcome.credits,
+            creditsUsed=outcome.credits_used,
+            nbContacts=outcome.nb_contacts,
+            nbSms=outcome.nb_sms,
+            smsIds=[{"phoneNumber": p, "smsId": s} for p, s in outcome.sms_ids],
+        )
+    elif outcome.status == SendStatus.INSUFFICIENT_CREDITS:
+        fields["credits"] = outcome.credits
+    return fields

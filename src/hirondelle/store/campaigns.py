@@ -1,0 +1,109 @@
+"""Queries on campaigns, their messages, the blacklist and idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from hirondelle.store.schema import blacklist, campaigns, idempotency_keys, messages
+
+#: Bound parameters per IN (...) query; well under SQLite's and PostgreSQL's limits.
+CHUNK = 2000
+
+
+def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) -> set[str]:
+    """Those of `phones` that are on the account's blacklist."""
+    found: set[str] = set()
+    for start in range(0, len(phones), CHUNK):
+        chunk = phones[start : start + CHUNK]
+        query = sa.select(blacklist.c.phone).where(
+            blacklist.c.account_id == account_id, blacklist.c.phone.in_(chunk)
+        )
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
+    return int(
+        conn.execute(sa.insert(campaigns).values(values).returning(campaigns.c.id)).scalar_one()
+    )
+
+
+def insert_messages(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert message rows in one executemany (the rows share the same keys)."""
+    batch = list(rows)
+    if batch:
+        conn.execute(sa.insert(messages), batch)
+
+
+def find_campaign(conn: Connection, account_id: int, public_id: str) -> RowMapping | None:
+    query = sa.select(campaigns).where(
+        campaigns.c.public_id == public_id, campaigns.c.account_id == account_id
+    )
+    return conn.execute(query).mappings().first()
+
+
+def message_states(conn: Connection, campaign_id: int) -> dict[str, int]:
+    query = (
+        sa.select(messages.c.state, sa.func.count())
+        .where(messages.c.campaign_id == campaign_id)
+        .group_by(messages.c.state)
+    )
+    return {state: int(count) for state, count in conn.execute(query)}
+
+
+def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) -> int:
+    """Cancel the campaign's messages still waiting; return the credits they had cost."""
+    waiting = sa.and_(messages.c.campaign_id == campaign_id, messages.c.state == "queued")
+    credits = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(messages.c.credits), 0)).where(waiting)
+    ).scalar_one()
+    conn.execute(sa.update(messages).where(waiting).values(state="cancelled", status_at=now))
+    return int(credits)
+
+
+def mark_campaign_deleted(conn: Connection, campaign_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(campaigns)
+        .where(campaigns.c.id == campaign_id)
+        .values(state="deleted", deleted_at=now)
+    )
+
+
+def find_idempotent_answer(
+    conn: Connection, account_id: int, key: str, since: datetime
+) -> RowMapping | None:
+    query = sa.select(idempotency_keys).where(
+        idempotency_keys.c.account_id == account_id,
+        idempotency_keys.c.key == key,
+        idempotency_keys.c.created_at >= since,
+    )
+    return conn.execute(query).mappings().first()
+
+
+def save_idempotent_answer(
+    conn: Connection,
+    account_id: int,
+    key: str,
+    method: str,
+    answer: bytes,
+    now: datetime,
+    since: datetime,
+) -> None:
+    """Record an answer under its key, replacing an expired record of the same key."""
+    conn.execute(
+        sa.delete(idempotency_keys).where(
+            idempotency_keys.c.account_id == account_id,
+            idempotency_keys.c.key == key,
+            idempotency_keys.c.created_at < since,
+        )
+    )
+    conn.execute(
+        sa.insert(idempotency_keys).values(
+            account_id=account_id, key=key, method=method, answer=answer, created_at=now
+        )
+    )
