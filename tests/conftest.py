@@ -87,13 +87,15 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(
-        database_url=database_url,
-        secret_key=TEST_SECRET.decode(),
-        var_dir=str(tmp_path / "var"),
-        demo_account=False,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "secret_key": TEST_SECRET.decode(),
+        "var_dir": str(tmp_path / "var"),
+        "demo_account": False,
+        "workers": False,  # tests that want the dispatcher and SMPP turn them on
+        "simulator_receipt_delay": 0.0,
+    }
+    return Settings(**{**values, **overrides})
 
 
 @pytest.fixture

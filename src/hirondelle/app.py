@@ -14,7 +14,9 @@ from starlette.routing import Route
 
 from hirondelle.api import v9
 from hirondelle.logs import AccessLogMiddleware
+from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
+from hirondelle.web.links import follow_short_link
 
 
 async def healthz(_request: Request) -> Response:
@@ -32,10 +34,23 @@ def create_app(ctx: Context) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        workers = Workers(ctx) if ctx.settings.workers else None
+        app.state.workers = workers
+        if workers is not None:
+            await workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                await workers.stop()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *v9.routes()],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *v9.routes(),
+            Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
+        ],
         middleware=[Middleware(AccessLogMiddleware)],
         lifespan=lifespan,
     )

@@ -1,0 +1,1 @@
+"""Dispatch: claim due messages, route them to SMPP connectors, record what happens."""

@@ -1,0 +1,100 @@
+"""A connector: one SMPP session to one SMSC, with the options that shape its PDUs.
+
+`Connector.submit_message` turns a claimed message into its submit_sm PDUs (cut exactly where
+the credits were counted) and returns a `SubmitResult` for the dispatcher to store. Incoming
+deliver_sm go to `services.delivery`, which persists them before the session acknowledges.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hirondelle.config import ConnectorConfig
+from hirondelle.services import delivery
+from hirondelle.services.context import Context
+from hirondelle.services.delivery import SubmitResult
+from hirondelle.smpp.constants import CommandStatus
+from hirondelle.smpp.errors import SubmitRejected, SubmitRetryLater
+from hirondelle.smpp.messages import MessageOptions, build_submits
+from hirondelle.smpp.pdu import DataSm, DeliverSm
+from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
+from hirondelle.smpp.session import SessionConfig, SmppSession
+from hirondelle.store.delivery import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+BIND_MODES = {"transceiver": "trx", "trx": "trx", "transmitter+receiver": "tx+rx", "tx+rx": "tx+rx"}
+
+
+class Connector:
+    def __init__(
+        self, ctx: Context, name: str, session_config: SessionConfig, options: MessageOptions
+    ) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.options = options
+        self.session = SmppSession(session_config, self.on_deliver)
+
+    @classmethod
+    def from_config(cls, ctx: Context, config: ConnectorConfig) -> Connector:
+        session_config = SessionConfig(
+            host=config.host,
+            port=config.port,
+            system_id=config.system_id,
+            password=config.resolved_password(),
+            system_type=config.system_type,
+            bind_mode=BIND_MODES.get(config.bind_mode, "trx"),  # type: ignore[arg-type]
+            window=config.window,
+            tps=config.tps or None,
+        )
+        options = MessageOptions(
+            concatenation=config.concatenation,  # type: ignore[arg-type]
+            allow_latin1=config.encoding == "latin1",
+            source_ton=config.source_ton,
+            source_npi=config.source_npi,
+            dest_ton=config.dest_ton,
+            dest_npi=config.dest_npi,
+        )
+        return cls(ctx, config.name, session_config, options)
+
+    @property
+    def bound(self) -> bool:
+        return self.session.bound
+
+    async def start(self) -> None:
+        await self.session.start()
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
+        """Submit every part of a message; the result says what to store."""
+        pdus = build_submits(
+            message.text, message.sender, message.phone, self.options, reference=message.id
+        )
+        smsc_ids: list[str] = []
+        try:
+            for pdu in pdus:
+                resp = await self.session.submit(pdu)
+                smsc_ids.append(resp.message_id)
+        except SubmitRejected as exc:
+            return SubmitResult(message.id, "rejected", self.name, detail=str(exc)[:255])
+        except SubmitRetryLater as exc:
+            return SubmitResult(message.id, "retry", self.name, detail=str(exc)[:255])
+        return SubmitResult(message.id, "accepted", self.name, smsc_ids)
+
+    async def on_deliver(self, pdu: DeliverSm | DataSm) -> int:
+        """Persist a receipt or a reply; only then does the session acknowledge it."""
+        if is_receipt(pdu):
+            receipt = receipt_from_deliver_sm(pdu)
+            if receipt is None:
+                log.warning(
+                    "smpp %s: receipt without a message id, acknowledged and ignored", self.name
+                )
+                return CommandStatus.ESME_ROK
+            status = int(receipt_outcome(receipt))
+            detail = f"stat:{receipt.stat.value} err:{receipt.err or ''}".strip()
+            await delivery.record_receipt(self.ctx, self.name, receipt.message_id, status, detail)
+        else:
+            await delivery.record_inbound(self.ctx, self.name, pdu)
+        return CommandStatus.ESME_ROK

@@ -1,0 +1,166 @@
+"""The dispatcher: claim due messages in batches, submit them, store the outcomes in batches.
+
+One loop claims up to `batch_size` due messages under a lease (so a crashed dispatcher's claims
+come back), as long as fewer than `max_in_flight` are being submitted. Each claimed message is
+submitted by its own task on the best bound connector for its number (failing over to the next
+when one refuses for a temporary reason). Outcomes are gathered and written together, one
+transaction per few hundred messages, instead of one per message.
+
+Messages waiting for a connector that is down stay queued: they are claimed only when at least
+one connector is bound, and given back with a short delay when none of theirs is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from hirondelle.dispatch.connectors import Connector
+from hirondelle.dispatch.routing import Router
+from hirondelle.services import delivery
+from hirondelle.services.context import Context
+from hirondelle.services.delivery import SubmitResult
+from hirondelle.store import delivery as rows
+from hirondelle.store.delivery import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+NO_ROUTE_RETRY = timedelta(seconds=5)
+
+
+class ResultWriter:
+    """Collects submit results and writes them in batches (size or age, whichever first)."""
+
+    def __init__(self, ctx: Context, max_batch: int = 500, max_delay: float = 0.02) -> None:
+        self.ctx = ctx
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self._pending: list[SubmitResult] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._full = asyncio.Event()
+
+    def add(self, result: SubmitResult) -> None:
+        self._pending.append(result)
+        if len(self._pending) >= self.max_batch:
+            self._full.set()
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        while self._pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.max_delay)
+            self._full.clear()
+            batch, self._pending = self._pending, []
+            try:
+                await delivery.record_submit_results(self.ctx, batch)
+            except Exception:  # the claims' leases run out and the messages are retried
+                log.exception("could not store %d submit results", len(batch))
+
+    async def drain(self) -> None:
+        while self._flushing is not None and not self._flushing.done():
+            await self._flushing
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        connectors: Mapping[str, Connector],
+        router: Router,
+        *,
+        batch_size: int = 500,
+        max_in_flight: int = 2000,
+        lease: timedelta = timedelta(seconds=120),
+        idle_tick: float = 1.0,
+    ) -> None:
+        self.ctx = ctx
+        self.connectors = dict(connectors)
+        self.router = router
+        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.lease = lease
+        self.idle_tick = idle_tick
+        self.owner = str(uuid.uuid4())
+        self.writer = ResultWriter(ctx)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slot_free = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def recover(self) -> int:
+        """Single-dispatcher start-up: take back the claims a crashed process left behind."""
+        return await self.ctx.store.write(
+            lambda conn: rows.release_claims_of_others(conn, self.owner)
+        )
+
+    async def run(self) -> None:
+        """Claim and submit until `stop()`; then let the messages in flight finish."""
+        while not self._stopping.is_set():
+            room = self.max_in_flight - self.in_flight
+            if room <= 0 or not any(c.bound for c in self.connectors.values()):
+                await self._wait(self._slot_free if room <= 0 else None)
+                continue
+            claimed = await self._claim(min(self.batch_size, room))
+            if not claimed:
+                await self._wait(self.ctx.new_messages)
+                continue
+            for message in claimed:
+                task = asyncio.create_task(self._submit(message))
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        await self.writer.drain()
+
+    async def _claim(self, limit: int) -> list[ClaimedMessage]:
+        now = datetime.now(UTC)
+        return await self.ctx.store.write(
+            lambda conn: rows.claim_due(conn, self.owner, now, self.lease, limit)
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slot_free.set()
+
+    async def _wait(self, event: asyncio.Event | None) -> None:
+        """Sleep until `event`, a stop, or the idle tick (scheduled messages become due)."""
+        waiters = [asyncio.ensure_future(self._stopping.wait())]
+        if event is not None:
+            waiters.append(asyncio.ensure_future(event.wait()))
+        _done, pending = await asyncio.wait(
+            waiters, timeout=self.idle_tick, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in pending:
+            waiter.cancel()
+        if event is not None:
+            event.clear()
+
+    async def _submit(self, message: ClaimedMessage) -> None:
+        result: SubmitResult | None = None
+        for name in self.router.candidates(message.phone):
+            connector = self.connectors.get(name)
+            if connector is None or not connector.bound:
+                continue
+            result = await connector.submit_message(message)
+            if result.outcome != "retry":
+                break
+        if result is None:
+            result = SubmitResult(
+                message.id, "retry", detail="no bound connector", retry_in=NO_ROUTE_RETRY
+            )
+        elif result.outcome == "retry":
+            result = SubmitResult(
+                message.id, "retry", result.connector, detail=result.detail, retry_in=NO_ROUTE_RETRY
+            )
+        self.writer.add(result)

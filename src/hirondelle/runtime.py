@@ -1,0 +1,69 @@
+"""The background workers of `hirondelle serve`: SMPP connectors and the dispatcher.
+
+With no connector configured, an SMSC simulator runs in-process and one connector points at it,
+so a fresh install shows the whole life of a message (DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from hirondelle.config import ConnectorConfig
+from hirondelle.dispatch.connectors import Connector
+from hirondelle.dispatch.dispatcher import Dispatcher
+from hirondelle.dispatch.routing import Route, Router
+from hirondelle.services.context import Context
+from hirondelle.smpp.simulator import SmscSimulator
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_CONNECTOR = "simulator"
+
+
+class Workers:
+    """Start with `await start()`, stop with `await stop()` (in-flight submits finish first)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.simulator: SmscSimulator | None = None
+        self.connectors: dict[str, Connector] = {}
+        self.dispatcher: Dispatcher | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        configs = list(self.ctx.settings.connectors)
+        if not configs:
+            self.simulator = SmscSimulator(receipt_delay=self.ctx.settings.simulator_receipt_delay)
+            port = await self.simulator.start("127.0.0.1", 0)
+            configs = [
+                ConnectorConfig(
+                    name=SIMULATOR_CONNECTOR,
+                    host="127.0.0.1",
+                    port=port,
+                    system_id="hirondelle",
+                    window=100,
+                )
+            ]
+        for config in configs:
+            connector = Connector.from_config(self.ctx, config)
+            self.connectors[config.name] = connector
+            await connector.start()
+        router = Router([Route(c.name, tuple(c.prefixes)) for c in configs])
+        self.dispatcher = Dispatcher(self.ctx, self.connectors, router)
+        recovered = await self.dispatcher.recover()
+        if recovered:
+            log.warning("took back %d messages claimed by a previous process", recovered)
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run())
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        if self._dispatch_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._dispatch_task, 10)
+        for connector in self.connectors.values():
+            await connector.close()
+        if self.simulator is not None:
+            await self.simulator.close()
