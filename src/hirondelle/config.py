@@ -12,7 +12,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +66,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_credits", 10000, "Credits given to the demo account."),
     Setting("log_format", "console", "Log lines as 'console' (readable) or 'json'."),
     Setting("var_dir", "var", "Folder for the SQLite file, the secret key and local mail."),
+    Setting(
+        "simulator_receipt_delay",
+        1.0,
+        "Seconds before the built-in SMSC simulator sends a receipt (when no connector is set).",
+    ),
+    Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
+    Setting(
+        "link_check",
+        True,
+        "shortenUrl checks that the URL answers (one HEAD request, public addresses only).",
+    ),
+    Setting("link_check_timeout", 3.0, "Seconds the shortenUrl reachability check may take."),
+    Setting(
+        "allow_private_addresses",
+        False,
+        "Let link checks and webhooks reach loopback, private and link-local addresses "
+        "(refused by default: SSRF protection).",
+    ),
+    Setting(
+        "smtp_host",
+        "",
+        "SMTP relay for outgoing email; empty: emails are written to the maildir var_dir/mail.",
+    ),
+    Setting("smtp_port", 587, "Port of the SMTP relay."),
+    Setting(
+        "smtp_tls",
+        "starttls",
+        "TLS to the relay: 'starttls' (required), 'tls' (implicit, usually port 465) or 'none'.",
+    ),
+    Setting("smtp_username", "", "SMTP login (empty: no authentication)."),
+    Setting("smtp_password", "", "SMTP password."),
+    Setting("smtp_timeout", 30.0, "Seconds an SMTP connection or command may take."),
+    Setting("mail_from", "hirondelle@localhost", "Sender address of the platform's own emails."),
+    Setting("email_credits", 1, "Credits debited per email (per recipient) by sendEmail."),
+    Setting("email_batch_size", 50, "Emails sent over one SMTP connection before it is closed."),
 )
 
 
@@ -114,6 +149,20 @@ class Settings(BaseSettings):
     demo_credits: int = 10000
     log_format: str = "console"
     var_dir: str = "var"
+    simulator_receipt_delay: float = 1.0
+    workers: bool = True
+    link_check: bool = True
+    link_check_timeout: float = 3.0
+    allow_private_addresses: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    mail_from: str = "hirondelle@localhost"
+    email_credits: int = Field(default=1, ge=0)
+    email_batch_size: int = Field(default=50, ge=1)
     connectors: list[ConnectorConfig] = Field(default_factory=list)
 
     @property

@@ -53,6 +53,11 @@ accounts = sa.Table(
             "bill_phone",
         )
     ),
+    # Webhooks (manual §5.3, §6.5, §8.3...): where receipts and replies are pushed, and the key
+    # that signs them.
+    sa.Column("receipt_url", sa.String(2048), nullable=False, server_default=""),
+    sa.Column("reply_url", sa.String(2048), nullable=False, server_default=""),
+    sa.Column("webhook_secret", sa.String(128), nullable=False, server_default=""),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("postpaid OR balance >= 0", name="prepaid_balance_not_negative"),
@@ -114,6 +119,7 @@ messages = sa.Table(
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("due_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.Column("claimed_by", sa.String(36), nullable=True),
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("connector", sa.String(64), nullable=True),
     sa.Column("parts_done", sa.SmallInteger, nullable=False, server_default="0"),
@@ -122,6 +128,7 @@ messages = sa.Table(
     sa.Index("ix_messages_campaign", "campaign_id", "id"),
     sa.Index("ix_messages_due", "state", "due_at"),
     sa.Index("ix_messages_account_phone", "account_id", "phone", "id"),
+    sa.Index("ix_messages_phone", "phone", "id"),
 )
 
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
@@ -158,4 +165,220 @@ idempotency_keys = sa.Table(
     sa.Column("method", sa.String(64), nullable=False),
     sa.Column("answer", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# --- delivery: status history, receipts, replies, webhook outbox ---
+
+# Every status a message went through, with its time (the customer area shows it).
+message_events = sa.Table(
+    "message_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=False, index=True),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("detail", sa.String(255), nullable=False, server_default=""),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+# A receipt that arrived before the submit_sm_resp of its message was stored: kept (so it can be
+# acknowledged) and applied as soon as the message id is known.
+pending_receipts = sa.Table(
+    "pending_receipts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("smsc_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("detail", sa.String(255), nullable=False, server_default=""),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index("ix_pending_receipts_id", "connector", "smsc_id"),
+)
+
+# Parts of a concatenated reply, each persisted before it is acknowledged.
+inbound_parts = sa.Table(
+    "inbound_parts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(21), nullable=False),
+    sa.Column("reference", sa.Integer, nullable=False),
+    sa.Column("total", sa.SmallInteger, nullable=False),
+    sa.Column("seqnum", sa.SmallInteger, nullable=False),
+    sa.Column("destination", sa.String(21), nullable=False),
+    sa.Column("data_coding", sa.SmallInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index("ix_inbound_parts_key", "connector", "source", "reference"),
+)
+
+replies = sa.Table(
+    "replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("public_id", sa.String(36), nullable=False, unique=True),
+    # The account of the message replied to; NULL when no message to that number is known.
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=True),
+    sa.Column("phone", sa.String(21), nullable=False),
+    sa.Column("short_code", sa.String(21), nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("keyword", sa.String(8), nullable=True),
+    sa.Column("pulled_at", UtcDateTime, nullable=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Index("ix_replies_account", "account_id", "pulled_at", "id"),
+    sa.Index("ix_replies_message", "message_id"),
+)
+
+# The durable outbox of webhook calls, written in the same transaction as what they report.
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    # receipt | reply
+    sa.Column("kind", sa.String(8), nullable=False),
+    # Events of one message are delivered in id order: never "delivered" before "transmitted".
+    sa.Column("ordering_key", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON object of the GET query parameters
+    # pending | done | dead
+    sa.Column("state", sa.String(8), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.String(255), nullable=False, server_default=""),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_webhook_events_due", "state", "next_attempt_at"),
+    sa.Index("ix_webhook_events_order", "ordering_key", "id"),
+)
+
+# --- sub-accounts and contact lists ---
+
+# Emails asked for by createSubAccount (SENDEMAILTOCUSTOMER / SENDEMAILTOMASTERACCOUNT), waiting
+# for the email sender. Never a password: when sent, the customer's email carries a set-password
+# link whose token is generated then (only its digest will be stored here).
+pending_emails = sa.Table(
+    "pending_emails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # subaccount_to_customer | subaccount_to_master
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("to_address", sa.String(255), nullable=False),
+    sa.Column("token_digest", sa.String(64), nullable=True),
+    # pending | sent | failed
+    sa.Column("state", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+)
+
+contact_lists = sa.Table(
+    "contact_lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("locked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_contact_lists_account_name"),
+)
+
+list_fields = sa.Table(
+    "list_fields",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("contact_lists.id"), nullable=False),
+    sa.Column("position", sa.SmallInteger, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("filter", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("mailing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("list_id", "name", name="uq_list_fields_list_name"),
+)
+
+# A contact's field values are one JSON object (field name -> text); see store/lists.py.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("contact_lists.id"), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("fields", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("list_id", "phone", name="uq_contacts_list_phone"),
+)
+
+# --- short links and email ---
+
+short_links = sa.Table(
+    "short_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    # Set for the links of an SMS (SHORTEN=1): clicks are attributed to the campaign's recipient.
+    sa.Column("campaign_public_id", sa.String(36), nullable=True),
+    sa.Column("phone", sa.String(20), nullable=True),
+    sa.Column("clicks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_click_at", UtcDateTime, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_short_links_account", "account_id", "id"),
+    sa.Index("ix_short_links_campaign", "campaign_public_id"),
+)
+
+link_clicks = sa.Table(
+    "link_clicks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("short_links.id"), nullable=False),
+    # mobile | desktop | bot | other
+    sa.Column("agent_class", sa.String(8), nullable=False),
+    sa.Column("clicked_at", UtcDateTime, nullable=False),
+    sa.Index("ix_link_clicks_link", "link_id", "id"),
+)
+
+email_campaigns = sa.Table(
+    "email_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("public_id", sa.String(36), nullable=False, unique=True),
+    # None for the platform's own notifications.
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True),
+    # api | notification
+    sa.Column("kind", sa.String(16), nullable=False, server_default="api"),
+    sa.Column("name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("sender", sa.String(320), nullable=False),
+    sa.Column("alias", sa.String(255), nullable=False, server_default=""),
+    sa.Column("reply_to", sa.String(320), nullable=False, server_default=""),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    # scheduled | queued
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("nb_emails", sa.Integer, nullable=False),
+    sa.Column("credits", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_email_campaigns_account", "account_id", "id"),
+)
+
+emails = sa.Table(
+    "emails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("email_campaigns.id"), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("credits", sa.Integer, nullable=False, server_default="0"),
+    # queued | claimed | sent | rejected (refused by the relay) | failed (gave up retrying)
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    # The relay's answer (code and text) or the local error, for the customer area.
+    sa.Column("detail", sa.String(512), nullable=False, server_default=""),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_emails_campaign", "campaign_id", "id"),
+    sa.Index("ix_emails_due", "state", "due_at"),
 )
