@@ -1,0 +1,1 @@
+"""The web side of Hirondelle: customer area, API console and short links."""
