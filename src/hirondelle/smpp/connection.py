@@ -27,7 +27,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
-from .constants import HEADER_LENGTH, MAX_SEQUENCE_NUMBER
+from .constants import HEADER_LENGTH, MAX_SEQUENCE_NUMBER, RESPONSE_BIT
 from .constants import CommandStatus as S
 from .errors import LocalProtocolError, RemoteProtocolError
 from .pdu import (
@@ -315,3 +315,11 @@ class Connection:
                 pending[seq] = cls
         if cls in AFTER:
             self.state = AFTER[cls]
+
+
+def nack_for(exc: RemoteProtocolError) -> GenericNack | None:
+    """The generic_nack (§4.3) that answers a PDU `next_event()` refused, or None when the
+    offending PDU was itself a response (answering a response would start a ping-pong)."""
+    if exc.command_id is not None and exc.command_id & RESPONSE_BIT:
+        return None
+    return GenericNack(command_status=exc.command_status, sequence_number=exc.sequence_number)

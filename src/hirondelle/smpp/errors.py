@@ -48,3 +48,28 @@ class LocalProtocolError(ProtocolError):
 class RemoteProtocolError(ProtocolError):
     """The peer broke the protocol. Answer with `command_status` when `sequence_number` says
     which PDU it was, unless the offending PDU was itself a response."""
+
+
+# -- what `SmppSession.submit()` raises -------------------------------------------------------
+
+
+class SubmitError(Exception):
+    """A submit that did not get an ESME_ROK. `temporary` tells what the dispatcher does next:
+    retry later without counting a failure (True), or record a rejection (False)."""
+
+    temporary: bool = False
+
+    def __init__(self, msg: str, command_status: int | None = None) -> None:
+        super().__init__(msg)
+        self.command_status = command_status
+
+
+class SubmitRejected(SubmitError):
+    """Permanent: the SMSC refused this message (e.g. ESME_RINVDSTADR). Do not resend it."""
+
+
+class SubmitRetryLater(SubmitError):
+    """Temporary: throttled or queue full after our own retries, not bound, connection lost or
+    no answer in time. In the last two cases the SMSC may have taken the message."""
+
+    temporary = True

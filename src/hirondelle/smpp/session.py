@@ -1,0 +1,449 @@
+"""The ESME side over asyncio: the only place in `smpp/` with sockets and clocks.
+
+A session owns one link (bind_transceiver) or two (bind_transmitter + bind_receiver). Each link
+is h11's TrioHTTPWrapper grown a little: `Connection.send()` then write, `send_failed()` when
+the write fails, a reader task that loops on NEED_DATA, one Future per sequence number, and an
+`asyncio.Condition` on `window_open`. Each link reconnects and re-binds on its own, with
+exponential back-off, after a drop, an error or an unbind from the SMSC.
+
+Incoming deliver_sm / data_sm go to `on_deliver(pdu) -> command_status`; the response leaves
+only once it has returned, so "persist, then acknowledge" holds. If it raises, the session
+answers ESME_RX_T_APPN (or nothing, with `answer_handler_errors=False`), and the SMSC delivers
+again later.
+
+`submit()` returns the SubmitSmResp, or raises `SubmitRejected` (permanent: record status 4)
+or `SubmitRetryLater` (temporary: throttled or queue full after `throttle_retries` spaced
+retries, not bound, connection lost, no answer in time: retry later, not a failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from .connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, State, nack_for
+from .constants import TEMPORARY_STATUSES, status_name
+from .constants import CommandStatus as S
+from .errors import ProtocolError, RemoteProtocolError, SubmitRejected, SubmitRetryLater
+from .pdu import (
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DataSm,
+    DeliverSm,
+    EnquireLink,
+    EnquireLinkResp,
+    Pdu,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    UnbindResp,
+    response_to,
+)
+from .receipts import is_receipt
+
+log = logging.getLogger(__name__)
+
+BindMode = Literal["trx", "tx+rx", "tx", "rx"]
+OnDeliver = Callable[[DeliverSm | DataSm], Awaitable[int]]
+_Bind = BindTransmitter | BindReceiver | BindTransceiver
+_BINDS: dict[BindMode, tuple[type[_Bind], ...]] = {
+    "trx": (BindTransceiver,),
+    "tx+rx": (BindTransmitter, BindReceiver),
+    "tx": (BindTransmitter,),
+    "rx": (BindReceiver,),
+}
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """A connector's SMPP settings. Times are seconds."""
+
+    host: str
+    port: int
+    system_id: str
+    password: str = ""
+    system_type: str = ""
+    bind_mode: BindMode = "trx"
+    addr_ton: int = 0
+    addr_npi: int = 0
+    address_range: str = ""
+    window: int = 10  # submits in flight at most
+    tps: float | None = None  # submits per second at most (token bucket), None = no limit
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    connect_timeout: float = 10.0
+    reconnect_delay: float = 1.0  # first back-off; doubles up to reconnect_max_delay
+    reconnect_max_delay: float = 60.0
+    throttle_delay: float = 1.0  # first pause after ESME_RTHROTTLED / ESME_RMSGQFUL; doubles
+    throttle_retries: int = 3  # then SubmitRetryLater
+    answer_handler_errors: bool = True  # ESME_RX_T_APPN when on_deliver raises, else silence
+    unbind_timeout: float = 2.0
+
+
+@dataclass
+class SessionStats:
+    """Counters for metrics (plain attributes; a colleague exports them to Prometheus)."""
+
+    submitted: int = 0  # submit_sm sent, retries included
+    acknowledged: int = 0  # submit_sm_resp with ESME_ROK
+    rejected: int = 0  # permanent refusals
+    throttled: int = 0  # ESME_RTHROTTLED / ESME_RMSGQFUL answers
+    receipts: int = 0  # delivery receipts acknowledged
+    replies: int = 0  # mobile-originated messages acknowledged
+    in_flight: int = 0  # submits awaiting their answer now
+    bound: bool = False  # every link bound
+    binds: int = 0  # successful binds (the first, then each re-bind)
+    disconnects: int = 0
+
+
+class _LinkLost(Exception):
+    pass
+
+
+async def _acknowledge(pdu: DeliverSm | DataSm) -> int:
+    return S.ESME_ROK
+
+
+class _Link:
+    """One TCP connection and its `Connection`, re-established until the session closes."""
+
+    def __init__(self, session: SmppSession, bind: type[_Bind]) -> None:
+        self.session = session
+        self.config = session.config
+        self.bind = bind
+        self.conn = Connection(Role.ESME, window=self.config.window)
+        self.writer: asyncio.StreamWriter | None = None
+        self.pending: dict[int, asyncio.Future[Pdu]] = {}
+        self.window = asyncio.Condition()
+        self.bound = asyncio.Event()
+        self.alive = False
+        self.deliveries: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def supervise(self) -> None:
+        failures = 0
+        while not self.session.closing:
+            try:
+                await self._run_once()
+                failures = 0
+            except (OSError, TimeoutError, ProtocolError, _LinkLost, SubmitRetryLater) as exc:
+                log.warning("smpp link %s: %s", self.bind.__name__, exc)
+                self.session.last_error = exc
+                failures += 1
+            if self.session.closing:
+                return
+            delay = self.config.reconnect_delay * 2 ** max(failures - 1, 0)
+            await self.session.pause(min(delay, self.config.reconnect_max_delay))
+
+    async def _run_once(self) -> None:
+        config = self.config
+        reader, self.writer = await asyncio.wait_for(
+            asyncio.open_connection(config.host, config.port), config.connect_timeout
+        )
+        self.conn = Connection(Role.ESME, window=config.window)
+        self.alive = True
+        reader_task = asyncio.create_task(self._read_loop(reader))
+        keepalive: asyncio.Task[None] | None = None
+        try:
+            resp = await self.request(
+                self.bind(
+                    system_id=config.system_id,
+                    password=config.password,
+                    system_type=config.system_type,
+                    addr_ton=config.addr_ton,
+                    addr_npi=config.addr_npi,
+                    address_range=config.address_range,
+                )
+            )
+            if resp.command_status != S.ESME_ROK:
+                raise _LinkLost(f"bind refused: {status_name(resp.command_status)}")
+            self.session.stats.binds += 1
+            self.bound.set()
+            self.session.update_bound()
+            keepalive = asyncio.create_task(self._keepalive())
+            await reader_task
+        finally:
+            self.bound.clear()
+            self.session.update_bound()
+            for task in (keepalive, reader_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            await self._lost()
+
+    async def _lost(self) -> None:
+        if self.alive:
+            self.session.stats.disconnects += 1
+        self.alive = False
+        if self.writer is not None:
+            self.writer.close()
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(SubmitRetryLater("connection lost"))
+        async with self.window:
+            self.window.notify_all()
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.transport.abort()
+
+    async def unbind(self) -> None:
+        if self.alive and self.conn.bound:
+            with contextlib.suppress(SubmitRetryLater, ProtocolError, OSError):
+                await asyncio.wait_for(self.request(Unbind()), self.config.unbind_timeout)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _write(self, pdu: Pdu) -> None:
+        """`conn.send()` then write, atomically as seen by other tasks."""
+        if not self.alive or self.writer is None:
+            raise SubmitRetryLater("not connected")
+        data = self.conn.send(pdu)
+        try:
+            self.writer.write(data)
+        except (OSError, RuntimeError):
+            self.conn.send_failed()
+            self.abort()
+            raise SubmitRetryLater("write failed") from None
+
+    async def _drain(self) -> None:
+        if self.writer is None:
+            return
+        try:
+            await self.writer.drain()
+        except (OSError, RuntimeError):
+            self.conn.send_failed()
+            self.abort()
+            raise SubmitRetryLater("write failed") from None
+
+    async def request(self, pdu: Pdu, *, windowed: bool = False) -> Pdu:
+        """Send a request with the next sequence number and wait for its answer."""
+        loop = asyncio.get_running_loop()
+        async with self.window:
+            if windowed:
+                await self.window.wait_for(lambda: not self.alive or self.conn.window_open)
+            if not self.alive:
+                raise SubmitRetryLater("not connected")
+            seq = self.conn.next_sequence_number()
+            future: asyncio.Future[Pdu] = loop.create_future()
+            self.pending[seq] = future
+            try:
+                self._write(replace(pdu, sequence_number=seq))
+            except BaseException:
+                del self.pending[seq]
+                raise
+        try:
+            await self._drain()
+            return await asyncio.wait_for(future, self.config.response_timeout)
+        except TimeoutError:
+            # The window slot stays taken for good: this connection is no longer trustworthy.
+            self.abort()
+            raise SubmitRetryLater(f"no answer to {type(pdu).__name__} in time") from None
+        finally:
+            self.pending.pop(seq, None)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                data = await reader.read(65536)
+                self.conn.receive_data(data)
+                if not await self._process_events() or not data:
+                    return
+        finally:
+            await self._lost()
+
+    async def _process_events(self) -> bool:
+        """Handle what is buffered; False once the connection is over."""
+        while True:
+            try:
+                event = self.conn.next_event()
+            except RemoteProtocolError as exc:
+                if self.conn.state is State.ERROR:
+                    raise _LinkLost(str(exc)) from exc
+                log.warning("smpp: malformed or unexpected PDU: %s", exc)
+                if (nack := nack_for(exc)) is not None:
+                    self._write(nack)
+                continue
+            if event is NEED_DATA:
+                return True
+            if event is CONNECTION_CLOSED or not isinstance(event, Pdu):
+                return False
+            await self._dispatch(event)
+            if self.conn.state is State.CLOSED:
+                return False
+
+    async def _dispatch(self, pdu: Pdu) -> None:
+        if pdu.is_response():
+            future = self.pending.get(pdu.sequence_number)
+            if future is not None and not future.done():
+                future.set_result(pdu)
+            async with self.window:
+                self.window.notify_all()
+        elif isinstance(pdu, EnquireLink):
+            self._write(EnquireLinkResp(sequence_number=pdu.sequence_number))
+        elif isinstance(pdu, DeliverSm | DataSm):
+            task = asyncio.create_task(self._deliver(self.conn, pdu))
+            self.deliveries.add(task)
+            task.add_done_callback(self.deliveries.discard)
+        elif isinstance(pdu, Unbind):  # the SMSC ends the session: answer, then re-bind
+            self._write(UnbindResp(sequence_number=pdu.sequence_number))
+
+    async def _deliver(self, conn: Connection, pdu: DeliverSm | DataSm) -> None:
+        try:
+            status = await self.session.on_deliver(pdu)
+        except Exception:
+            log.exception("smpp: on_deliver failed for %s", pdu)
+            if not self.config.answer_handler_errors:
+                return
+            status = S.ESME_RX_T_APPN
+        if status == S.ESME_ROK:
+            stats = self.session.stats
+            if is_receipt(pdu):
+                stats.receipts += 1
+            else:
+                stats.replies += 1
+        if conn is self.conn and self.alive:  # the same connection: the SMSC still waits
+            with contextlib.suppress(SubmitRetryLater, ProtocolError):
+                self._write(response_to(pdu, command_status=status))
+                await self._drain()
+
+    async def _keepalive(self) -> None:
+        """enquire_link every interval (§4.11); no answer in time means a dead link."""
+        while True:
+            await asyncio.sleep(self.config.enquire_link_interval)
+            try:
+                await self.request(EnquireLink())
+            except SubmitRetryLater:
+                self.abort()
+                return
+
+
+class _TokenBucket:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate / 10)  # a burst of 100 ms worth, then evenly spaced
+        self.tokens = self.capacity
+        self.stamp: float | None = None
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            elapsed = 0.0 if self.stamp is None else now - self.stamp
+            self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+            self.stamp = now
+            if self.tokens < 1:
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+                self.tokens, self.stamp = 1.0, loop.time()
+            self.tokens -= 1
+
+
+class SmppSession:
+    """An ESME: `await start()`, `await wait_bound()`, `await submit(pdu)`, `await close()`."""
+
+    def __init__(self, config: SessionConfig, on_deliver: OnDeliver | None = None) -> None:
+        self.config = config
+        self.on_deliver: OnDeliver = on_deliver or _acknowledge
+        self.stats = SessionStats()
+        self.last_error: BaseException | None = None
+        self.closing = False
+        self.links = [_Link(self, bind) for bind in _BINDS[config.bind_mode]]
+        self._closed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._bucket = _TokenBucket(config.tps) if config.tps else None
+        self._throttled_until = 0.0
+
+    @property
+    def bound(self) -> bool:
+        return all(link.bound.is_set() for link in self.links)
+
+    def update_bound(self) -> None:
+        self.stats.bound = self.bound
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(link.supervise()) for link in self.links]
+
+    async def wait_bound(self, timeout: float | None = None) -> None:
+        async with asyncio.timeout(timeout):
+            for link in self.links:
+                await link.bound.wait()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, but wake up when the session closes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), seconds)
+
+    async def __aenter__(self) -> SmppSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _transmitter(self) -> _Link:
+        for link in self.links:
+            if link.bind is not BindReceiver:
+                return link
+        raise SubmitRejected("this session is bound as a receiver only")
+
+    async def submit(self, pdu: SubmitSm) -> SubmitSmResp:
+        """Send one submit_sm (its sequence_number is ours to set) and return its answer."""
+        link = self._transmitter()
+        loop = asyncio.get_running_loop()
+        config = self.config
+        for attempt in range(config.throttle_retries + 1):
+            if self.closing:
+                raise SubmitRetryLater("session closed")
+            try:
+                await asyncio.wait_for(link.bound.wait(), config.response_timeout)
+            except TimeoutError:
+                raise SubmitRetryLater("not bound") from None
+            if (wait := self._throttled_until - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            if self._bucket is not None:
+                await self._bucket.take()
+            self.stats.submitted += 1
+            self.stats.in_flight += 1
+            try:
+                resp = await link.request(pdu, windowed=True)
+            finally:
+                self.stats.in_flight -= 1
+            status = resp.command_status
+            if status == S.ESME_ROK and isinstance(resp, SubmitSmResp):
+                self.stats.acknowledged += 1
+                return resp
+            if status not in TEMPORARY_STATUSES:
+                self.stats.rejected += 1
+                raise SubmitRejected(f"submit_sm refused: {status_name(status)}", status)
+            self.stats.throttled += 1
+            pause = config.throttle_delay * 2**attempt
+            self._throttled_until = max(self._throttled_until, loop.time() + pause)
+        raise SubmitRetryLater(f"submit_sm still refused: {status_name(status)}", status)
+
+    async def close(self) -> None:
+        """Unbind cleanly (§4.2), then stop reconnecting."""
+        self.closing = True
+        self._closed.set()
+        await asyncio.gather(*(link.unbind() for link in self.links))
+        for link in self.links:
+            link.abort()
+        done, pending = await asyncio.wait(self._tasks, timeout=self.config.unbind_timeout)
+        for task in pending:
+            task.cancel()
+        for task in (*done, *pending):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for link in self.links:
+            for delivery in list(link.deliveries):
+                delivery.cancel()
+        self.update_bound()
