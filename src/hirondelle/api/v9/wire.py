@@ -31,7 +31,7 @@ ALIASES = {
 }
 
 #: Parameters that carry a JSON or XML feed and may be sent un-encoded.
-FEED_PARAMETERS = ("smsdata", "accountdata", "emaildata", "listdata")
+FEED_PARAMETERS = ("smsdata", "accountdata", "emaildata", "listdata", "populatedata", "deletedata")
 
 #: XML element name of the items of a list, by the list's key.
 XML_ITEM_NAMES = {
@@ -40,6 +40,7 @@ XML_ITEM_NAMES = {
     "mos": "mo",
     "blacklist": "contact",
     "subAccounts": "subAccount",
+    "subaccounts": "subaccount",
     "lists": "list",
     "contacts": "contact",
     "fields": "field",
