@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hirondelle import control
 from hirondelle.api import v9
 from hirondelle.logs import AccessLogMiddleware
 from hirondelle.runtime import Workers
@@ -48,6 +49,8 @@ def create_app(ctx: Context) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", control.metrics),
+            Route("/_sim/mo", control.inject_mo, methods=["POST"]),
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
         ],

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hirondelle import __version__
+from hirondelle.cli_sim import sim_app, smsc_sim
 from hirondelle.config import Settings, load_settings
 from hirondelle.services import accounts
 from hirondelle.services.context import Context, open_context
@@ -26,6 +27,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and manage customer accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(sim_app, name="sim")
+app.command("smsc-sim")(smsc_sim)
 
 ConfigOption = Annotated[
     str | None,

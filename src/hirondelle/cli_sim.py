@@ -1,0 +1,72 @@
+"""`hirondelle smsc-sim` and `hirondelle sim mo`: the SMSC simulator from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Annotated
+
+import httpx
+import typer
+
+from hirondelle.config import load_settings
+
+sim_app = typer.Typer(
+    help="Talk to the SMSC simulator embedded in a running `hirondelle serve`.",
+    no_args_is_help=True,
+)
+
+
+def smsc_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 2775,
+    receipt_delay: Annotated[float, typer.Option(help="Seconds before each receipt.")] = 1.0,
+    system_id: Annotated[
+        str | None, typer.Option(help="Accept only this system_id (default: any).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Accept only this password (default: any).")
+    ] = None,
+) -> None:
+    """Run a standalone SMSC simulator for test benches.
+
+    Outcomes follow the destination's last digits: …0000 not delivered, …9999 rejected at
+    submit, …8888 unknown number, …7777 throttled once then accepted, anything else delivered.
+    """
+    from hirondelle.smpp.simulator import run_simulator
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_simulator(host, port, receipt_delay, system_id=system_id, password=password)
+        )
+
+
+@sim_app.command("mo")
+def sim_mo(
+    sender: Annotated[str, typer.Argument(metavar="FROM", help="The handset's number.")],
+    text: Annotated[str, typer.Argument(help="The reply's text (e.g. STOP).")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Short code replied to (default: the sender).")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="Base URL of the running server (default: the configured address)."),
+    ] = None,
+) -> None:
+    """Inject a reply from a handset into the running server's simulator."""
+    if server is None:
+        settings = load_settings()
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        server = f"http://{host}:{settings.port}"
+    body = {"from": sender, "text": text, **({"to": to} if to else {})}
+    try:
+        response = httpx.post(f"{server.rstrip('/')}/_sim/mo", json=body, timeout=10, verify=False)
+    except httpx.HTTPError as exc:
+        typer.echo(f"Error: cannot reach {server}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    answer = response.json() if response.content else {}
+    if response.status_code != 200:
+        typer.echo(f"Error: {answer.get('error', response.text)}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(answer))
