@@ -5,8 +5,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 # Importing the family modules registers their methods.
-import hirondelle.api.v9.subaccounts  # noqa: F401
-from hirondelle.api.v9 import accounts, sending, tools  # noqa: F401
+from hirondelle.api.v9 import accounts, lists, sending, subaccounts, tools  # noqa: F401
 from hirondelle.api.v9.methods import serve
 
 
