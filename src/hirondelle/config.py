@@ -84,6 +84,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Let link checks and webhooks reach loopback, private and link-local addresses "
         "(refused by default: SSRF protection).",
     ),
+    Setting("webhook_timeout", 5.0, "Seconds one webhook call may take, answer included."),
+    Setting(
+        "webhook_max_age_hours",
+        24.0,
+        "Hours a webhook event is retried (exponential backoff) before it is given up.",
+    ),
+    Setting("webhook_concurrency", 4, "Webhook calls in flight at once for one account."),
     Setting(
         "smtp_host",
         "",
@@ -154,6 +161,9 @@ class Settings(BaseSettings):
     link_check: bool = True
     link_check_timeout: float = 3.0
     allow_private_addresses: bool = False
+    webhook_timeout: float = Field(default=5.0, gt=0)
+    webhook_max_age_hours: float = Field(default=24.0, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1)
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
