@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -18,7 +20,8 @@ from hirondelle.notify import netguard
 from hirondelle.services import links
 from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_login
-from hirondelle.store.schema import link_clicks, short_links
+from hirondelle.store.emails import emails_of_campaign, find_campaign
+from hirondelle.store.schema import email_campaigns, emails, link_clicks, short_links
 from tests.conftest import count_rows, make_settings
 from tests.helpers import json_answer, make_account, xml_answer
 from tests.unit.test_netguard import connections  # noqa: F401  (fixture)
@@ -277,3 +280,155 @@ def test_message_urls_become_one_link_per_recipient(client: TestClient, ctx: Con
         lambda conn: links.shorten_message_urls(conn, account_id, "c", "no url", "336", BASE)
     )
     assert unchanged == "no url"
+
+
+# -- sendEmail ---------------------------------------------------------------------------------
+
+HTML = base64.b64encode("<p>Bonjour <b>à tous</b></p>".encode()).decode()
+
+
+def email_feed(**changes: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "FROM": "news@shop.example",
+        "TO": "a@x.example;b@y.example,c@z.example",
+        "SUBJECT": "Spring sale",
+        "HTML": HTML,
+        "ALIAS": "Shop",
+        "REPLY_TO": "help@shop.example",
+        "CAMPAIGN_NAME": "spring",
+    }
+    data.update(changes)
+    return {"DATA": {k: v for k, v in data.items() if v is not None}}
+
+
+def _send_email(client: TestClient, creds: Any, feed: Any, **extra: str) -> Any:
+    data = feed if isinstance(feed, str) else orjson.dumps(feed).decode()
+    return client.post("/http/9.0/sendEmail/", data=creds.params(emailData=data, **extra))
+
+
+def _balance(ctx: Context, login: str = "alice") -> int:
+    return int(ctx.store.read_sync(lambda conn: find_by_login(conn, login)["balance"]))
+
+
+def test_send_email_accepts_and_debits(client: TestClient, ctx: Context) -> None:
+    ctx.settings.email_credits = 2
+    creds = make_account(ctx, credits=100)
+    answer = json_answer(_send_email(client, creds, email_feed(TO="a@x.example;bad;b@y.example")))
+    assert answer == {
+        "status": 100,
+        "statusText": "The message has been sent",
+        "campaignId": answer["campaignId"],
+        "invalidEmails": "bad",
+        "credits": 96,
+    }
+    assert _balance(ctx) == 96
+    rows = ctx.store.read_sync(lambda conn: emails_of_campaign(conn, answer["campaignId"]))
+    assert [(r["recipient"], r["state"], r["credits"]) for r in rows] == [
+        ("a@x.example", "queued", 2),
+        ("b@y.example", "queued", 2),
+    ]
+    campaign = ctx.store.read_sync(lambda conn: find_campaign(conn, answer["campaignId"]))
+    assert (campaign["alias"], campaign["reply_to"], campaign["name"]) == (
+        "Shop",
+        "help@shop.example",
+        "spring",
+    )
+    assert campaign["html"] == "<p>Bonjour <b>à tous</b></p>"
+
+
+def test_send_email_in_xml(client: TestClient, ctx: Context) -> None:
+    creds = make_account(ctx, credits=10)
+    feed = (
+        "<DATA><FROM>news@shop.example</FROM><TO>a@x.example</TO>"
+        f"<SUBJECT><![CDATA[Soldes & promos]]></SUBJECT><HTML>{HTML}</HTML>"
+        "<MAILTEXT>Bonjour\\nà tous</MAILTEXT></DATA>"
+    )
+    root = xml_answer(_send_email(client, creds, feed))
+    assert root.tag == "sendEmail"
+    assert root.findtext("status") == "100"
+    assert root.findtext("invalidEmails") == ""
+    assert root.findtext("credits") == "9"
+    campaign_id = root.findtext("campaignId")
+    campaign = ctx.store.read_sync(lambda conn: find_campaign(conn, campaign_id))
+    assert (campaign["subject"], campaign["text"]) == ("Soldes & promos", "Bonjour\nà tous\n")
+
+
+def test_send_email_scheduled(client: TestClient, ctx: Context) -> None:
+    creds = make_account(ctx, credits=10)
+    answer = json_answer(_send_email(client, creds, email_feed(DATE="2099-06-01 10:00:00")))
+    assert answer["status"] == 101
+    assert answer["statusText"] == "The message was scheduled to be sent at 2099-06-01 10:00:00"
+    assert answer["credits"] == 7
+    rows = ctx.store.read_sync(lambda conn: emails_of_campaign(conn, answer["campaignId"]))
+    assert {str(r["due_at"])[:16] for r in rows} == {"2099-06-01 08:00"}
+
+
+@pytest.mark.parametrize(
+    ("feed", "status", "text"),
+    [
+        (None, 105, "Empty XML / JSON"),
+        ("{}", 105, "Empty XML / JSON"),
+        ('{"DATA": {"FROM": "a@b.example"', 109, "invalid JSON"),
+        ("<DATA><FROM>a@b.example</DATA>", 109, "invalid XML"),
+        ('<!DOCTYPE x [<!ENTITY e "x">]><DATA/>', 109, "DOCTYPE"),
+        (email_feed(FROM=None), 106, "sender invalid or void"),
+        (email_feed(FROM="shop"), 106, "'shop' is not an email address"),
+        (email_feed(FROM="a@b.example\r\nBcc: v@w.example"), 106, "FROM must be on one line"),
+        (email_feed(ALIAS="Shop\r\nBcc: v@w.example"), 106, "ALIAS must be on one line"),
+        (email_feed(REPLY_TO="r@b.example\nBcc: v@w.example"), 106, "REPLY_TO must be"),
+        (email_feed(SUBJECT=None), 107, "Subject of the email is empty"),
+        (email_feed(SUBJECT="Hi\r\nBcc: v@w.example"), 107, "SUBJECT must be on one line"),
+        (email_feed(HTML="not base64!"), 109, "not valid base64"),
+        (email_feed(HTML=None), 109, "HTML is missing"),
+        (email_feed(TO=None), 110, "undefined recipients"),
+        (email_feed(TO="x; y@; @z.example"), 114, "No valid email address"),
+        (email_feed(DATE="2026-13-01 10:00:00"), 115, "badly formatted dates"),
+    ],
+)
+def test_send_email_refusals_change_nothing(
+    client: TestClient, ctx: Context, feed: Any, status: int, text: str
+) -> None:
+    creds = make_account(ctx, credits=100)
+    if feed is None:
+        response = client.post("/http/9.0/sendEmail", data=creds.params())
+    else:
+        response = _send_email(client, creds, feed)
+    answer = json_answer(response) if not str(feed).startswith("<") else None
+    if answer is None:
+        root = xml_answer(response)
+        answer = {"status": int(root.findtext("status")), "statusText": root.findtext("statusText")}
+    assert set(answer) == {"status", "statusText"}
+    assert answer["status"] == status
+    assert text in answer["statusText"]
+    assert count_rows(ctx, email_campaigns) == 0
+    assert count_rows(ctx, emails) == 0
+    assert _balance(ctx) == 100
+
+
+def test_send_email_insufficient_credits(client: TestClient, ctx: Context) -> None:
+    ctx.settings.email_credits = 5
+    creds = make_account(ctx, credits=12)
+    answer = json_answer(_send_email(client, creds, email_feed()))
+    assert answer == {
+        "status": 104,
+        "statusText": "Insufficient credit to handle the shipment. Use: 15 Credits, "
+        "Available: 12 Credits. Please re-credit your account",
+    }
+    assert count_rows(ctx, email_campaigns) == 0
+    assert _balance(ctx) == 12
+
+
+def test_send_email_bad_credentials(client: TestClient, ctx: Context) -> None:
+    make_account(ctx)
+    response = client.post(
+        "/http/9.0/sendEmail",
+        data={
+            "login": "alice",
+            "apiKey": "wrong",
+            "emailData": orjson.dumps(email_feed()).decode(),
+        },
+    )
+    answer = json_answer(response)
+    assert answer["status"] == 102
+    assert answer["statusText"].startswith("Connection Problem")
+    assert count_rows(ctx, email_campaigns) == 0
