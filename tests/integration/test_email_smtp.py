@@ -26,7 +26,7 @@ from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.emails import emails_of_campaign
 from tests.conftest import make_settings
-from tests.helpers import json_answer, make_account
+from tests.helpers import Creds, json_answer, make_account
 
 HTML = "<html><body><h1>Soldes</h1><p>Jusqu'à -50 %</p></body></html>"
 
@@ -73,13 +73,20 @@ def authenticator(
 
 
 @pytest.fixture
-def relay() -> Iterator[tuple[Relay, int]]:
+def relay(ctx: Context) -> Iterator[Relay]:
+    """A running relay that `ctx` is configured to use."""
     handler = Relay()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    yield handler, port
+    use_relay(ctx, port)
+    yield handler
     controller.stop()
+
+
+@pytest.fixture
+def creds(ctx: Context) -> Creds:
+    return make_account(ctx, credits=10)
 
 
 @pytest.fixture
@@ -130,11 +137,9 @@ def run_once(ctx: Context, now: datetime | None = None) -> int:
 
 
 def test_a_three_recipient_campaign_reaches_the_relay(
-    client: TestClient, ctx: Context, relay: tuple[Relay, int]
+    client: TestClient, ctx: Context, relay: Relay, creds: Creds
 ) -> None:
-    handler, port = relay
-    use_relay(ctx, port)
-    creds = make_account(ctx, credits=10)
+    handler = relay
     answer = send(client, creds, "a@x.example; b@y.example, c@z.example")
     assert handler.messages == []  # nothing is sent inside the request
     assert run_once(ctx) == 3
@@ -163,11 +168,9 @@ def test_a_three_recipient_campaign_reaches_the_relay(
 
 
 def test_relay_refusals_are_recorded_per_recipient(
-    client: TestClient, ctx: Context, relay: tuple[Relay, int]
+    client: TestClient, ctx: Context, relay: Relay, creds: Creds
 ) -> None:
-    handler, port = relay
-    use_relay(ctx, port)
-    creds = make_account(ctx, credits=10)
+    handler = relay
     answer = send(client, creds, "ok@x.example;reject@y.example;later@z.example")
     assert balance(ctx) == 7
     assert run_once(ctx) == 3
@@ -191,9 +194,10 @@ def test_relay_refusals_are_recorded_per_recipient(
     assert balance(ctx) == 9
 
 
-def test_an_unreachable_relay_keeps_the_emails(client: TestClient, ctx: Context) -> None:
+def test_an_unreachable_relay_keeps_the_emails(
+    client: TestClient, ctx: Context, creds: Creds
+) -> None:
     use_relay(ctx, free_port())  # nothing listens there
-    creds = make_account(ctx, credits=10)
     answer = send(client, creds, "a@x.example;b@y.example")
     assert run_once(ctx) == 2
     result = states(ctx, answer["campaignId"])
@@ -228,11 +232,9 @@ def test_authentication(client: TestClient, ctx: Context, password: str, state: 
 
 
 def test_scheduled_emails_wait_for_their_date(
-    client: TestClient, ctx: Context, relay: tuple[Relay, int]
+    client: TestClient, ctx: Context, relay: Relay, creds: Creds
 ) -> None:
-    handler, port = relay
-    use_relay(ctx, port)
-    creds = make_account(ctx, credits=10)
+    handler = relay
     answer = send(client, creds, "a@x.example", DATE="2099-06-01 10:00:00")
     assert answer["status"] == 101
     assert run_once(ctx) == 0
@@ -241,8 +243,9 @@ def test_scheduled_emails_wait_for_their_date(
     assert len(handler.messages) == 1
 
 
-def test_without_a_relay_emails_go_to_the_maildir(client: TestClient, ctx: Context) -> None:
-    creds = make_account(ctx, credits=10)
+def test_without_a_relay_emails_go_to_the_maildir(
+    client: TestClient, ctx: Context, creds: Creds
+) -> None:
     answer = send(client, creds, "a@x.example;b@y.example")
     assert run_once(ctx) == 2
     box = mailbox.Maildir(maildir_path(ctx.settings), create=False)
@@ -254,9 +257,9 @@ def test_without_a_relay_emails_go_to_the_maildir(client: TestClient, ctx: Conte
     assert {s for s, _, _ in states(ctx, answer["campaignId"]).values()} == {"sent"}
 
 
-def test_notifications_use_the_same_sender(ctx: Context, relay: tuple[Relay, int]) -> None:
-    handler, port = relay
-    use_relay(ctx, port, mail_from="noreply@hirondelle.example")
+def test_notifications_use_the_same_sender(ctx: Context, relay: Relay) -> None:
+    handler = relay
+    ctx.settings.mail_from = "noreply@hirondelle.example"
     campaign = asyncio.run(
         email.queue_notification(ctx, "owner@x.example", "Low credit", "", html="<p>10 left</p>")
     )
