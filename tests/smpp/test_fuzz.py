@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from hirondelle.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, State
 from hirondelle.smpp.errors import ProtocolError, RemoteProtocolError
+from hirondelle.smpp.messages import MessageOptions, build_submits
 from hirondelle.smpp.pdu import PDU_CLASSES, DeliverSm, SubmitSm, decode_pdu, encode_pdu
 from hirondelle.smpp.receipts import parse_receipt_text, receipt_from_deliver_sm
 
 from .cases import CASES
 from .helpers import SmppPair
-from .strategies import any_message, binds
 
 FUZZ = settings(
     max_examples=5000,
@@ -53,14 +53,13 @@ def drain(conn: Connection) -> None:
     raise AssertionError("next_event() loops without progress")
 
 
-def feed(data: bytes, chunk: int) -> None:
-    pair = bound_pair()
-    for conn in (pair.esme, pair.smsc):
-        for i in range(0, len(data), chunk):
-            conn.receive_data(data[i : i + chunk])
-            drain(conn)
-        conn.receive_data(b"")
+def feed(data: bytes, chunk: int, role: Role) -> None:
+    conn = bound_pair().conn[role]
+    for i in range(0, len(data), chunk):
+        conn.receive_data(data[i : i + chunk])
         drain(conn)
+    conn.receive_data(b"")
+    drain(conn)
 
 
 def check_decode(data: bytes) -> None:
@@ -83,11 +82,19 @@ def framed_random(draw: st.DrawFn) -> bytes:
     return header + body
 
 
-valid_pdu_bytes = st.one_of(
-    st.sampled_from([data for _, _, data in CASES]),
-    any_message.map(encode_pdu),
-    binds.map(encode_pdu),
-)
+def _corpus() -> list[bytes]:
+    """Valid PDUs to mutate: the byte table, and real traffic from the message builder."""
+    corpus = [data for _, _, data in CASES]
+    for concatenation in ("udh8", "udh16", "sar", "payload"):
+        options = MessageOptions(concatenation=concatenation)  # type: ignore[arg-type]
+        for text in ("Hi", "Привет 😀 " * 20, "GSM € text " * 20):
+            corpus += [encode_pdu(pdu) for pdu in build_submits(text, "Hirondelle", "336", options)]
+    return corpus
+
+
+# Drawing whole random PDUs for each example is slow; mutating a fixed corpus is not, and
+# test_oracles.py already covers random valid PDUs.
+valid_pdu_bytes = st.sampled_from(_corpus())
 
 
 @st.composite
@@ -109,18 +116,22 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@FUZZ
-@given(framed_random(), st.integers(1, 64))
-def test_random_pdus_parse_or_raise_protocol_error(data: bytes, chunk: int) -> None:
-    check_decode(data)
-    feed(data, chunk)
+ROLES = st.sampled_from([Role.ESME, Role.SMSC])
+CHUNKS = st.sampled_from([1, 3, 16, 64, 4096])
 
 
 @FUZZ
-@given(mutated(), st.integers(1, 64))
-def test_mutated_pdus_parse_or_raise_protocol_error(data: bytes, chunk: int) -> None:
+@given(framed_random(), CHUNKS, ROLES)
+def test_random_pdus_parse_or_raise_protocol_error(data: bytes, chunk: int, role: Role) -> None:
     check_decode(data)
-    feed(data, chunk)
+    feed(data, chunk, role)
+
+
+@FUZZ
+@given(mutated(), CHUNKS, ROLES)
+def test_mutated_pdus_parse_or_raise_protocol_error(data: bytes, chunk: int, role: Role) -> None:
+    check_decode(data)
+    feed(data, chunk, role)
 
 
 @settings(max_examples=1500, deadline=None, database=None)
