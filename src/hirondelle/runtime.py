@@ -14,6 +14,7 @@ from hirondelle.config import ConnectorConfig
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
+from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.context import Context
 from hirondelle.smpp.simulator import SmscSimulator
 
@@ -31,6 +32,7 @@ class Workers:
         self.connectors: dict[str, Connector] = {}
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
+        self.webhooks: WebhookWorker | None = None
 
     async def start(self) -> None:
         configs = list(self.ctx.settings.connectors)
@@ -56,8 +58,11 @@ class Workers:
         if recovered:
             log.warning("took back %d messages claimed by a previous process", recovered)
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
+        self.webhooks = WebhookWorker.start(self.ctx)
 
     async def stop(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         if self._dispatch_task is not None:

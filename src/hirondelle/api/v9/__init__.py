@@ -5,7 +5,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 # Importing the family modules registers their methods.
-from hirondelle.api.v9 import accounts, lists, sending, subaccounts, tools  # noqa: F401
+from hirondelle.api.v9 import accounts, lists, reports, sending, subaccounts, tools  # noqa: F401
 from hirondelle.api.v9.methods import serve
 
 

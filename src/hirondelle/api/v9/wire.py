@@ -44,6 +44,9 @@ XML_ITEM_NAMES = {
     "lists": "list",
     "contacts": "contact",
     "fields": "field",
+    "phoneNumbers": "phoneNumber",
+    "alreadyListed": "phoneNumber",
+    "notRemoved": "phoneNumber",
 }
 
 MAX_BODY_BYTES = 64 * 1024 * 1024

@@ -1,0 +1,133 @@
+"""Webhook settings of an account: its receipt URL, its reply URL and the secret that signs calls.
+
+A URL is checked when it is set: http or https, a host, and — through the SSRF guard — a host
+that resolves only to public addresses, unless the operator allows private ones
+(`allow_private_addresses`). The sender checks again before each call, since DNS can change.
+
+Setting a URL on an account without a secret generates one (shown once, in the answer); the
+secret can also be given (16 to 128 printable ASCII characters) or regenerated.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import Connection
+
+from hirondelle.notify import netguard
+from hirondelle.services.context import Context
+from hirondelle.store import accounts as account_rows
+
+#: The value that clears a URL (API parameters cannot be empty: empty means absent).
+CLEAR = "none"
+#: The value of `secret` that asks for a new random secret.
+GENERATE = "generate"
+
+MAX_URL_LENGTH = 2048
+_SECRET = re.compile(r"[\x21-\x7e]{16,128}")
+
+
+class WebhookError(ValueError):
+    """A webhook setting refused; the message says why and is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    receipt_url: str
+    reply_url: str
+    has_secret: bool
+    #: the secret, when this call generated it (it is shown this once)
+    new_secret: str | None = None
+
+
+async def check_url(ctx: Context, url: str) -> str:
+    """The URL, stripped, if webhooks may call it; WebhookError otherwise."""
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise WebhookError(f"The URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise WebhookError(f"The URL is malformed: {exc}") from None
+    if parsed.scheme not in netguard.DEFAULT_PORTS or not parsed.host:
+        raise WebhookError("A webhook URL must be an http or https URL with a host")
+    if parsed.fragment:
+        raise WebhookError("A webhook URL cannot have a #fragment")
+    allow = ctx.settings.allow_private_addresses
+    try:
+        netguard.check_host_statically(parsed.host, allow_private=allow)
+        await netguard.resolve_checked(
+            parsed.host,
+            parsed.port or netguard.DEFAULT_PORTS[parsed.scheme],
+            allow_private=allow,
+            timeout=ctx.settings.webhook_timeout,
+        )
+    except netguard.NetGuardError as exc:
+        raise WebhookError(str(exc)) from None
+    return url
+
+
+async def _url_value(ctx: Context, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.strip().lower() == CLEAR:
+        return ""
+    return await check_url(ctx, value)
+
+
+def _secret_value(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.strip().lower() == GENERATE:
+        return secrets.token_hex(24)
+    if not _SECRET.fullmatch(value):
+        raise WebhookError("The secret must have 16 to 128 printable ASCII characters, no spaces")
+    return value
+
+
+async def configure(
+    ctx: Context,
+    account_id: int,
+    *,
+    receipt_url: str | None = None,
+    reply_url: str | None = None,
+    secret: str | None = None,
+) -> WebhookSettings:
+    """Change what is given (None keeps a value; CLEAR clears a URL; GENERATE makes a secret)."""
+    values: dict[str, str] = {}
+    for column, given in (("receipt_url", receipt_url), ("reply_url", reply_url)):
+        checked = await _url_value(ctx, given)
+        if checked is not None:
+            values[column] = checked
+    new_secret = _secret_value(secret)
+    generated = new_secret if secret is not None and secret.strip().lower() == GENERATE else None
+
+    def apply(conn: Connection) -> WebhookSettings:
+        nonlocal generated
+        row = account_rows.find_by_id(conn, account_id)
+        if row is None:
+            raise WebhookError("No such account")
+        current = {**row, **values}
+        if new_secret is not None:
+            values["webhook_secret"] = new_secret
+        elif (current["receipt_url"] or current["reply_url"]) and not row["webhook_secret"]:
+            generated = values["webhook_secret"] = secrets.token_hex(24)
+        account_rows.update_account(conn, account_id, values)
+        return WebhookSettings(
+            current["receipt_url"],
+            current["reply_url"],
+            bool(values.get("webhook_secret") or row["webhook_secret"]),
+            generated,
+        )
+
+    return await ctx.store.write(apply)
+
+
+async def webhook_settings(ctx: Context, account_id: int) -> WebhookSettings:
+    row = await ctx.store.read(lambda conn: account_rows.find_by_id(conn, account_id))
+    if row is None:
+        raise WebhookError("No such account")
+    return WebhookSettings(row["receipt_url"], row["reply_url"], bool(row["webhook_secret"]))
