@@ -10,10 +10,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from hirondelle import control
-from hirondelle.api import v9
+from hirondelle.api import rest, v9
 from hirondelle.logs import AccessLogMiddleware
 from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
@@ -53,6 +53,7 @@ def create_app(ctx: Context) -> Starlette:
             Route("/_sim/mo", control.inject_mo, methods=["POST"]),
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
+            Mount("", app=rest.create_app(ctx)),  # the REST API: last, it answers 404s
         ],
         middleware=[Middleware(AccessLogMiddleware)],
         lifespan=lifespan,
