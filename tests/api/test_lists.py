@@ -53,6 +53,10 @@ def call(client: TestClient, name: str, creds: Creds, **params: Any) -> Any:
     return json_answer(client.post(f"/http/9.0/{name}/", data=creds.params(**params)))
 
 
+def counts_of(root: Any) -> list[str]:
+    return [root.findtext(tag) for tag in ("status", "success", "ignored", "duplicated")]
+
+
 def js(data: dict[str, Any]) -> str:
     return orjson.dumps({"DATA": data}).decode()
 
@@ -147,12 +151,7 @@ def test_populate_from_appendix_13(client: TestClient, alice: Creds) -> None:
         client.post("/http/9.0/populateList", data=alice.params(populateData=APPENDIX_13))
     )
     assert root.tag == "populateList"
-    assert [root.findtext(tag) for tag in ("status", "success", "ignored", "duplicated")] == [
-        "1",
-        "2",
-        "0",
-        "0",
-    ]
+    assert counts_of(root) == ["1", "2", "0", "0"]
     assert root.findtext("statusText") == "list Your Base successfully populated"
     answer = call(client, "getContacts", alice, listName="Your Base")
     assert answer["contacts"] == [
@@ -258,12 +257,7 @@ def test_delete_contacts_from_appendix_16(client: TestClient, alice: Creds) -> N
     )
     root = xml_answer(client.post("/http/9.0/deleteContacts", data=alice.params(deleteData=xml)))
     assert root.tag == "deleteContacts"
-    assert [root.findtext(t) for t in ("status", "success", "ignored", "duplicated")] == [
-        "1",
-        "2",
-        "0",
-        "0",
-    ]
+    assert counts_of(root) == ["1", "2", "0", "0"]
     assert root.findtext("statusText") == "list cavavin2 successfully updated"
 
 

@@ -39,6 +39,8 @@ class Case:
     params: dict[str, str] = field(default_factory=dict)
     #: False when the method means nothing called by the sub-account for itself
     self_call: bool = True
+    #: gives a sub-account data only it has, through the API, before the calls
+    prepare: Callable[[TestClient, Sub], None] | None = None
 
 
 def contacts_of(answer: Any) -> tuple[str, ...]:
@@ -72,6 +74,22 @@ def _done(answer: Any, _sub: Sub) -> None:
     assert answer["status"] == 1, answer
 
 
+def _has(key: str) -> Callable[[Any, Sub], None]:
+    def check(answer: Any, _sub: Sub) -> None:
+        assert key in answer and "error" not in answer, answer
+
+    return check
+
+
+def _blacklist_own_number(client: TestClient, sub: Sub) -> None:
+    params = sub.creds.params(phoneNumber=sub.phones[-1])
+    assert json_answer(client.post("/http/9.0/addToBlacklist", data=params))["status"] == 1
+
+
+def _blacklisted(answer: Any, sub: Sub) -> None:
+    assert [entry["phoneNumber"] for entry in answer["blacklist"]] == [sub.phones[-1]]
+
+
 def _feed(**data: Any) -> str:
     return orjson.dumps({"DATA": data}).decode()
 
@@ -97,6 +115,11 @@ CASES = [
     Case("createList", _done, {"listData": _feed(LISTNAME="new")}, self_call=False),
     Case("deleteList", _done, {"listName": "shared"}, self_call=False),
     Case("updateSubAccount", _done, {"accountData": _feed(CITY="Nice")}, self_call=False),
+    Case("getBlacklist", _blacklisted, prepare=_blacklist_own_number),
+    Case("addToBlacklist", _done, {"phoneNumber": "0699999999"}, self_call=False),
+    Case("removeFromBlacklist", _done, {"phoneNumber": "0699999999"}, self_call=False),
+    Case("getPulls", _has("mos")),
+    Case("getWebhooks", _has("receiptUrl")),
 ]
 
 #: Methods that take `subaccount` but have no row yet, and why.
@@ -108,6 +131,12 @@ NOT_COVERED = {
     "getCreditsByCountryIsoCode": "no account data: the price table is the platform's",
     "shortenUrl": "tools family: no account data in the answer",
     "sendEmail": "email family: writes a campaign; covered by its own tests",
+    # Reports family: each needs a sent campaign or message in the fixture; rows to come.
+    "getAcks": "needs a campaign of each sub-account",
+    "getAckBySmsId": "needs a message of each sub-account",
+    "getPull": "needs a reply to each sub-account",
+    "getPullBySmsId": "needs a reply to each sub-account",
+    "setWebhooks": "needs a reachable public URL; covered by its own tests",
 }
 #: Methods that resolve `subaccount` themselves (takes_subaccount=False), to answer a wrong one
 #: in their own status format.
@@ -152,6 +181,11 @@ def test_subaccount_isolation(
     client: TestClient, family: tuple[Creds, Creds, list[Sub]], case: Case
 ) -> None:
     master, stranger, subs = family
+    if case.method.lower() not in METHODS:
+        pytest.skip(f"{case.method} is not registered in this tree")
+    if case.prepare is not None:
+        for sub in subs:
+            case.prepare(client, sub)
 
     def call(creds: Creds, **extra: str) -> Any:
         params = creds.params(**case.params, **extra)

@@ -9,6 +9,7 @@ status 0. getLists and getContacts have no status table: their errors are `{"err
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hirondelle.api.v9 import feeds
@@ -17,9 +18,11 @@ from hirondelle.api.v9.subaccounts import status
 from hirondelle.domain.dates import format_local
 from hirondelle.services import lists
 from hirondelle.services.accounts import Account
+from hirondelle.services.context import Context
 from hirondelle.services.lists import ContactCounts, FieldSpec, ListError
 
 _FLAGS = {"0": False, "1": True}
+ContactsChange = Callable[[Context, int, str, list[Any]], Awaitable[ContactCounts]]
 
 
 def failed(text: str) -> MethodError:
@@ -96,28 +99,23 @@ def _contacts(tree: dict[str, Any], parameter: str) -> list[Any]:
     return items
 
 
-@method("populateList", takes_subaccount=False, feed="populateData")
-async def populate_list(call: Call) -> Fields:
-    account, tree, name = await _feed(call, "populateData")
+async def _contacts_change(call: Call, parameter: str, change: ContactsChange, verb: str) -> Fields:
+    account, tree, name = await _feed(call, parameter)
     try:
-        counts = await lists.populate_list(
-            call.ctx, account.id, name, _contacts(tree, "populateData")
-        )
+        counts = await change(call.ctx, account.id, name, _contacts(tree, parameter))
     except ListError as exc:
         raise failed(str(exc)) from None
-    return _counts(f"list {name} successfully populated", counts)
+    return _counts(f"list {name} successfully {verb}", counts)
+
+
+@method("populateList", takes_subaccount=False, feed="populateData")
+async def populate_list(call: Call) -> Fields:
+    return await _contacts_change(call, "populateData", lists.populate_list, "populated")
 
 
 @method("deleteContacts", takes_subaccount=False, feed="deleteData")
 async def delete_contacts(call: Call) -> Fields:
-    account, tree, name = await _feed(call, "deleteData")
-    try:
-        counts = await lists.delete_contacts(
-            call.ctx, account.id, name, _contacts(tree, "deleteData")
-        )
-    except ListError as exc:
-        raise failed(str(exc)) from None
-    return _counts(f"list {name} successfully updated", counts)
+    return await _contacts_change(call, "deleteData", lists.delete_contacts, "updated")
 
 
 @method("deleteList", takes_subaccount=False)
