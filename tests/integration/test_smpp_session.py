@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -288,3 +289,23 @@ async def test_close_unbinds_cleanly() -> None:
         await send_text(session, "x")
     assert sim.records.unbinds == 2
     assert not session.stats.bound
+
+
+async def test_simulator_command_line() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hirondelle.smpp.simulator", "--port", "0", "--receipt-delay", "0",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+        port = int(line.rsplit(":", 1)[1])
+        inbox = Inbox()
+        config = SessionConfig(host="127.0.0.1", port=port, system_id="esme", **FAST)
+        async with SmppSession(config, inbox) as session:
+            await session.wait_bound(5)
+            await send_text(session, "via the command line")
+            await inbox.wait(lambda: len(inbox.receipts) == 1)
+    finally:
+        process.terminate()
+        await process.wait()

@@ -7,8 +7,11 @@ from hirondelle.smpp.connection import (
     CONNECTION_CLOSED,
     NEED_DATA,
     Connection,
+    Refused,
     Role,
     State,
+    events,
+    state_diagram,
 )
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.errors import LocalProtocolError, RemoteProtocolError
@@ -253,3 +256,28 @@ def test_send_failed() -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Connection(ESME, window=0)
+
+
+def test_state_diagram_is_drawn_from_the_tables() -> None:
+    dot = state_diagram()
+    for state in State:
+        assert f"  {state.value} [shape=box" in dot
+    assert 'BOUND_TRX -> UNBOUND [label="Unbind"]' in dot
+    assert "SubmitSm" in dot
+
+
+def test_events_yields_pdus_and_refusals_then_stops() -> None:
+    pair = SmppPair()
+    pair.bind()
+    bad = bytes.fromhex("00000011 00000015 00000000 00000042 00".replace(" ", ""))
+    late = encode_pdu(SubmitSmResp(sequence_number=77))  # answers nothing: refused, no nack
+    pair.smsc.receive_data(bad + late + encode_pdu(EnquireLink(sequence_number=0x43)))
+    got = list(events(pair.smsc))
+    assert isinstance(got[0], Refused) and got[0].answer == GenericNack(
+        command_status=S.ESME_RINVCMDLEN, sequence_number=0x42
+    )
+    assert isinstance(got[1], Refused) and got[1].answer is None
+    assert got[2] == EnquireLink(sequence_number=0x43)
+    pair.smsc.receive_data(b"\xff\xff\xff\xff")
+    with pytest.raises(RemoteProtocolError):
+        list(events(pair.smsc))

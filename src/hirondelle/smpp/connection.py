@@ -22,7 +22,8 @@ answer arrives; `their_outstanding` does the same for requests we owe an answer 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 from typing import Final
@@ -317,9 +318,56 @@ class Connection:
             self.state = AFTER[cls]
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A PDU `next_event()` raised about: send `answer` when there is one, and carry on."""
+
+    error: RemoteProtocolError
+    answer: GenericNack | None
+
+
+def events(conn: Connection) -> Iterator[Pdu | Refused]:
+    """Every buffered event, until NEED_DATA or CONNECTION_CLOSED (then `conn.state` is
+    CLOSED). Raises `RemoteProtocolError` when the stream is lost (state ERROR)."""
+    while True:
+        try:
+            event = conn.next_event()
+        except RemoteProtocolError as exc:
+            if conn.state is State.ERROR:
+                raise
+            yield Refused(exc, nack_for(exc))
+            continue
+        if not isinstance(event, Pdu):
+            return
+        yield event
+
+
 def nack_for(exc: RemoteProtocolError) -> GenericNack | None:
     """The generic_nack (§4.3) that answers a PDU `next_event()` refused, or None when the
     offending PDU was itself a response (answering a response would start a ping-pong)."""
     if exc.command_id is not None and exc.command_id & RESPONSE_BIT:
         return None
     return GenericNack(command_status=exc.command_status, sequence_number=exc.sequence_number)
+
+
+def state_diagram() -> str:
+    """Graphviz source of the transitions, drawn from the tables above (as h11 draws its own
+    from `_state.py`): `python -c "...; print(state_diagram())" | dot -Tsvg`."""
+    edges = [
+        ("OPEN", state.value, f"{cls.__name__}(ESME_ROK)") for cls, state in BIND_RESULT.items()
+    ]
+    for state in BOUND_STATES:
+        edges.append((state.value, State.UNBOUND.value, "Unbind"))
+    edges.append((State.UNBOUND.value, State.CLOSED.value, "UnbindResp"))
+    edges += [(s.value, State.ERROR.value, "bad command_length / send_failed") for s in State
+              if s not in (State.CLOSED, State.ERROR)]  # fmt: skip
+    lines = ["digraph smpp {"]
+    for state, row in ALLOWED.items():
+        label = "\\n".join(
+            f"{role.value}: {', '.join(sorted(cls.__name__ for cls in classes))}"
+            for role, classes in row.items()
+            if classes
+        )
+        lines.append(f'  {state.value} [shape=box, label="{state.value}\\n{label}"];')
+    lines += [f'  {a} -> {b} [label="{label}"];' for a, b, label in edges]
+    return "\n".join([*lines, "}"])

@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from .connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, State, nack_for
+from .connection import Connection, Refused, Role, State, events
 from .constants import TEMPORARY_STATUSES, status_name
 from .constants import CommandStatus as S
-from .errors import ProtocolError, RemoteProtocolError, SubmitRejected, SubmitRetryLater
+from .errors import ProtocolError, SubmitRejected, SubmitRetryLater
 from .pdu import (
     BindReceiver,
     BindTransceiver,
@@ -263,23 +263,14 @@ class _Link:
 
     async def _process_events(self) -> bool:
         """Handle what is buffered; False once the connection is over."""
-        while True:
-            try:
-                event = self.conn.next_event()
-            except RemoteProtocolError as exc:
-                if self.conn.state is State.ERROR:
-                    raise _LinkLost(str(exc)) from exc
-                log.warning("smpp: malformed or unexpected PDU: %s", exc)
-                if (nack := nack_for(exc)) is not None:
-                    self._write(nack)
-                continue
-            if event is NEED_DATA:
-                return True
-            if event is CONNECTION_CLOSED or not isinstance(event, Pdu):
-                return False
-            await self._dispatch(event)
-            if self.conn.state is State.CLOSED:
-                return False
+        for event in events(self.conn):
+            if isinstance(event, Refused):
+                log.warning("smpp: malformed or unexpected PDU: %s", event.error)
+                if event.answer is not None:
+                    self._write(event.answer)
+            else:
+                await self._dispatch(event)
+        return self.conn.state is not State.CLOSED
 
     async def _dispatch(self, pdu: Pdu) -> None:
         if pdu.is_response():

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, State, nack_for
+from .connection import Connection, Refused, Role, State, events
 from .constants import CommandStatus as S
 from .constants import MessageState
-from .errors import ProtocolError, RemoteProtocolError
+from .errors import ProtocolError
 from .messages import MessageOptions, Reassembler, build_messages
 from .pdu import (
     BindReceiver,
@@ -126,20 +126,13 @@ class _Client:
             self.sim.notify()
 
     def _process_events(self) -> bool:
-        while True:
-            try:
-                event = self.conn.next_event()
-            except RemoteProtocolError as exc:
-                if self.conn.state is State.ERROR:
-                    return False
-                if (nack := nack_for(exc)) is not None:
-                    self.write(nack)
-                continue
-            if event is NEED_DATA:
-                return True
-            if event is CONNECTION_CLOSED or not isinstance(event, Pdu):
-                return False
-            self.handle(event)
+        for event in events(self.conn):
+            if isinstance(event, Refused):
+                if event.answer is not None:
+                    self.write(event.answer)
+            else:
+                self.handle(event)
+        return self.conn.state is not State.CLOSED
 
     def handle(self, pdu: Pdu) -> None:
         sim = self.sim
