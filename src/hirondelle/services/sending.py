@@ -11,6 +11,7 @@ Refusals are `SendRefused` with the annex 5 status; they change nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,11 @@ from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: Longest idempotency key stored as given (the column's size); longer ones are stored hashed.
+MAX_IDEMPOTENCY_KEY = 255
+#: Longest CLIMSGID (the column's size): a longer one is refused, not cut, since the client
+#: matches receipts on it.
+MAX_CLI_MSG_ID = 255
 #: Plans bigger than this are computed in a worker thread, not on the event loop.
 THREAD_PLAN_THRESHOLD = 200
 
@@ -174,6 +180,8 @@ def plan_campaign(
     message = sms_text.unescape_newlines(order.message or "")
     if not message.strip():
         raise SendRefused(SendStatus.EMPTY_MESSAGE)
+    if not _storable(order):
+        raise SendRefused(SendStatus.INVALID_FEED)
     try:
         due_at = parse_send_date(order.date, timezone, now)
     except BadDate:
@@ -191,7 +199,10 @@ def plan_campaign(
         except UnknownCountry:
             invalid.append(recipient.mobile.strip())
             continue
-        text = sms_text.merge_params(message, recipient.params) if dynamic else message
+        try:
+            text = sms_text.merge_params(message, recipient.params) if dynamic else message
+        except ValueError:  # `#param_N#` with N too long to be a number (int() refuses it)
+            raise SendRefused(SendStatus.INVALID_FEED) from None
         size = fixed_size or sms_text.measure(text)
         if size.parts > sms_text.MAX_PARTS:
             raise SendRefused(SendStatus.MESSAGE_TOO_LONG)
@@ -215,6 +226,18 @@ def plan_campaign(
     return Plan(messages, invalid, due_at or now, scheduled)
 
 
+def _storable(order: SmsOrder) -> bool:
+    """No NUL character (PostgreSQL text cannot hold one) and every CLIMSGID fits its column."""
+    texts = [order.message, order.campaign_name]
+    for recipient in order.recipients:
+        if recipient.cli_msg_id is not None:
+            if len(recipient.cli_msg_id) > MAX_CLI_MSG_ID:
+                return False
+            texts.append(recipient.cli_msg_id)
+        texts.extend(recipient.params.values())
+    return not any("\x00" in text for text in texts)
+
+
 # -- the use case ----------------------------------------------------------------------------
 
 
@@ -233,6 +256,9 @@ async def send(
     and create nothing.
     """
     now = datetime.now(UTC)
+    if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        digest = hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
+        idempotency_key = "sha256:" + digest
     if idempotency_key and not simulate:
         earlier = await _earlier_answer(ctx, account, idempotency_key, now)
         if earlier is not None:

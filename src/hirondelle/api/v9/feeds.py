@@ -37,6 +37,9 @@ _PARSER = etree.XMLParser(
     remove_pis=True,
     strip_cdata=True,
     recover=False,
+    # The feed reaches the parser as a decoded str re-encoded in UTF-8: a declared encoding
+    # (`<?xml ... encoding="ISO-8859-1"?>`) no longer describes these bytes.
+    encoding="utf-8",
 )
 _DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -68,7 +71,10 @@ def _parse_json(text: str, root: str) -> Tree:
         raise InvalidFeed(f"invalid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise InvalidFeed("the JSON feed must be an object")
-    document = _upper_keys(document)
+    try:
+        document = _upper_keys(document)
+    except RecursionError:  # orjson nests up to 1024 levels, deeper than Python recurses
+        raise InvalidFeed("the JSON feed is nested too deeply") from None
     data = document.get(root, document)
     if data is None:
         raise EmptyFeed("empty feed")

@@ -56,8 +56,11 @@ def _recipient(item: Any) -> Recipient:
         return Recipient(mobile=str(item))
     params: dict[int, str] = {}
     for key, value in item.items():
-        if key.startswith("PARAM_") and key[6:].isdigit() and isinstance(value, str):
-            params[int(key[6:])] = value
+        # isdecimal, not isdigit: int() refuses "²", and more than 4300 digits.
+        number = key[6:]
+        valid = key.startswith("PARAM_") and number.isdecimal() and len(number) < 100
+        if valid and isinstance(value, str):
+            params[int(number)] = value
     return Recipient(
         mobile=str(item.get("MOBILEPHONE") or ""),
         params=params,
