@@ -309,3 +309,37 @@ async def test_simulator_command_line() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_receiver_only_session_cannot_submit() -> None:
+    async with running(bind_mode="rx") as (sim, session, inbox):
+        with pytest.raises(SubmitRejected):
+            await send_text(session, "x")
+        await sim.inject_mo("33611111111", "36180", "hello")
+        await inbox.wait(lambda: len(inbox.pdus) == 1)
+
+
+async def test_data_sm_from_the_smsc_reaches_the_handler() -> None:
+    async with running() as (sim, _, inbox):
+        [client] = sim.clients
+        data_sm = DataSm(
+            sequence_number=client.conn.next_sequence_number(),
+            source_addr="33611111111",
+            destination_addr="36180",
+            message_payload=b"payload",
+        )
+        client.write(data_sm)
+        await inbox.wait(lambda: len(inbox.pdus) == 1)
+        assert inbox.pdus[0] == data_sm
+        await until(lambda: not client.conn.our_outstanding)  # the data_sm_resp came back
+
+
+async def test_close_releases_submits_waiting_for_the_window() -> None:
+    async with running({"submit_delay": 5}, window=1) as (_, session, _):
+        pdu = build_submits("x", "36180", "33611111111")[0]
+        waiting = [asyncio.create_task(session.submit(pdu)) for _ in range(3)]
+        await until(lambda: session.stats.in_flight == 3)
+        await session.close()
+        for task in waiting:
+            with pytest.raises(SubmitRetryLater):
+                await task

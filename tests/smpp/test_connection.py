@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hirondelle.smpp.connection import (
     ALLOWED,
@@ -32,6 +36,7 @@ from hirondelle.smpp.pdu import (
 )
 
 from .helpers import SmppPair
+from .strategies import any_message, binds
 
 ESME, SMSC = Role.ESME, Role.SMSC
 
@@ -281,3 +286,23 @@ def test_events_yields_pdus_and_refusals_then_stops() -> None:
     pair.smsc.receive_data(b"\xff\xff\xff\xff")
     with pytest.raises(RemoteProtocolError):
         list(events(pair.smsc))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(any_message, binds), max_size=5))
+def test_random_traffic_crosses_a_pair_unchanged(pdus: list[SubmitSm | DeliverSm]) -> None:
+    pair = SmppPair(window=10)
+    pair.bind()
+    for pdu in pdus:
+        if isinstance(pdu, SubmitSm):
+            sent = replace(pdu, sequence_number=pair.esme.next_sequence_number())
+            pair.send(ESME, sent)
+            pair.send(SMSC, response_to(sent, message_id="id"))
+        elif isinstance(pdu, DeliverSm):
+            sent = replace(pdu, sequence_number=pair.smsc.next_sequence_number())
+            pair.send(SMSC, sent)
+            pair.send(ESME, response_to(sent))
+        else:  # a second bind is refused on both sides
+            with pytest.raises(LocalProtocolError):
+                pair.esme.send(pdu)
+    assert not pair.esme.our_outstanding and not pair.smsc.our_outstanding
