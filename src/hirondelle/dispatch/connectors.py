@@ -7,9 +7,11 @@ deliver_sm go to `services.delivery`, which persists them before the session ack
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from hirondelle.config import ConnectorConfig
+from hirondelle.dispatch.batching import Batcher
 from hirondelle.services import delivery
 from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
@@ -34,6 +36,11 @@ class Connector:
         self.name = name
         self.options = options
         self.session = SmppSession(session_config, self.on_deliver)
+        self.receipts: Batcher[delivery.ReceiptIn] = Batcher(
+            lambda batch: delivery.record_receipts(ctx, name, batch)
+        )
+        #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
+        self.slots = asyncio.Semaphore(session_config.window)
 
     @classmethod
     def from_config(cls, ctx: Context, config: ConnectorConfig) -> Connector:
@@ -94,7 +101,7 @@ class Connector:
                 return CommandStatus.ESME_ROK
             status = int(receipt_outcome(receipt))
             detail = f"stat:{receipt.stat.value} err:{receipt.err or ''}".strip()
-            await delivery.record_receipt(self.ctx, self.name, receipt.message_id, status, detail)
+            await self.receipts.submit((receipt.message_id, status, detail))
         else:
             await delivery.record_inbound(self.ctx, self.name, pdu)
         return CommandStatus.ESME_ROK

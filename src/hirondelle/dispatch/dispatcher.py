@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from hirondelle.dispatch.batching import Batcher
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.routing import Router
 from hirondelle.services import delivery
@@ -30,40 +31,7 @@ from hirondelle.store.delivery import ClaimedMessage
 log = logging.getLogger(__name__)
 
 NO_ROUTE_RETRY = timedelta(seconds=5)
-
-
-class ResultWriter:
-    """Collects submit results and writes them in batches (size or age, whichever first)."""
-
-    def __init__(self, ctx: Context, max_batch: int = 500, max_delay: float = 0.02) -> None:
-        self.ctx = ctx
-        self.max_batch = max_batch
-        self.max_delay = max_delay
-        self._pending: list[SubmitResult] = []
-        self._flushing: asyncio.Task[None] | None = None
-        self._full = asyncio.Event()
-
-    def add(self, result: SubmitResult) -> None:
-        self._pending.append(result)
-        if len(self._pending) >= self.max_batch:
-            self._full.set()
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        while self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), self.max_delay)
-            self._full.clear()
-            batch, self._pending = self._pending, []
-            try:
-                await delivery.record_submit_results(self.ctx, batch)
-            except Exception:  # the claims' leases run out and the messages are retried
-                log.exception("could not store %d submit results", len(batch))
-
-    async def drain(self) -> None:
-        while self._flushing is not None and not self._flushing.done():
-            await self._flushing
+STALE_SWEEP_INTERVAL = 10.0  # seconds between two looks at receipts waiting for their message
 
 
 class Dispatcher:
@@ -86,10 +54,13 @@ class Dispatcher:
         self.lease = lease
         self.idle_tick = idle_tick
         self.owner = str(uuid.uuid4())
-        self.writer = ResultWriter(ctx)
+        self.results: Batcher[SubmitResult] = Batcher(
+            lambda batch: delivery.record_submit_results(ctx, batch)
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._last_sweep = 0.0
 
     @property
     def in_flight(self) -> int:
@@ -104,9 +75,13 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim and submit until `stop()`; then let the messages in flight finish."""
         while not self._stopping.is_set():
+            await self._sweep_stale_receipts()
             room = self.max_in_flight - self.in_flight
-            if room <= 0 or not any(c.bound for c in self.connectors.values()):
-                await self._wait(self._slot_free if room <= 0 else None)
+            # Refill by whole batches: claiming one message per finished one would cost a
+            # transaction each.
+            full = room < self.batch_size // 2 and self.in_flight > 0
+            if full or not any(c.bound for c in self.connectors.values()):
+                await self._wait(self._slot_free if full else None)
                 continue
             claimed = await self._claim(min(self.batch_size, room))
             if not claimed:
@@ -118,7 +93,16 @@ class Dispatcher:
                 task.add_done_callback(self._task_done)
         if self._tasks:
             await asyncio.wait(self._tasks)
-        await self.writer.drain()
+
+    async def _sweep_stale_receipts(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_sweep < STALE_SWEEP_INTERVAL:
+            return
+        self._last_sweep = now
+        try:
+            await delivery.resolve_stale_receipts(self.ctx)
+        except Exception:
+            log.exception("could not resolve waiting receipts")
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
         now = datetime.now(UTC)
@@ -147,20 +131,26 @@ class Dispatcher:
             event.clear()
 
     async def _submit(self, message: ClaimedMessage) -> None:
+        """Submit one message and store the outcome, failing over between connectors.
+
+        A connector's window slot is held until the outcome is durable: after a crash, at most
+        a window's worth of messages were accepted by the SMSC without our knowing it.
+        """
         result: SubmitResult | None = None
         for name in self.router.candidates(message.phone):
             connector = self.connectors.get(name)
             if connector is None or not connector.bound:
                 continue
-            result = await connector.submit_message(message)
-            if result.outcome != "retry":
-                break
-        if result is None:
-            result = SubmitResult(
-                message.id, "retry", detail="no bound connector", retry_in=NO_ROUTE_RETRY
+            async with connector.slots:
+                result = await connector.submit_message(message)
+                if result.outcome != "retry":
+                    with contextlib.suppress(
+                        Exception
+                    ):  # logged by the batcher; the lease brings it back
+                        await self.results.submit(result)
+                    return
+        detail = result.detail if result is not None else "no bound connector"
+        with contextlib.suppress(Exception):
+            await self.results.submit(
+                SubmitResult(message.id, "retry", detail=detail, retry_in=NO_ROUTE_RETRY)
             )
-        elif result.outcome == "retry":
-            result = SubmitResult(
-                message.id, "retry", result.connector, detail=result.detail, retry_in=NO_ROUTE_RETRY
-            )
-        self.writer.add(result)

@@ -2,8 +2,8 @@
 
 - `record_submit_results`: a batch of submit outcomes (accepted with SMSC ids, rejected and
   refunded, or to retry later), with any receipt that arrived before its submit_sm_resp.
-- `record_receipt`: a delivery receipt, matched by SMSC message id in its hex or decimal form;
-  an unknown number (status 5) blacklists the number as `refused`.
+- `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
+  hex and decimal forms); an unknown number (status 5) blacklists the number as `refused`.
 - `record_inbound`: a reply from a handset (or one part of it), linked to the last message sent
   to that number, with STOP / START handled.
 
@@ -53,65 +53,172 @@ async def record_submit_results(ctx: Context, results: Sequence[SubmitResult]) -
 
 
 def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now: datetime) -> None:
+    """Store submit outcomes set-wise: a few statements per batch, not per message."""
+    accepted: dict[str, list[SubmitResult]] = {}
     retry: dict[timedelta, list[int]] = {}
     for result in results:
         if result.outcome == "accepted":
-            smsc_ids = [normalize_message_id(i) for i in result.smsc_ids]
-            if rows.record_submitted(conn, result.message_id, result.connector, smsc_ids, now):
-                _status_changed(conn, result.message_id, AckStatus.TRANSMITTED, now)
-                for smsc_id in smsc_ids:
-                    for early in rows.take_pending_receipts(
-                        conn, result.connector, message_id_forms(smsc_id)
-                    ):
-                        apply_receipt(
-                            conn, result.connector, early["smsc_id"], early["status"],
-                            early["detail"], now,
-                        )  # fmt: skip
+            accepted.setdefault(result.connector, []).append(result)
         elif result.outcome == "rejected":
-            refund = rows.record_rejected(conn, result.message_id, result.detail, now)
-            if refund is not None:
-                info = rows.message_info(conn, result.message_id)
-                if refund:
-                    ledger.move(conn, info.account_id, refund, "refund", info.sms_id)
-                _queue_receipt_webhook(conn, info, AckStatus.REJECTED, now)
+            _reject(conn, result, now)
         else:
             retry.setdefault(result.retry_in, []).append(result.message_id)
+    for connector, batch in accepted.items():
+        _mark_submitted(conn, connector, batch, now)
     for delay, ids in retry.items():
         rows.retry_later(conn, ids, now + delay)
 
 
+def _mark_submitted(
+    conn: Connection, connector: str, batch: Sequence[SubmitResult], now: datetime
+) -> None:
+    ours = set(rows.mark_submitted(conn, connector, [r.message_id for r in batch], now))
+    parts: list[dict[str, object]] = []
+    for result in batch:
+        if result.message_id in ours:
+            for index, smsc_id in enumerate(result.smsc_ids, start=1):
+                parts.append(
+                    {
+                        "message_id": result.message_id,
+                        "part": index,
+                        "smsc_id": normalize_message_id(smsc_id),
+                        "connector": connector,
+                        "status": int(AckStatus.TRANSMITTED),
+                        "created_at": now,
+                    }
+                )
+    rows.insert_parts(conn, parts)
+    rows.add_events(conn, [(m, int(AckStatus.TRANSMITTED), "submitted") for m in ours], now)
+    _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now)
+    # Receipts that beat their submit_sm_resp, by exact id: another form could be another's.
+    early = rows.take_pending_receipts(conn, connector, [str(p["smsc_id"]) for p in parts])
+    if early:
+        store_receipts(
+            conn, connector, [(r["smsc_id"], r["status"], r["detail"]) for r in early], now
+        )
+
+
+def _reject(conn: Connection, result: SubmitResult, now: datetime) -> None:
+    refund = rows.record_rejected(conn, result.message_id, result.detail, now)
+    if refund is None:
+        return
+    info = rows.message_info(conn, result.message_id)
+    if refund:
+        ledger.move(conn, info.account_id, refund, "refund", info.sms_id)
+    _queue_receipt_webhooks(conn, {info.id: AckStatus.REJECTED}, now)
+
+
 # -- receipts ------------------------------------------------------------------------------------
 
+#: (SMSC message id, annex 6 status, detail) as a connector reports a receipt.
+ReceiptIn = tuple[str, int, str]
 
-async def record_receipt(
-    ctx: Context, connector: str, smsc_id: str, status: int, detail: str = ""
-) -> None:
-    """Store a delivery receipt (annex 6 `status`) for the part the SMSC knows as `smsc_id`."""
-    if status == AckStatus.TRANSMITTED:
-        return  # an intermediate notification (ENROUTE): nothing changes
-    await ctx.store.write(
-        lambda conn: apply_receipt(conn, connector, smsc_id, status, detail, datetime.now(UTC))
+
+async def record_receipts(ctx: Context, connector: str, receipts: Sequence[ReceiptIn]) -> None:
+    """Store delivery receipts of one connector in one transaction."""
+    final = [r for r in receipts if r[1] != AckStatus.TRANSMITTED]  # ENROUTE changes nothing
+    if final:
+        await ctx.store.write(
+            lambda conn: store_receipts(conn, connector, final, datetime.now(UTC))
+        )
+
+
+def apply_receipts(
+    conn: Connection,
+    connector: str,
+    receipts: Sequence[ReceiptIn],
+    now: datetime,
+    *,
+    other_forms: bool = False,
+) -> list[ReceiptIn]:
+    """Match receipts to message parts and apply them; return those that matched no part.
+
+    Some SMSCs report in decimal the id they gave in hex (or the reverse). A receipt matches its
+    exact id; with `other_forms` (only for receipts that waited long enough for their message's
+    id to be stored, see `resolve_stale_receipts`), another form of it matches when exactly one
+    part has it — before that, another message's id could be taken for it.
+    """
+    if other_forms:
+        wanted = {form for receipt in receipts for form in message_id_forms(receipt[0])}
+    else:
+        wanted = {normalize_message_id(receipt[0]) for receipt in receipts}
+    parts_by_id = {part.smsc_id: part for part in rows.find_parts(conn, connector, wanted)}
+    matches: list[rows.PartMatch] = []
+    receipt_of: dict[int, ReceiptIn] = {}  # part id -> its receipt
+    unmatched: list[ReceiptIn] = []
+    for receipt in receipts:
+        exact = normalize_message_id(receipt[0])
+        part = parts_by_id.get(exact)
+        if part is None and other_forms:
+            others = [parts_by_id[f] for f in message_id_forms(receipt[0]) if f in parts_by_id]
+            part = others[0] if len(others) == 1 else None
+        if part is None:
+            unmatched.append((exact, receipt[1], receipt[2]))
+        else:
+            matches.append(part)
+            receipt_of[part.part_id] = receipt
+    part_updates = [(p.part_id, receipt_of[p.part_id][1]) for p in matches]
+    status_of: dict[int, int] = {
+        p.message_id: receipt_of[p.part_id][1] for p in matches if p.parts == 1
+    }
+    rows.set_parts_status(conn, part_updates)
+    for part in matches:  # long messages: one status for all their parts
+        if part.parts > 1:
+            status_of[part.message_id] = message_status(rows.part_statuses(conn, part.message_id))
+    current = {p.message_id: p.message_status for p in matches}
+    changed = {m: s for m, s in status_of.items() if s != current[m]}
+    rows.set_messages_status(conn, list(changed.items()), now)
+    details = {p.message_id: receipt_of[p.part_id][2] for p in matches}
+    rows.add_events(
+        conn,
+        [
+            (m, s, details[m] or ACK_STATUS_TEXTS[AckStatus(s)])
+            for m, s in changed.items()
+            if s != 3
+        ],
+        now,
     )
+    _queue_receipt_webhooks(conn, {m: AckStatus(s) for m, s in changed.items()}, now)
+    for message_id, status in changed.items():
+        if status == AckStatus.UNKNOWN_NUMBER:
+            info = rows.message_info(conn, message_id)
+            rows.blacklist_add(conn, info.account_id, info.phone, "refused", now)
+    return unmatched
+
+
+def store_receipts(
+    conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
+) -> None:
+    """Apply receipts; keep those whose message id is not known yet in pending_receipts."""
+    rows.add_pending_receipts(conn, connector, apply_receipts(conn, connector, receipts, now), now)
 
 
 def apply_receipt(
     conn: Connection, connector: str, smsc_id: str, status: int, detail: str, now: datetime
 ) -> None:
-    part = rows.find_part(conn, connector, message_id_forms(smsc_id))
-    if part is None:
-        rows.add_pending_receipt(
-            conn, connector, normalize_message_id(smsc_id), status, detail, now
-        )
-        return
-    rows.set_part_status(conn, part.part_id, status)
-    new_status = message_status(rows.part_statuses(conn, part.message_id))
-    if new_status == part.message_status:
-        return
-    rows.set_message_status(conn, part.message_id, new_status, new_status != 3, now)
-    _status_changed(conn, part.message_id, AckStatus(new_status), now, detail)
-    if new_status == AckStatus.UNKNOWN_NUMBER:
-        info = rows.message_info(conn, part.message_id)
-        rows.blacklist_add(conn, info.account_id, info.phone, "refused", now)
+    """One receipt (see `store_receipts`)."""
+    store_receipts(conn, connector, [(smsc_id, status, detail)], now)
+
+
+#: A receipt still unmatched after this long is tried against the other forms of its id.
+STALE_RECEIPT = timedelta(seconds=30)
+
+
+async def resolve_stale_receipts(ctx: Context) -> int:
+    """Apply the receipts that waited long enough, trying the other forms of their ids."""
+    now = datetime.now(UTC)
+
+    def resolve(conn: Connection) -> int:
+        resolved = 0
+        for connector, waiting in rows.take_stale_pending(conn, now - STALE_RECEIPT).items():
+            receipts = [(r["smsc_id"], r["status"], r["detail"]) for r in waiting]
+            left = apply_receipts(conn, connector, receipts, now, other_forms=True)
+            resolved += len(receipts) - len(left)
+            kept = {r[0] for r in left}
+            rows.restore_pending(conn, [r for r in waiting if r["smsc_id"] in kept])
+        return resolved
+
+    return await ctx.store.write(resolve)
 
 
 def message_status(part_statuses: Sequence[int]) -> int:
@@ -125,30 +232,24 @@ def message_status(part_statuses: Sequence[int]) -> int:
     return int(AckStatus.TRANSMITTED)
 
 
-def _status_changed(
-    conn: Connection, message_id: int, status: AckStatus, now: datetime, detail: str = ""
+def _queue_receipt_webhooks(
+    conn: Connection, statuses: dict[int, AckStatus], now: datetime
 ) -> None:
-    if status != AckStatus.TRANSMITTED:
-        rows.add_event(conn, message_id, int(status), detail or ACK_STATUS_TEXTS[status], now)
-    _queue_receipt_webhook(conn, rows.message_info(conn, message_id), status, now)
-
-
-def _queue_receipt_webhook(
-    conn: Connection, info: rows.MessageInfo, status: AckStatus, now: datetime
-) -> None:
-    if not info.receipt_url:
-        return
-    params = {
-        "smsId": info.sms_id,
-        "status": str(int(status)),
-        "statusText": ACK_STATUS_TEXTS[status],
-        "receptionDate": format_local(now, info.timezone),
-        "phoneNumber": info.phone,
-        "campaignId": info.campaign_id,
-    }
-    if info.cli_msg_id:
-        params["cliMsgId"] = info.cli_msg_id
-    outbox.queue_event(conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now)
+    for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
+        status = statuses[message_id]
+        params = {
+            "smsId": info.sms_id,
+            "status": str(int(status)),
+            "statusText": ACK_STATUS_TEXTS[status],
+            "receptionDate": format_local(now, info.timezone),
+            "phoneNumber": info.phone,
+            "campaignId": info.campaign_id,
+        }
+        if info.cli_msg_id:
+            params["cliMsgId"] = info.cli_msg_id
+        outbox.queue_event(
+            conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now
+        )
 
 
 # -- replies -------------------------------------------------------------------------------------

@@ -112,37 +112,25 @@ def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) 
 # -- submit results ------------------------------------------------------------------------------
 
 
-def record_submitted(
-    conn: Connection,
-    message_id: int,
-    connector: str,
-    smsc_ids: Sequence[str],
-    now: datetime,
-) -> bool:
-    """Store the SMSC ids of a submitted message (status 3); False if it was not ours anymore."""
-    updated = conn.execute(
+def mark_submitted(
+    conn: Connection, connector: str, message_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Mark claimed messages submitted (status 3) by `connector`; return those still ours."""
+    if not message_ids:
+        return []
+    result = conn.execute(
         sa.update(messages)
-        .where(messages.c.id == message_id, messages.c.state == "claimed")
+        .where(messages.c.id.in_(list(message_ids)), messages.c.state == "claimed")
         .values(state="submitted", status=3, connector=connector, status_at=now, lease_until=None)
-    ).rowcount
-    if not updated:
-        return False
-    conn.execute(
-        sa.insert(message_parts),
-        [
-            {
-                "message_id": message_id,
-                "part": index,
-                "smsc_id": smsc_id,
-                "connector": connector,
-                "status": 3,
-                "created_at": now,
-            }
-            for index, smsc_id in enumerate(smsc_ids, start=1)
-        ],
+        .returning(messages.c.id)
     )
-    add_event(conn, message_id, 3, "submitted", now)
-    return True
+    return list(result.scalars())
+
+
+def insert_parts(conn: Connection, parts: Sequence[dict[str, object]]) -> None:
+    """Insert message_parts rows (message_id, part, smsc_id, connector, status, created_at)."""
+    if parts:
+        conn.execute(sa.insert(message_parts), list(parts))
 
 
 def record_rejected(conn: Connection, message_id: int, detail: str, now: datetime) -> int | None:
@@ -157,6 +145,15 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
         return None
     add_event(conn, message_id, 4, detail, now)
     return int(row[0])
+
+
+def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime) -> None:
+    """Add (message_id, status, detail) rows to the status history."""
+    if events:
+        conn.execute(
+            sa.insert(message_events),
+            [{"message_id": m, "status": s, "detail": d[:255], "at": at} for m, s, d in events],
+        )
 
 
 def add_event(conn: Connection, message_id: int, status: int, detail: str, at: datetime) -> None:
@@ -176,24 +173,41 @@ class PartMatch:
     message_id: int
     parts: int
     message_status: int
+    smsc_id: str
 
 
-def find_part(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> PartMatch | None:
-    """The message part with one of these id forms on this connector (hex/decimal variants)."""
-    query = (
-        sa.select(message_parts.c.id, messages.c.id, messages.c.parts, messages.c.status)
-        .join(messages, messages.c.id == message_parts.c.message_id)
-        .where(message_parts.c.connector == connector, message_parts.c.smsc_id.in_(list(smsc_ids)))
-        .limit(1)
-    )
-    row = conn.execute(query).first()
-    return PartMatch(*row) if row is not None else None
+def find_parts(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
+    """The message parts known by any of these SMSC ids on this connector."""
+    ids = list(smsc_ids)
+    found: list[PartMatch] = []
+    for start in range(0, len(ids), 2000):
+        query = (
+            sa.select(
+                message_parts.c.id,
+                messages.c.id,
+                messages.c.parts,
+                messages.c.status,
+                message_parts.c.smsc_id,
+            )
+            .join(messages, messages.c.id == message_parts.c.message_id)
+            .where(
+                message_parts.c.connector == connector,
+                message_parts.c.smsc_id.in_(ids[start : start + 2000]),
+            )
+        )
+        found.extend(PartMatch(*row) for row in conn.execute(query))
+    return found
 
 
-def set_part_status(conn: Connection, part_id: int, status: int) -> None:
-    conn.execute(
-        sa.update(message_parts).where(message_parts.c.id == part_id).values(status=status)
-    )
+def set_parts_status(conn: Connection, updates: Sequence[tuple[int, int]]) -> None:
+    """Set (part_id, status) pairs."""
+    if updates:
+        conn.execute(
+            sa.update(message_parts)
+            .where(message_parts.c.id == sa.bindparam("pid"))
+            .values(status=sa.bindparam("new_status")),
+            [{"pid": p, "new_status": s} for p, s in updates],
+        )
 
 
 def part_statuses(conn: Connection, message_id: int) -> list[int]:
@@ -201,24 +215,43 @@ def part_statuses(conn: Connection, message_id: int) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def set_message_status(
-    conn: Connection, message_id: int, status: int, final: bool, now: datetime
+def set_messages_status(
+    conn: Connection, updates: Sequence[tuple[int, int]], now: datetime
 ) -> None:
-    conn.execute(
-        sa.update(messages)
-        .where(messages.c.id == message_id)
-        .values(status=status, status_at=now, state="final" if final else messages.c.state)
-    )
-
-
-def add_pending_receipt(
-    conn: Connection, connector: str, smsc_id: str, status: int, detail: str, now: datetime
-) -> None:
-    conn.execute(
-        sa.insert(pending_receipts).values(
-            connector=connector, smsc_id=smsc_id, status=status, detail=detail, received_at=now
+    """Set (message_id, status) pairs; a status other than 3 makes the message final."""
+    if updates:
+        conn.execute(
+            sa.update(messages)
+            .where(messages.c.id == sa.bindparam("mid"))
+            .values(
+                status=sa.bindparam("new_status"),
+                status_at=now,
+                state=sa.case(
+                    (sa.bindparam("new_status") == 3, messages.c.state), else_=sa.literal("final")
+                ),
+            ),
+            [{"mid": m, "new_status": s} for m, s in updates],
         )
-    )
+
+
+def add_pending_receipts(
+    conn: Connection, connector: str, receipts: Sequence[tuple[str, int, str]], now: datetime
+) -> None:
+    """Keep (smsc_id, status, detail) receipts that arrived before their message's id."""
+    if receipts:
+        conn.execute(
+            sa.insert(pending_receipts),
+            [
+                {
+                    "connector": connector,
+                    "smsc_id": smsc_id,
+                    "status": status,
+                    "detail": detail,
+                    "received_at": now,
+                }
+                for smsc_id, status, detail in receipts
+            ],
+        )
 
 
 def take_pending_receipts(
@@ -226,17 +259,43 @@ def take_pending_receipts(
 ) -> list[RowMapping]:
     """Remove and return the receipts that waited for one of these SMSC ids."""
     forms = list(smsc_id_forms)
-    where = sa.and_(
-        pending_receipts.c.connector == connector, pending_receipts.c.smsc_id.in_(forms)
-    )
-    rows = list(
+    taken: list[RowMapping] = []
+    for start in range(0, len(forms), 2000):
+        where = sa.and_(
+            pending_receipts.c.connector == connector,
+            pending_receipts.c.smsc_id.in_(forms[start : start + 2000]),
+        )
+        rows = list(conn.execute(sa.select(pending_receipts).where(where)).mappings())
+        if rows:
+            conn.execute(sa.delete(pending_receipts).where(where))
+            taken.extend(rows)
+    taken.sort(key=lambda row: row["id"])
+    return taken
+
+
+def take_stale_pending(conn: Connection, before: datetime) -> dict[str, list[RowMapping]]:
+    """Remove and return, by connector, the pending receipts received before `before`."""
+    where = pending_receipts.c.received_at < before
+    found = list(
         conn.execute(sa.select(pending_receipts).where(where).order_by(pending_receipts.c.id))
         .mappings()
         .all()
     )
-    if rows:
+    if found:
         conn.execute(sa.delete(pending_receipts).where(where))
-    return rows
+    by_connector: dict[str, list[RowMapping]] = {}
+    for row in found:
+        by_connector.setdefault(row["connector"], []).append(row)
+    return by_connector
+
+
+def restore_pending(conn: Connection, waiting: Sequence[RowMapping]) -> None:
+    """Put taken pending receipts back as they were."""
+    if waiting:
+        conn.execute(
+            sa.insert(pending_receipts),
+            [{k: v for k, v in row.items() if k != "id"} for row in waiting],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +313,8 @@ class MessageInfo:
     timezone: str
 
 
-def message_info(conn: Connection, message_id: int) -> MessageInfo:
-    query = (
+def _info_query() -> sa.Select[tuple[object, ...]]:
+    return (
         sa.select(
             messages.c.id,
             messages.c.sms_id,
@@ -269,9 +328,25 @@ def message_info(conn: Connection, message_id: int) -> MessageInfo:
         )
         .join(campaigns, campaigns.c.id == messages.c.campaign_id)
         .join(accounts, accounts.c.id == messages.c.account_id)
-        .where(messages.c.id == message_id)
     )
-    return MessageInfo(*conn.execute(query).one())
+
+
+def message_info(conn: Connection, message_id: int) -> MessageInfo:
+    return MessageInfo(*conn.execute(_info_query().where(messages.c.id == message_id)).one())
+
+
+def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, MessageInfo]:
+    """Info on those messages whose account has a receipt webhook (usually few or none)."""
+    found: dict[int, MessageInfo] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 2000):
+        query = _info_query().where(
+            messages.c.id.in_(ids[start : start + 2000]), accounts.c.receipt_url != ""
+        )
+        for row in conn.execute(query):
+            info = MessageInfo(*row)
+            found[info.id] = info
+    return found
 
 
 def last_message_to(conn: Connection, phone: str) -> int | None:
