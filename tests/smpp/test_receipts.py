@@ -177,3 +177,52 @@ def test_dates_and_format_round_trip() -> None:
     receipt = parse_receipt_text(APPENDIX_B)
     assert receipt is not None
     assert parse_receipt_text(format_receipt_text(receipt)) == receipt
+
+
+# Receipt texts in the shapes SMSCs and gateways send them (ids and dates made up).
+REAL_WORLD = [
+    # Appendix B, as most send it
+    ("id:1234567890 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+     "stat:DELIVRD err:000 text:Hello", "1234567890", ReceiptStat.DELIVRD, "000"),
+    # upper-case keys, "Text" cut short, hex id
+    ("ID:7F3A2B1C SUB:001 DLVRD:000 SUBMIT DATE:2401011200 DONE DATE:2401011230 "
+     "STAT:UNDELIV ERR:001 TEXT:Votre co", "7F3A2B1C", ReceiptStat.UNDELIV, "001"),
+    # dates with seconds, no text
+    ("id:abc-123 sub:001 dlvrd:001 submit date:240101120000 done date:240101120005 "
+     "stat:DELIVRD err:0", "abc-123", ReceiptStat.DELIVRD, "0"),
+    # underscores, no sub/dlvrd
+    ("id:55 submit_date:2401011200 done_date:2401011200 stat:EXPIRED err:027",
+     "55", ReceiptStat.EXPIRED, "027"),
+    # long words for the stat
+    ("id:9 stat:UNDELIVERABLE err:005", "9", ReceiptStat.UNDELIV, "005"),
+    ("id:9 stat:REJECTED", "9", ReceiptStat.REJECTD, None),
+    # an intermediate notification
+    ("id:10 sub:001 dlvrd:000 submit date:2401011200 done date:2401011200 stat:ENROUTE err:000",
+     "10", ReceiptStat.ENROUTE, "000"),
+    # tabs and double spaces
+    ("id:\t11  sub:001\tstat:  DELETED   err:  000", "11", ReceiptStat.DELETED, "000"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message_id", "stat", "err"), REAL_WORLD)
+def test_real_world_receipts(
+    text: str, message_id: str, stat: ReceiptStat, err: str | None
+) -> None:
+    receipt = parse_receipt_text(text)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.stat, receipt.err) == (message_id, stat, err)
+    # the same text inside a deliver_sm flagged as a receipt
+    pdu = DeliverSm(esm_class=0x04, short_message=text.encode())
+    assert receipt_from_deliver_sm(pdu) == receipt
+
+
+def test_intermediate_notification_flag_is_a_receipt() -> None:
+    pdu = DeliverSm(esm_class=0x20, short_message=b"id:1 stat:ENROUTE")
+    receipt = receipt_from_deliver_sm(pdu)
+    assert receipt is not None and receipt_outcome(receipt) == AckStatus.TRANSMITTED
+
+
+def test_unknown_message_state_tlv_keeps_the_text_stat() -> None:
+    pdu = DeliverSm(esm_class=0x04, short_message=b"id:1 stat:DELIVRD", message_state=99)
+    receipt = receipt_from_deliver_sm(pdu)
+    assert receipt is not None and receipt.stat is ReceiptStat.DELIVRD
