@@ -26,7 +26,12 @@ from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages, webhook_events
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import Creds, json_answer, make_account
-from tests.integration.webhook_receiver import Receiver, running_receiver, wait_until
+from tests.integration.webhook_receiver import (
+    RECEIPT_DELAY,
+    Receiver,
+    running_receiver,
+    wait_until,
+)
 
 SECRET = "s3cret-for-the-webhook-tests"
 RECEIPT_VARIABLES = {"smsId", "status", "statusText", "receptionDate", "phoneNumber", "campaignId"}
@@ -46,7 +51,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def live_settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, workers=True, allow_private_addresses=True)
+    return make_settings(
+        database_url, tmp_path, workers=True, allow_private_addresses=True, **RECEIPT_DELAY
+    )
 
 
 def api(client: TestClient, method: str, creds: Creds, **params: Any) -> Any:
