@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hirondelle import __version__
+from hirondelle.cli_delivery import blacklist_app, webhooks_app
 from hirondelle.cli_sim import sim_app, smsc_sim
 from hirondelle.config import Settings, load_settings
 from hirondelle.services import accounts
@@ -28,6 +29,8 @@ accounts_app = typer.Typer(help="Create and manage customer accounts.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(sim_app, name="sim")
+app.add_typer(blacklist_app, name="blacklist")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("smsc-sim")(smsc_sim)
 
 ConfigOption = Annotated[
