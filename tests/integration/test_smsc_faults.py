@@ -1,0 +1,121 @@
+"""SMSC faults during a campaign: a dropped connection, an SMSC-initiated unbind, a failing store.
+
+The server runs in-process (TestClient, embedded simulator); the simulator is driven from the
+test through the app's event loop (the TestClient's portal).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from hirondelle.app import create_app
+from hirondelle.services import delivery
+from hirondelle.services.context import Context
+from hirondelle.smpp.simulator import SmscSimulator
+from hirondelle.store import Store
+from hirondelle.store.engine import create_engine
+from hirondelle.store.schema import messages
+from tests.conftest import TEST_SECRET, make_settings
+from tests.helpers import Creds, json_answer, make_account
+
+CAMPAIGN = 1500
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[tuple[Context, TestClient]]:
+    settings = make_settings(database_url, tmp_path, workers=True)
+    ctx = Context(store=Store(create_engine(database_url)), settings=settings, secret=TEST_SECRET)
+    with TestClient(create_app(ctx)) as client:
+        yield ctx, client
+    ctx.close()
+
+
+def simulator_of(client: TestClient) -> SmscSimulator:
+    simulator = client.app.state.workers.simulator  # type: ignore[attr-defined]
+    assert simulator is not None
+    return simulator  # type: ignore[no-any-return]
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 60.0, state: Callable[[], object] = str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"condition not met in time: {state()}"
+        time.sleep(0.02)
+
+
+def final_count(ctx: Context) -> int:
+    return ctx.store.read_sync(
+        lambda conn: conn.execute(
+            sa.select(sa.func.count()).where(messages.c.state == "final")
+        ).scalar_one()
+    )
+
+
+def send_campaign(client: TestClient, creds: Creds, size: int = CAMPAIGN) -> None:
+    numbers = [f"06{20_000_001 + i:08d}" for i in range(size)]  # no special endings
+    feed = {"DATA": {"MESSAGE": "Fault test", "SMS": [{"MOBILEPHONE": n} for n in numbers]}}
+    answer = json_answer(
+        client.post("/http/9.0/sendSms", data=creds.params(smsData=json.dumps(feed)))
+    )
+    assert answer["status"] == 100
+
+
+def all_delivered(ctx: Context) -> bool:
+    statuses = ctx.store.read_sync(
+        lambda conn: conn.execute(
+            sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)
+        ).all()
+    )
+    return dict(statuses) == {1: CAMPAIGN}
+
+
+@pytest.mark.parametrize("fault", ["drop", "unbind"])
+def test_campaign_survives_a_drop_and_an_unbind(
+    live: tuple[Context, TestClient], fault: str
+) -> None:
+    ctx, client = live
+    simulator = simulator_of(client)
+    portal: Any = client.portal  # type: ignore[attr-defined]
+    binds_before = simulator.records.binds
+    send_campaign(client, make_account(ctx, credits=CAMPAIGN * 15))
+    wait_until(lambda: final_count(ctx) >= CAMPAIGN // 10)
+    portal.call(simulator.drop if fault == "drop" else simulator.unbind_clients)
+    wait_until(lambda: simulator.records.binds > binds_before + 0)
+    wait_until(lambda: all_delivered(ctx), state=lambda: message_states(ctx))
+    assert simulator.records.binds >= binds_before + 1
+
+
+def test_a_receipt_not_stored_is_not_acknowledged(
+    live: tuple[Context, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx, client = live
+    simulator = simulator_of(client)
+    simulator.resend_timeout = 0.2
+    failures = {"left": 3}
+    original = delivery.record_receipts
+
+    async def failing_store(*args: Any, **kwargs: Any) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("disk full")
+        await original(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "record_receipts", failing_store)
+    creds = make_account(ctx, credits=1000)
+    feed = {"DATA": {"MESSAGE": "Hello", "SMS": [{"MOBILEPHONE": "0611111111"}]}}
+    json_answer(client.post("/http/9.0/sendSms", data=creds.params(smsData=json.dumps(feed))))
+    wait_until(lambda: final_count(ctx) == 1, timeout=20)
+    assert failures["left"] == 0
+    # the receipt went out once per failed attempt, plus the one that was stored and acknowledged
+    assert simulator.records.deliveries_sent >= 4
+    assert len(simulator.records.acknowledged) == 1
