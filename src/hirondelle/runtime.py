@@ -16,6 +16,7 @@ from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.context import Context
+from hirondelle.services.email import run_email_sender
 from hirondelle.smpp.simulator import SmscSimulator
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ class Workers:
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
         self.webhooks: WebhookWorker | None = None
+        self._email_stop = asyncio.Event()
+        self._email_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         configs = list(self.ctx.settings.connectors)
@@ -59,8 +62,13 @@ class Workers:
             log.warning("took back %d messages claimed by a previous process", recovered)
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
         self.webhooks = WebhookWorker.start(self.ctx)
+        self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
 
     async def stop(self) -> None:
+        self._email_stop.set()
+        if self._email_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._email_task, 10)
         if self.webhooks is not None:
             await self.webhooks.stop()
         if self.dispatcher is not None:
