@@ -70,13 +70,16 @@ def send_campaign(client: TestClient, creds: Creds, size: int = CAMPAIGN) -> Non
     assert answer["status"] == 100
 
 
-def all_delivered(ctx: Context) -> bool:
-    statuses = ctx.store.read_sync(
-        lambda conn: conn.execute(
-            sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)
-        ).all()
+def message_states(ctx: Context) -> dict[tuple[str, int], int]:
+    query = sa.select(messages.c.state, messages.c.status, sa.func.count()).group_by(
+        messages.c.state, messages.c.status
     )
-    return dict(statuses) == {1: CAMPAIGN}
+    found = ctx.store.read_sync(lambda conn: conn.execute(query).all())
+    return {(state, status): n for state, status, n in found}
+
+
+def all_delivered(ctx: Context) -> bool:
+    return message_states(ctx) == {("final", 1): CAMPAIGN}
 
 
 @pytest.mark.parametrize("fault", ["drop", "unbind"])
