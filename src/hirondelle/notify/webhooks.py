@@ -99,8 +99,8 @@ class WebhookSender:
         per_account = self.ctx.settings.webhook_concurrency
         free = {account: per_account - n for account, n in self.in_flight.items() if n}
         limit = MAX_IN_FLIGHT - sum(self.in_flight.values())
-        if limit <= 0:
-            return []
+        if limit <= 0 or not await self.ctx.store.read(lambda conn: outbox.any_due(conn, now)):
+            return []  # idle: no write transaction every poll
         lease_until = now + timedelta(seconds=2 * self.timeout + 60)
         events = await self.ctx.store.write(
             lambda conn: outbox.claim_due_events(conn, now, lease_until, free, per_account, limit)

@@ -55,6 +55,14 @@ class OutboxEvent:
     secret: str
 
 
+def any_due(conn: Connection, now: datetime) -> bool:
+    """Whether some pending event is due (a cheap read before claiming in a write)."""
+    query = sa.select(webhook_events.c.id).where(
+        webhook_events.c.state == "pending", webhook_events.c.next_attempt_at <= now
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def claim_due_events(
     conn: Connection,
     now: datetime,
