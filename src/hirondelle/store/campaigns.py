@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,11 +33,39 @@ def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
     )
 
 
-def insert_messages(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert message rows in one executemany (the rows share the same keys)."""
-    batch = list(rows)
-    if batch:
-        conn.execute(sa.insert(messages), batch)
+#: Columns of `insert_messages` rows, in order.
+MESSAGE_COLUMNS = (
+    "sms_id",
+    "campaign_id",
+    "account_id",
+    "phone",
+    "country",
+    "text",
+    "sender",
+    "parts",
+    "credits",
+    "cli_msg_id",
+    "status",
+    "state",
+    "due_at",
+    "created_at",
+)
+
+
+def insert_messages(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert message rows (tuples in MESSAGE_COLUMNS order) in one driver-level executemany.
+
+    A campaign is thousands of rows: going around SQLAlchemy's per-row parameter processing
+    (nothing to convert here) costs a third of the time of the same insert through Core.
+    """
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {messages.name} ({', '.join(MESSAGE_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(MESSAGE_COLUMNS))})"
+    )
+    conn.exec_driver_sql(sql, list(rows))
 
 
 def find_campaign(conn: Connection, account_id: int, public_id: str) -> RowMapping | None:

@@ -1,0 +1,230 @@
+"""What every benchmark needs: a throwaway server, an account, a fast HTTP load generator.
+
+The load generator is a few lines of asyncio over raw HTTP/1.1 keep-alive connections, so that
+the client costs far less CPU than the server it measures (a Python HTTP client library would
+be the bottleneck itself on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    base_url: str
+    workdir: Path
+    env: dict[str, str]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    return f"{platform.machine()}, {cpus} cores, Python {platform.python_version()}"
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "hirondelle.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def create_account(server_env: dict[str, str], cwd: Path, login: str, credits: int) -> str:
+    out = run_cli(server_env, cwd, "accounts", "create", login, "--credits", str(credits), "--json")
+    return str(json.loads(out)["apiKey"])
+
+
+def base_env(workdir: Path, database_url: str | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HIRONDELLE_DATABASE_URL": database_url or f"sqlite:///{workdir}/hirondelle.db",
+        "HIRONDELLE_VAR_DIR": str(workdir / "var"),
+        "HIRONDELLE_DEMO_ACCOUNT": "false",
+        "HIRONDELLE_LOG_FORMAT": "json",
+    }
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="hirondelle-bench-") as name:
+        yield Path(name)
+
+
+@contextmanager
+def server(env: dict[str, str], cwd: Path, *args: str) -> Iterator[Server]:
+    """`hirondelle serve --port 0` in a child process, stopped with SIGTERM at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hirondelle.cli", "serve", "--port", "0", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    base_url = ""
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if "listening on" in line:
+            base_url = line.rsplit(" ", 1)[-1].strip()
+            break
+    if not base_url:
+        process.kill()
+        raise RuntimeError("the server did not start")
+    try:
+        yield Server(process, base_url, cwd, env)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
+    """`hirondelle smsc-sim --port 0` in its own process; yields its port."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hirondelle.cli",
+            "smsc-sim",
+            "--port",
+            "0",
+            "--receipt-delay",
+            str(receipt_delay),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        yield int(line.rsplit(":", 1)[-1])
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- HTTP load -------------------------------------------------------------------------------
+
+
+def form_request(url: str, path: str, fields: dict[str, str]) -> bytes:
+    host = urlsplit(url).netloc
+    body = urlencode(fields).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        if line.lower().startswith("content-length:"):
+            length = int(line.split(":", 1)[1])
+    return status, await reader.readexactly(length)
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    bodies: list[bytes]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+
+async def http_load(
+    url: str, requests: list[bytes], connections: int, keep_bodies: int = 0
+) -> LoadResult:
+    """Send `requests` over `connections` keep-alive connections; all must answer 200."""
+    parts = urlsplit(url)
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    latencies: list[float] = []
+    bodies: list[bytes] = []
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        try:
+            while True:
+                try:
+                    request = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                writer.write(request)
+                status, body = await _read_response(reader)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
+                if len(bodies) < keep_bodies:
+                    bodies.append(body)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return LoadResult(len(requests), time.perf_counter() - started, latencies, bodies)
+
+
+def report(name: str, figures: dict[str, object]) -> dict[str, object]:
+    """Print a benchmark's figures as one line of JSON (bench/run_all.py collects them)."""
+    line = {"benchmark": name, **figures}
+    print(json.dumps(line), flush=True)
+    return line

@@ -1,0 +1,27 @@
+"""`make bench`: run B1 to B4 in turn and print their figures (one JSON line each)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import b1_accept
+import b2_small_sends
+import b3_end_to_end
+import b4_footprint
+from harness import machine
+
+
+def main() -> None:
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {machine()}", flush=True)
+    started = time.perf_counter()
+    for bench in (b1_accept, b2_small_sends, b3_end_to_end, b4_footprint):
+        bench.main()
+    print(f"# all benchmarks: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
