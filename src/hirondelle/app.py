@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from hirondelle import control
 from hirondelle.api import rest, v9
@@ -53,10 +53,10 @@ def create_app(ctx: Context) -> Starlette:
             Route("/_sim/mo", control.inject_mo, methods=["POST"]),
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
-            Mount("", app=rest.create_app(ctx)),  # the REST API: last, it answers 404s
         ],
         middleware=[Middleware(AccessLogMiddleware)],
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.router.default = rest.create_app(ctx)  # the REST API takes what no route above does
     return app

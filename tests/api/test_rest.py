@@ -1,78 +1,38 @@
-"""The REST API end to end on both engines: every endpoint, error and status mapping.
+"""The REST API end to end on both engines: sending, the request itself, the OpenAPI document.
 
 A refused request is checked to change nothing (`snapshot`); the answers are the exact shapes that
 docs/rest-api.md shows and the Symfony AllMySms bridge reads (201 + `smsId`, else code and
-description).
+description). Reports, replies, the account and campaign deletion: test_rest_reports.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
 from hirondelle.api.rest import MAX_BODY_BYTES
-from hirondelle.services import delivery
 from hirondelle.services.context import Context
-from hirondelle.services.delivery import SubmitResult
-from hirondelle.store import delivery as delivery_rows
-from hirondelle.store.accounts import find_by_login
-from hirondelle.store.ledger import balance_of
-from hirondelle.store.schema import campaigns, ledger, messages
-from tests.conftest import count_rows
+from tests.api.rest_helpers import (
+    assert_error,
+    auth,
+    balance,
+    make_alice,
+    message_rows,
+    mobiles,
+    post,
+    snapshot,
+)
 from tests.helpers import Creds, make_account
-
-STOP = "Hello STOP au 36180"
 
 
 @pytest.fixture
 def alice(ctx: Context) -> Creds:
-    return make_account(ctx, "alice", credits=1000, email="a@example.com", society="ACME")
+    return make_alice(ctx)
 
 
-def auth(creds: Creds) -> tuple[str, str]:
-    return (creds.login, creds.api_key)
-
-
-def post(client: TestClient, path: str, creds: Creds, body: Any, **kwargs: Any) -> Any:
-    return client.post(path, json=body, auth=auth(creds), **kwargs)
-
-
-def mobiles(count: int) -> list[str]:
-    return [f"06120000{n:02d}" for n in range(count)]
-
-
-def balance(ctx: Context, login: str) -> int:
-    return ctx.store.read_sync(lambda conn: balance_of(conn, find_by_login(conn, login)["id"]))
-
-
-def snapshot(ctx: Context, login: str) -> tuple[int, ...]:
-    """What a send writes: campaigns, messages, ledger rows, and the balance."""
-    return (
-        *(count_rows(ctx, table) for table in (campaigns, messages, ledger)),
-        balance(ctx, login),
-    )
-
-
-def message_rows(ctx: Context, campaign_id: str) -> list[Mapping[str, Any]]:
-    db_id = sa.select(campaigns.c.id).where(campaigns.c.public_id == campaign_id).scalar_subquery()
-    query = sa.select(messages).where(messages.c.campaign_id == db_id).order_by(messages.c.id)
-    return ctx.store.read_sync(lambda conn: list(conn.execute(query).mappings()))
-
-
-def assert_error(response: Any, status: int, code: int, description: str | None = None) -> Any:
-    assert response.status_code == status, response.text
-    answer = response.json()
-    assert answer["code"] == code
-    assert isinstance(answer["description"], str) and answer["description"]
-    if description is not None:
-        assert answer["description"] == description
-    return answer
+STOP = "Hello STOP au 36180"
 
 
 # -- POST /sms/send/ ---------------------------------------------------------------------------
@@ -343,139 +303,6 @@ def test_bulk_refusals(
     before = snapshot(ctx, "alice")
     assert_error(post(client, "/sms/send/bulk/", alice, body), 400, code)
     assert snapshot(ctx, "alice") == before
-
-
-# -- reports and replies -------------------------------------------------------------------------
-
-
-def submit_and_deliver(ctx: Context, status: int, at: datetime) -> None:
-    """Hand every due message to a pretend SMSC, then give each the receipt `status`."""
-    due = datetime.now(UTC) + timedelta(seconds=1)
-
-    def claim_and_submit(conn: Connection) -> list[str]:
-        claimed = delivery_rows.claim_due(conn, "test", due, timedelta(minutes=1), 1000)
-        results = [SubmitResult(m.id, "accepted", "smsc", [f"id{m.id}"]) for m in claimed]
-        delivery.apply_submit_results(conn, results, at)
-        return [f"id{m.id}" for m in claimed]
-
-    for smsc_id in ctx.store.write_sync(claim_and_submit):
-        ctx.store.write_sync(
-            lambda conn, i=smsc_id: delivery.apply_receipt(conn, "smsc", i, status, "", at)
-        )
-
-
-def test_reports_of_a_campaign_and_of_messages(
-    client: TestClient, ctx: Context, alice: Creds
-) -> None:
-    sent = post(client, "/sms/send/bulk/", alice, {"text": "Hi", "to": mobiles(2)}).json()
-    first, second = (item["smsId"] for item in sent["smsIds"])
-    pending = client.get(f"/report/campaign/{sent['campaignId']}", auth=auth(alice)).json()
-    assert [(r["smsId"], r["code"], r["description"]) for r in pending["reports"]] == [
-        (first, 3, "Pending"),
-        (second, 3, "Pending"),
-    ]
-
-    submit_and_deliver(ctx, 1, datetime(2024, 7, 1, 10, 0, tzinfo=UTC))
-    answer = client.get(f"/report/campaign/{sent['campaignId']}/", auth=auth(alice)).json()
-    assert answer["code"] == 200
-    assert answer["reports"][0] == {
-        "phoneNumber": "33612000000",
-        "smsId": first,
-        "cliMsgId": None,
-        "code": 1,
-        "description": "Delivered",
-        "receptionDate": "2024-07-01 12:00:00",
-    }
-    one = client.get(f"/report/sms/{second}", auth=auth(alice)).json()
-    assert [(r["smsId"], r["code"]) for r in one["reports"]] == [(second, 1)]
-    both = client.get(f"/report/sms/{second},{first}", auth=auth(alice)).json()
-    assert [r["smsId"] for r in both["reports"]] == [second, first]
-
-
-def test_reports_are_the_callers_only(client: TestClient, ctx: Context, alice: Creds) -> None:
-    bob = make_account(ctx, "bob")
-    sent = post(client, "/sms/send/", alice, {"text": "Hi", "to": "0611111111"}).json()
-    campaign, sms = sent["campaignId"], sent["smsId"]
-    assert_error(client.get(f"/report/campaign/{campaign}", auth=auth(bob)), 404, 404)
-    assert_error(client.get(f"/report/sms/{sms}", auth=auth(bob)), 404, 404)
-    assert_error(client.get("/report/campaign/unknown", auth=auth(alice)), 404, 404)
-    assert_error(client.get("/report/sms/%00", auth=auth(alice)), 404, 404)
-    assert_error(client.get(f"/report/sms/{sms}"), 401, 102)
-
-
-def test_replies_are_handed_out_once(client: TestClient, ctx: Context, alice: Creds) -> None:
-    sent = post(client, "/sms/send/", alice, {"text": "Hi", "to": "0611111111"}).json()
-    at = datetime(2024, 7, 1, 10, 0, tzinfo=UTC)
-    submit_and_deliver(ctx, 1, at)  # replies match messages handed to an SMSC
-    for text, minute in (("Yes", 1), ("Thanks", 2)):
-        ctx.store.write_sync(
-            lambda conn, t=text, m=minute: delivery.store_reply(
-                conn, "33611111111", "36180", t, at + timedelta(minutes=m)
-            )
-        )
-    answer = client.get("/replies", params={"limit": 1}, auth=auth(alice)).json()
-    assert answer["code"] == 200
-    [newest] = answer["replies"]
-    assert newest == {
-        "id": newest["id"],
-        "phoneNumber": "33611111111",
-        "smsId": sent["smsId"],
-        "campaignId": sent["campaignId"],
-        "message": "Thanks",
-        "receptionDate": "2024-07-01 12:02:00",
-    }
-    rest = client.get("/replies/", auth=auth(alice)).json()["replies"]
-    assert [r["message"] for r in rest] == ["Yes"]
-    assert client.get("/replies", auth=auth(alice)).json()["replies"] == []
-
-
-@pytest.mark.parametrize("limit", ["0", "10001", "ten"])
-def test_a_bad_replies_limit(client: TestClient, alice: Creds, limit: str) -> None:
-    assert_error(client.get("/replies", params={"limit": limit}, auth=auth(alice)), 400, 109)
-
-
-# -- account and campaigns -----------------------------------------------------------------------
-
-
-def test_account(client: TestClient, alice: Creds) -> None:
-    response = client.get("/account", auth=auth(alice))
-    assert response.status_code == 200
-    assert response.json() == {
-        "code": 200,
-        "description": "Active account",
-        "balance": 1000,
-        "nbSms": 66,
-        "email": "a@example.com",
-        "company": "ACME",
-    }
-
-
-def test_delete_a_scheduled_campaign(client: TestClient, ctx: Context, alice: Creds) -> None:
-    body = {"to": "0611111111", "text": "Later", "date": "2099-01-01 10:00:00"}
-    campaign = post(client, "/sms/send/", alice, body).json()["campaignId"]
-    assert balance(ctx, "alice") == 985
-    response = client.delete(f"/campaign/{campaign}", auth=auth(alice))
-    assert response.status_code == 200
-    assert response.json() == {
-        "code": 200,
-        "description": "The campaign has been deleted",
-        "status": "OK",
-    }
-    assert balance(ctx, "alice") == 1000
-    again = assert_error(client.delete(f"/campaign/{campaign}/", auth=auth(alice)), 409, 409)
-    assert again["status"] == "CAMPAIGNALREADYDELETED"
-
-
-def test_campaigns_that_cannot_be_deleted(client: TestClient, ctx: Context, alice: Creds) -> None:
-    now = post(client, "/sms/send/", alice, {"to": "0611111111", "text": "Now"}).json()
-    answer = assert_error(
-        client.delete(f"/campaign/{now['campaignId']}", auth=auth(alice)), 409, 409
-    )
-    assert answer["status"] == "BADCAMPAIGSENDINGTYPE"
-    missing = assert_error(client.delete("/campaign/nope", auth=auth(alice)), 404, 404)
-    assert missing["status"] == "CAMPNOTFOUND"
-    bob = make_account(ctx, "bob")
-    assert_error(client.delete(f"/campaign/{now['campaignId']}", auth=auth(bob)), 404, 404)
 
 
 # -- the OpenAPI document ------------------------------------------------------------------------
