@@ -106,6 +106,25 @@ def merge_params(message: str, params: Mapping[int, str]) -> str:
     return _PARAM.sub(lambda match: params.get(int(match.group(1)), ""), message)
 
 
+_FIELD: Final = re.compile(r"#([^#\s][^#\n]{0,63})#")
+
+
+def merge_fields(message: str, fields: Mapping[str, str]) -> str:
+    """Replace each `#FieldName#` naming one of `fields` (any case) by its value.
+
+    For messages sent to a contact list: its fields serve as merge fields. A `#...#` that names
+    no field is left as written (it may be plain text, or a `#param_N#`).
+    """
+    if "#" not in message or not fields:
+        return message
+    by_name = {name.casefold(): value for name, value in fields.items()}
+
+    def value_of(match: re.Match[str]) -> str:
+        return by_name.get(match.group(1).strip().casefold(), match.group(0))
+
+    return _FIELD.sub(value_of, message)
+
+
 def measure(text: str) -> TextSize:
     """The encoding, units and number of parts of `text`, as `split_parts` would cut it."""
     encoding = encoding_for(text)

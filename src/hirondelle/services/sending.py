@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import Connection
 
+from hirondelle.domain import links as link_rules
 from hirondelle.domain import text as sms_text
 from hirondelle.domain.dates import BadDate, format_local, parse_send_date
 from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
@@ -29,9 +31,12 @@ from hirondelle.domain.sender import sender_for
 from hirondelle.domain.statuses import SendStatus, send_status_text
 from hirondelle.services.accounts import Account
 from hirondelle.services.context import Context
+from hirondelle.services.links import shorten_message_urls
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 #: Longest idempotency key stored as given (the column's size); longer ones are stored hashed.
@@ -48,6 +53,8 @@ class Recipient:
     mobile: str
     params: dict[int, str] = field(default_factory=dict)
     cli_msg_id: str | None = None
+    #: `#FieldName#` merge fields (a contact list's fields)
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,12 @@ class SmsOrder:
     campaign_name: str = ""
     dynamic: int | None = None
     mail_notif: bool = False
+    #: send to this contact list of the account too (beyond the manual)
+    list_name: str | None = None
+    #: turn every URL into a short link per recipient (beyond the manual)
+    shorten: bool = False
+    #: login of the master account to bind the sender to (manual §6.2 MASTERACCOUNT)
+    master_account: str | None = None
 
 
 @dataclass
@@ -134,6 +147,12 @@ class Plan:
         return sum(m.parts for m in self.messages)
 
 
+def shortened_size_text(text: str, base_url: str) -> str:
+    """`text` with each URL replaced by a stand-in as long as its future short link."""
+    stand_in = link_rules.short_url(base_url, "x" * link_rules.CODE_LENGTH)
+    return link_rules.replace_urls(text, lambda _url: stand_in)
+
+
 def random_ids(count: int) -> Iterator[str]:
     """`count` random (version 4) UUID strings, like allmysms's ids, from one urandom call.
 
@@ -188,8 +207,13 @@ def plan_campaign(
     prices: PriceTable,
     blacklisted: set[str],
     now: datetime,
+    short_link_base: str | None = None,
 ) -> Plan:
-    """Validate and price an order; SendRefused names the first rule it breaks."""
+    """Validate and price an order; SendRefused names the first rule it breaks.
+
+    With `short_link_base`, parts and credits are counted on the text its URLs will have once
+    each is a short link under that base URL (all short links have the same length).
+    """
     message = sms_text.unescape_newlines(order.message or "")
     if not message.strip():
         raise SendRefused(SendStatus.EMPTY_MESSAGE)
@@ -203,7 +227,7 @@ def plan_campaign(
     messages: list[PlannedMessage] = []
     sms_ids = random_ids(len(recipients.valid))
     dynamic = order.dynamic is not None or "#param_" in message.lower()
-    fixed_size = None if dynamic else sms_text.measure(message)
+    fixed_size = None if dynamic or short_link_base else sms_text.measure(message)
     for mobile, recipient in recipients.valid:
         if mobile.digits in blacklisted:
             invalid.append(mobile.digits)
@@ -217,7 +241,11 @@ def plan_campaign(
             text = sms_text.merge_params(message, recipient.params) if dynamic else message
         except ValueError:  # `#param_N#` with N too long to be a number (int() refuses it)
             raise SendRefused(SendStatus.INVALID_FEED) from None
-        size = fixed_size or sms_text.measure(text)
+        if recipient.fields:
+            text = sms_text.merge_fields(text, recipient.fields)
+        size = (fixed_size if text is message else None) or sms_text.measure(
+            shortened_size_text(text, short_link_base) if short_link_base else text
+        )
         if size.parts > sms_text.MAX_PARTS:
             raise SendRefused(SendStatus.MESSAGE_TOO_LONG)
         if size.parts == 0:
@@ -277,6 +305,10 @@ async def send(
         earlier = await _earlier_answer(ctx, account, idempotency_key, now)
         if earlier is not None:
             return earlier
+    if order.master_account and not simulate:
+        account = await _bind_to_master(ctx, account, order.master_account)
+    if order.list_name:
+        order = await _with_list_contacts(ctx, account, order)
     plan = await _plan(ctx, account, order, now)
     if simulate:
         balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
@@ -293,7 +325,7 @@ async def send(
                 available=exc.available,
                 credits=exc.available,
             ) from None
-        _store_campaign(conn, account, order, plan, campaign_id, now)
+        _store_campaign(conn, account, order, plan, campaign_id, now, ctx.settings.base_url)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
@@ -333,11 +365,37 @@ async def _plan(ctx: Context, account: Account, order: SmsOrder, now: datetime) 
             prices=ctx.prices,
             blacklisted=blacklisted,
             now=now,
+            short_link_base=ctx.settings.base_url if order.shorten else None,
         )
 
     if big:
         return await asyncio.to_thread(plan)
     return plan()
+
+
+async def _bind_to_master(ctx: Context, account: Account, master_login: str) -> Account:
+    """MASTERACCOUNT: bind the sender to that master when the relation is valid, else send as
+    is (the manual makes it a convenience, not a condition of the send)."""
+    from hirondelle.services import subaccounts
+
+    try:
+        return await subaccounts.bind_to_master(ctx, account, master_login)
+    except subaccounts.AccountError as exc:
+        log.info("MASTERACCOUNT %r ignored for %s: %s", master_login, account.login, exc)
+        return account
+
+
+async def _with_list_contacts(ctx: Context, account: Account, order: SmsOrder) -> SmsOrder:
+    """The order with the contacts of its LISTNAME added, their fields as merge fields."""
+    from hirondelle.services import lists
+
+    assert order.list_name is not None
+    try:
+        contacts = await lists.list_recipients(ctx, account.id, order.list_name)
+    except lists.ListError:
+        raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=[]) from None
+    extra = [Recipient(mobile="+" + phone, fields=fields) for phone, fields in contacts]
+    return replace(order, recipients=[*order.recipients, *extra])
 
 
 async def _earlier_answer(
@@ -357,8 +415,15 @@ def _store_campaign(
     plan: Plan,
     campaign_id: str,
     now: datetime,
+    base_url: str,
 ) -> None:
     first = plan.messages[0]
+    texts = [m.text for m in plan.messages]
+    if order.shorten:  # one short link per URL and recipient, counted as planned
+        texts = [
+            shorten_message_urls(conn, account.id, campaign_id, m.text, m.phone, base_url)
+            for m in plan.messages
+        ]
     db_id = campaign_rows.insert_campaign(
         conn,
         {
@@ -385,7 +450,7 @@ def _store_campaign(
                 account.id,
                 m.phone,
                 m.country,
-                m.text,
+                text,
                 m.sender,
                 m.parts,
                 m.credits,
@@ -395,7 +460,7 @@ def _store_campaign(
                 plan.due_at,
                 now,
             )
-            for m in plan.messages
+            for m, text in zip(plan.messages, texts, strict=True)
         ],
     )
 

@@ -48,6 +48,9 @@ def order_from_feed(feed: str | None) -> SmsOrder:
         campaign_name=feeds.text_of(tree, "CAMPAIGN_NAME") or "",
         dynamic=dynamic,
         mail_notif=feeds.text_of(tree, "MAIL_NOTIF") == "1",
+        list_name=feeds.text_of(tree, "LISTNAME"),
+        shorten=feeds.text_of(tree, "SHORTEN") == "1",
+        master_account=feeds.text_of(tree, "MASTERACCOUNT"),
     )
 
 
@@ -111,6 +114,7 @@ async def simplified_send(call: Call) -> Fields:
         tpoa=call.param("tpoa"),
         date=call.param("date"),
         campaign_name=call.param("campaign") or "",
+        shorten=call.param("shorten") == "1",
     )
     return await _send(call, order)
 
