@@ -124,3 +124,23 @@ def test_an_invalid_masteraccount_does_not_stop_the_send(client: TestClient, ctx
     assert send(client, creds, data)["status"] == 100
     parent = ctx.store.read_sync(lambda conn: find_by_login(conn, "loner")["parent_id"])
     assert parent is None
+
+
+def test_mail_notif_sends_a_copy_of_a_refusal(client: TestClient, ctx: Context) -> None:
+    from hirondelle.store.schema import emails
+
+    creds = make_account(ctx, credits=1000, email="ops@example.com")
+    data = {"MESSAGE": "", "MAIL_NOTIF": "1", "SMS": [{"MOBILEPHONE": "0611111111"}]}
+    assert send(client, creds, data)["status"] == 110
+    recipients = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.select(emails.c.recipient)).scalars().all()
+    )
+    assert recipients == ["ops@example.com"]
+    data["MAIL_NOTIF"] = "0"
+    assert send(client, creds, data)["status"] == 110
+    assert (
+        ctx.store.read_sync(
+            lambda conn: conn.execute(sa.select(sa.func.count()).select_from(emails)).scalar()
+        )
+        == 1
+    )

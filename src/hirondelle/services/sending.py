@@ -309,7 +309,12 @@ async def send(
         account = await _bind_to_master(ctx, account, order.master_account)
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
-    plan = await _plan(ctx, account, order, now)
+    try:
+        plan = await _plan(ctx, account, order, now)
+    except SendRefused as refused:
+        if order.mail_notif and not simulate:
+            await _mail_refusal(ctx, account, refused)
+        raise
     if simulate:
         balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
         return _outcome(plan, campaign_id="", balance=balance, timezone=account.timezone)
@@ -336,8 +341,12 @@ async def send(
 
     try:
         outcome = await ctx.store.write(write)
-    except Exception as exc:
-        if idempotency_key and not isinstance(exc, SendRefused):
+    except SendRefused as refused:  # insufficient credits
+        if order.mail_notif:
+            await _mail_refusal(ctx, account, refused)
+        raise
+    except Exception:
+        if idempotency_key:
             earlier = await _earlier_answer(ctx, account, idempotency_key, now)
             if earlier is not None:  # a concurrent request with the same key won the race
                 return earlier
@@ -371,6 +380,23 @@ async def _plan(ctx: Context, account: Account, order: SmsOrder, now: datetime) 
     if big:
         return await asyncio.to_thread(plan)
     return plan()
+
+
+async def _mail_refusal(ctx: Context, account: Account, refused: SendRefused) -> None:
+    """MAIL_NOTIF=1: a copy of the error goes to the account's email (manual §5.2, §6.4)."""
+    from hirondelle.services.email import queue_notification
+
+    if not account.email:
+        return
+    text = f"Your SMS campaign was refused (status {int(refused.status)}): {refused.text}\n" + (
+        f"Invalid numbers: {', '.join(refused.invalid_numbers)}\n"
+        if refused.invalid_numbers
+        else ""
+    )
+    try:
+        await queue_notification(ctx, account.email, "SMS campaign refused", text)
+    except Exception:  # the refusal is what the caller must get, mail or not
+        log.exception("could not queue the MAIL_NOTIF copy for %s", account.login)
 
 
 async def _bind_to_master(ctx: Context, account: Account, master_login: str) -> Account:
