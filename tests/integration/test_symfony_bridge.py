@@ -117,9 +117,16 @@ def tls(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def server(
-    bridge: None, store: Context, tls: tuple[Path, Path], tmp_path: Path
+    request: pytest.FixtureRequest,
+    bridge: None,
+    store: Context,
+    tls: tuple[Path, Path],
+    tmp_path: Path,
 ) -> Iterator[Server]:
+    """`hirondelle serve` over HTTPS, the certificate given as options or (param "settings") as
+    settings in the environment."""
     cert, key = tls
+    as_settings = getattr(request, "param", "options") == "settings"
     env = {
         **os.environ,
         "HIRONDELLE_SECRET_KEY": TEST_SECRET.decode(),
@@ -131,8 +138,11 @@ def server(
     command = [
         str(Path(sys.executable).with_name("hirondelle")), "serve",
         "--host", "127.0.0.1", "--port", "0", "--database", store.settings.database_url,
-        "--tls-cert", str(cert), "--tls-key", str(key),
     ]  # fmt: skip
+    if as_settings:
+        env.update(HIRONDELLE_TLS_CERT=str(cert), HIRONDELLE_TLS_KEY=str(key))
+    else:
+        command += ["--tls-cert", str(cert), "--tls-key", str(key)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -192,6 +202,7 @@ def message_by_sms_id(ctx: Context, sms_id: str) -> Any:
     return ctx.store.read_sync(lambda conn: conn.execute(query).mappings().first())
 
 
+@pytest.mark.parametrize("server", ["options", "settings"], indirect=True)
 def test_an_sms_sent_through_the_symfony_bridge_reaches_the_simulator(
     server: Server, store: Context, tls: tuple[Path, Path]
 ) -> None:
