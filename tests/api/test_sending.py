@@ -206,6 +206,7 @@ REFUSED = [
     (115, Order("Hello", date="2030-02-30 10:00:00"), ""),
     (115, Order("Hello", date="tomorrow"), ""),
     (115, Order("Hello", date="01/02/2030 10:00"), ""),
+    (115, Order("Hello", date="0001-01-01 00:00:00"), ""),  # before year 1 in UTC
 ]
 
 

@@ -62,6 +62,7 @@ def refused(the_order: SmsOrder, **kw: Any) -> SendRefused:
         (order("x" * 2000, numbers=()), SendStatus.NO_VALID_NUMBER),
         (order("x" * 2000, numbers=("0140000000",)), SendStatus.NO_VALID_NUMBER),
         (order("x" * 2000, date="2030-06-01 25:00:00"), SendStatus.BAD_DATE),
+        (order(date="0001-01-01 00:00:00"), SendStatus.BAD_DATE),  # year 0 in UTC
         (order("\\n"), SendStatus.EMPTY_MESSAGE),  # a lone line break is blank
         (order(" \t "), SendStatus.EMPTY_MESSAGE),
         (order(".\\n"), SendStatus.SENT),
