@@ -18,7 +18,8 @@ from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages, replies
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import Creds, json_answer, make_account
-from tests.integration.webhook_receiver import RECEIPT_DELAY, running_receiver, wait_until
+from tests.integration.test_delivery_embedded import wait_until
+from tests.integration.webhook_receiver import RECEIPT_DELAY, running_receiver
 
 SECRET = "another-secret-for-replies"
 REPLY_VARIABLES = {"smsId", "smsMoId", "receptionDate", "phoneNumber", "campaignId", "message"}

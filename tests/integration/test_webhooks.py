@@ -26,11 +26,11 @@ from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages, webhook_events
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import Creds, json_answer, make_account
+from tests.integration.test_delivery_embedded import wait_until
 from tests.integration.webhook_receiver import (
     RECEIPT_DELAY,
     Receiver,
     running_receiver,
-    wait_until,
 )
 
 SECRET = "s3cret-for-the-webhook-tests"

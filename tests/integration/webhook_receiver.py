@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,12 +80,3 @@ def running_receiver() -> Iterator[Receiver]:
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Poll `predicate` every 20 ms until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)

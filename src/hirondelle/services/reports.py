@@ -99,8 +99,10 @@ class BlacklistChange:
     invalid: list[str]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def _when(value: datetime, tz: str) -> tuple[str, datetime]:
+    """(local `YYYY-MM-DD HH:MM:SS` in `tz`, aware UTC instant) of a stored time."""
+    at = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return format_local(at, tz), at
 
 
 def split_ids(text: str | None) -> list[str]:
@@ -122,13 +124,13 @@ def _ack(row: RowMapping, tz: str) -> Ack:
         status, comment = int(AckStatus.TRANSMITTED), PENDING_COMMENT
     else:
         status, comment = int(row["status"]), ACK_STATUS_TEXTS[AckStatus(row["status"])]
-    at = _aware(row["status_at"] or row["created_at"])
+    reception_date, at = _when(row["status_at"] or row["created_at"], tz)
     return Ack(
         sms_id=row["sms_id"],
         phone_number=row["phone"],
         status=status,
         comment=comment,
-        reception_date=format_local(at, tz),
+        reception_date=reception_date,
         at=at,
         cli_msg_id=row["cli_msg_id"] or None,
     )
@@ -159,27 +161,22 @@ async def message_history(ctx: Context, account: Account, sms_id: str) -> list[S
     events = await ctx.store.read(lambda conn: rows.message_events_of(conn, account.id, sms_id))
     if events is None:
         return None
-    steps = []
-    for event in events:
-        at = _aware(event["at"])
-        steps.append(
-            StatusChange(event["status"], event["detail"], format_local(at, account.timezone), at)
-        )
-    return steps
+    tz = account.timezone
+    return [StatusChange(e["status"], e["detail"], *_when(e["at"], tz)) for e in events]
 
 
 # -- replies -------------------------------------------------------------------------------------
 
 
 def _reply(row: RowMapping, tz: str) -> Reply:
-    at = _aware(row["received_at"])
+    reception_date, at = _when(row["received_at"], tz)
     return Reply(
         id=row["public_id"],
         sms_id=row["sms_id"],
         campaign_id=row["campaign_id"],
         phone_number=row["phone"],
         message=row["text"],
-        reception_date=format_local(at, tz),
+        reception_date=reception_date,
         at=at,
     )
 
@@ -231,13 +228,8 @@ async def replies_by_sms_ids(ctx: Context, account: Account, sms_ids: Sequence[s
 async def blacklist_of(ctx: Context, account: Account) -> list[BlacklistEntry]:
     """The account's blacklist, most recent first."""
     found = await ctx.store.read(lambda conn: rows.blacklist_of(conn, account.id))
-    entries = []
-    for row in found:
-        at = _aware(row["created_at"])
-        entries.append(
-            BlacklistEntry(row["phone"], row["comment"], format_local(at, account.timezone), at)
-        )
-    return entries
+    tz = account.timezone
+    return [BlacklistEntry(r["phone"], r["comment"], *_when(r["created_at"], tz)) for r in found]
 
 
 def parse_numbers(numbers: Sequence[str]) -> tuple[list[str], list[str]]:
