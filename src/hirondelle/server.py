@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import structlog
 import uvicorn
+import uvloop
 
 from hirondelle import logs
 from hirondelle.app import create_app
@@ -60,6 +61,7 @@ async def serve(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
+            http="httptools",
         )
         server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -82,5 +84,8 @@ async def serve(settings: Settings) -> None:
 
 
 def run_server(settings: Settings) -> None:
+    """Run on uvloop with httptools: measured (bench/b2_small_sends.py) several times faster
+    than the default asyncio loop with h11 for small requests."""
     logs.configure(settings.log_format)
-    asyncio.run(serve(settings))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(settings))

@@ -63,7 +63,8 @@ def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now:
             _reject(conn, result, now)
         else:
             retry.setdefault(result.retry_in, []).append(result.message_id)
-    for connector, batch in accepted.items():
+    for connector, batch in sorted(accepted.items()):
+        rows.lock_connector(conn, connector)
         _mark_submitted(conn, connector, batch, now)
     for delay, ids in retry.items():
         rows.retry_later(conn, ids, now + delay)
@@ -190,6 +191,7 @@ def store_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
 ) -> None:
     """Apply receipts; keep those whose message id is not known yet in pending_receipts."""
+    rows.lock_connector(conn, connector)
     rows.add_pending_receipts(conn, connector, apply_receipts(conn, connector, receipts, now), now)
 
 

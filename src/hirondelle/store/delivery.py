@@ -112,6 +112,19 @@ def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) 
 # -- submit results ------------------------------------------------------------------------------
 
 
+def lock_connector(conn: Connection, connector: str) -> None:
+    """Serialize, on PostgreSQL, the writes of one connector's submit results and receipts.
+
+    A receipt can race its own submit result: each in its own transaction, neither sees the
+    other's row, and the receipt would wait in pending_receipts for the stale sweep. With this
+    transaction-scoped lock one commits first and the other sees it. (SQLite has one writer.)
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"smpp:{connector}"}
+        )
+
+
 def mark_submitted(
     conn: Connection, connector: str, message_ids: Sequence[int], now: datetime
 ) -> list[int]:

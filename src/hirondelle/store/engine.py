@@ -51,8 +51,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITER_OPTION = "hirondelle_writer"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # The writer takes the write lock up front (no upgrade deadlocks); readers take a snapshot
+    # and never wait for it (WAL).
+    immediate = conn.get_execution_options().get(WRITER_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(url: str) -> Engine:
@@ -155,7 +161,7 @@ class Store:
     # -- SQLite group commit ------------------------------------------------------------------
 
     def _writer_loop(self) -> None:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{WRITER_OPTION: True}) as conn:
             while True:
                 item = self._writes.get()
                 if item is None:
