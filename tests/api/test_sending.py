@@ -265,19 +265,21 @@ def test_dynamic_parameters_are_merged_and_priced_per_recipient(
     creds = make_account(ctx, credits=1000)
     numbers = mobiles(3)
     recipients = [
-        {"MOBILEPHONE": numbers[0], "PARAM_1": "Dupont", "PARAM_2": "Francis"},
+        {"MOBILEPHONE": numbers[0], "PARAM_1": "Dupont", "PARAM_2": "Francis", "CLIMSGID": "c-1"},
         {"MOBILEPHONE": numbers[1], "PARAM_1": "x" * 150, "PARAM_2": "Long"},
-        {"MOBILEPHONE": numbers[2], "PARAM_2": "Nobody"},
+        {"MOBILEPHONE": numbers[2], "PARAM_2": "Nobody", "CLIMSGID": "c-3"},
     ]
-    feed = json_feed("Hello #param_1# #PARAM_2#", recipients, DYNAMIC=2)
-    answer = send_sms(client, creds, feed)
+    tags = {"DYNAMIC": 2, "CAMPAIGN_NAME": "Spring", "MAIL_NOTIF": "1"}
+    answer = send_sms(client, creds, json_feed("Hello #param_1# #PARAM_2#", recipients, **tags))
     assert (answer["nbContacts"], answer["nbSms"], answer["creditsUsed"]) == (3, 4, 60)
     rows = message_rows(ctx, answer["campaignId"])
-    assert [(r["text"], r["parts"], r["credits"]) for r in rows] == [
-        ("Hello Dupont Francis", 1, 15),
-        ("Hello " + "x" * 150 + " Long", 2, 30),
-        ("Hello  Nobody", 1, 15),
+    assert [(r["text"], r["parts"], r["credits"], r["cli_msg_id"]) for r in rows] == [
+        ("Hello Dupont Francis", 1, 15, "c-1"),
+        ("Hello " + "x" * 150 + " Long", 2, 30, None),
+        ("Hello  Nobody", 1, 15, "c-3"),
     ]
+    campaign = campaign_row(ctx, answer["campaignId"])
+    assert (campaign["name"], campaign["mail_notif"], campaign["nb_sms"]) == ("Spring", True, 4)
     assert balance(ctx, creds.login) == 940
 
 
