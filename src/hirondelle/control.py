@@ -54,7 +54,7 @@ async def metrics(request: Request) -> Response:
     registry = CollectorRegistry()
     workers: Workers | None = getattr(request.app.state, "workers", None)
     if workers is not None:
-        registry.register(ConnectorCollector(workers))  # type: ignore[arg-type]
+        registry.register(ConnectorCollector(workers))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

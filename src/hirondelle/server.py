@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from urllib.parse import quote
 
@@ -63,11 +62,7 @@ async def serve(settings: Settings) -> None:
             lifespan="on",
             http="httptools",
         )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+        server = uvicorn.Server(config)  # it turns SIGINT and SIGTERM into a clean shutdown
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

@@ -73,7 +73,7 @@ _GSM_SEPTETS: Final = {ord(char): chr(code) for char, code in _BASIC_CODES.items
     ord(char): chr(_ESCAPE) + chr(code) for char, code in _EXTENSION_CODES.items()
 }
 
-_PARAM: Final = re.compile(r"#param_(\d+)#", re.IGNORECASE)
+_PARAM: Final = re.compile(r"#param_(\d{1,9})#", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ class Account:
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Account:
-        return cls(**{name: row[name] for name in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{name: row[name] for name in cls.__slots__})
 
 
 @dataclass(frozen=True)

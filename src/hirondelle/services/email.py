@@ -229,7 +229,7 @@ async def send_due_emails(
         return 0
     mailer = mailer or mailer_for(ctx.settings)
     try:
-        outcomes = await mailer.deliver([_outgoing(row) for row in rows])
+        outcomes = await mailer.deliver([_outgoing(dict(row)) for row in rows])
     except Exception as exc:  # a bug or an unexpected failure: retry later, keep the loop alive
         log.exception("email delivery failed", error=str(exc))
         outcomes = {row["id"]: Outcome("retry", f"internal error: {exc}") for row in rows}

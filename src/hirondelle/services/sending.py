@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,16 +20,23 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Connection
 
-from hirondelle.domain import links as link_rules
-from hirondelle.domain import text as sms_text
-from hirondelle.domain.dates import BadDate, format_local, parse_send_date
-from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
-from hirondelle.domain.pricing import PriceTable, UnknownCountry
-from hirondelle.domain.sender import sender_for
+from hirondelle.domain.dates import format_local
 from hirondelle.domain.statuses import SendStatus, send_status_text
-from hirondelle.services.accounts import Account
+from hirondelle.services.accounts import Account, AccountError
 from hirondelle.services.context import Context
 from hirondelle.services.links import shorten_message_urls
+from hirondelle.services.planning import (
+    THREAD_PLAN_THRESHOLD,
+    Plan,
+    PlannedMessage,
+    Recipient,
+    Recipients,
+    SendRefused,
+    SmsOrder,
+    parse_recipients,
+    plan_campaign,
+    random_ids,
+)
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits
@@ -41,39 +46,20 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 #: Longest idempotency key stored as given (the column's size); longer ones are stored hashed.
 MAX_IDEMPOTENCY_KEY = 255
-#: Longest CLIMSGID (the column's size): a longer one is refused, not cut, since the client
-#: matches receipts on it.
-MAX_CLI_MSG_ID = 255
-#: Plans bigger than this are computed in a worker thread, not on the event loop.
-THREAD_PLAN_THRESHOLD = 200
 
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    mobile: str
-    params: dict[int, str] = field(default_factory=dict)
-    cli_msg_id: str | None = None
-    #: `#FieldName#` merge fields (a contact list's fields)
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SmsOrder:
-    """A campaign as the caller asked for it (any API)."""
-
-    message: str
-    recipients: Sequence[Recipient]
-    tpoa: str | None = None
-    date: str | None = None
-    campaign_name: str = ""
-    dynamic: int | None = None
-    mail_notif: bool = False
-    #: send to this contact list of the account too (beyond the manual)
-    list_name: str | None = None
-    #: turn every URL into a short link per recipient (beyond the manual)
-    shorten: bool = False
-    #: login of the master account to bind the sender to (manual §6.2 MASTERACCOUNT)
-    master_account: str | None = None
+__all__ = [
+    "Plan",
+    "PlannedMessage",
+    "Recipient",
+    "SendOutcome",
+    "SendRefused",
+    "SmsOrder",
+    "outcome_fields",
+    "parse_recipients",
+    "plan_campaign",
+    "refusal_outcome",
+    "send",
+]
 
 
 @dataclass
@@ -99,185 +85,6 @@ class SendOutcome:
         values = orjson.loads(data)
         values["sms_ids"] = [tuple(pair) for pair in values["sms_ids"]]
         return cls(**values)
-
-
-class SendRefused(Exception):
-    """A campaign refused with an annex 5 status; nothing was written."""
-
-    def __init__(
-        self,
-        status: SendStatus,
-        *,
-        invalid_numbers: Sequence[str] = (),
-        credits: int | None = None,
-        **text_values: object,
-    ) -> None:
-        self.status = status
-        self.text = send_status_text(status, **text_values)
-        self.invalid_numbers = list(invalid_numbers)
-        self.credits = credits
-        super().__init__(self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedMessage:
-    sms_id: str
-    phone: str
-    country: str
-    text: str
-    sender: str
-    parts: int
-    credits: int
-    cli_msg_id: str | None
-
-
-@dataclass
-class Plan:
-    messages: list[PlannedMessage]
-    invalid_numbers: list[str]
-    due_at: datetime
-    scheduled: bool
-
-    @property
-    def credits(self) -> int:
-        return sum(m.credits for m in self.messages)
-
-    @property
-    def nb_sms(self) -> int:
-        return sum(m.parts for m in self.messages)
-
-
-def shortened_size_text(text: str, base_url: str) -> str:
-    """`text` with each URL replaced by a stand-in as long as its future short link."""
-    stand_in = link_rules.short_url(base_url, "x" * link_rules.CODE_LENGTH)
-    return link_rules.replace_urls(text, lambda _url: stand_in)
-
-
-def random_ids(count: int) -> Iterator[str]:
-    """`count` random (version 4) UUID strings, like allmysms's ids, from one urandom call.
-
-    uuid.uuid4() reads the system's randomness once per id, which shows in a 10,000-recipient
-    send; this reads it once per campaign.
-    """
-    entropy = os.urandom(16 * count).hex()
-    for start in range(0, 32 * count, 32):
-        h = entropy[start : start + 32]
-        variant = "89ab"[int(h[16], 16) & 3]
-        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
-
-
-# -- planning (pure) -------------------------------------------------------------------------
-
-
-@dataclass
-class Recipients:
-    """The recipients of an order after number parsing: valid ones once each, in order."""
-
-    valid: list[tuple[Mobile, Recipient]]
-    invalid: list[str]
-
-    @property
-    def phones(self) -> list[str]:
-        return [mobile.digits for mobile, _ in self.valid]
-
-
-def parse_recipients(recipients: Sequence[Recipient]) -> Recipients:
-    """Parse every number; a number given twice is kept once (its first recipient wins)."""
-    valid: list[tuple[Mobile, Recipient]] = []
-    invalid: list[str] = []
-    seen: set[str] = set()
-    for recipient in recipients:
-        try:
-            mobile = parse_mobile(recipient.mobile)
-        except InvalidNumber:
-            invalid.append(recipient.mobile.strip())
-            continue
-        if mobile.digits not in seen:
-            seen.add(mobile.digits)
-            valid.append((mobile, recipient))
-    return Recipients(valid, invalid)
-
-
-def plan_campaign(
-    order: SmsOrder,
-    recipients: Recipients,
-    *,
-    timezone: str,
-    default_sender: str,
-    prices: PriceTable,
-    blacklisted: set[str],
-    now: datetime,
-    short_link_base: str | None = None,
-) -> Plan:
-    """Validate and price an order; SendRefused names the first rule it breaks.
-
-    With `short_link_base`, parts and credits are counted on the text its URLs will have once
-    each is a short link under that base URL (all short links have the same length).
-    """
-    message = sms_text.unescape_newlines(order.message or "")
-    if not message.strip():
-        raise SendRefused(SendStatus.EMPTY_MESSAGE)
-    if not _storable(order):
-        raise SendRefused(SendStatus.INVALID_FEED)
-    try:
-        due_at = parse_send_date(order.date, timezone, now)
-    except (BadDate, OverflowError):  # OverflowError: 0001-01-01 00:00 in Paris is before year 1
-        raise SendRefused(SendStatus.BAD_DATE) from None
-    invalid = list(recipients.invalid)
-    messages: list[PlannedMessage] = []
-    sms_ids = random_ids(len(recipients.valid))
-    dynamic = order.dynamic is not None or "#param_" in message.lower()
-    fixed_size = None if dynamic or short_link_base else sms_text.measure(message)
-    for mobile, recipient in recipients.valid:
-        if mobile.digits in blacklisted:
-            invalid.append(mobile.digits)
-            continue
-        try:
-            per_part = prices.credits_per_part(mobile.country)
-        except UnknownCountry:
-            invalid.append(recipient.mobile.strip())
-            continue
-        try:
-            text = sms_text.merge_params(message, recipient.params) if dynamic else message
-        except ValueError:  # `#param_N#` with N too long to be a number (int() refuses it)
-            raise SendRefused(SendStatus.INVALID_FEED) from None
-        if recipient.fields:
-            text = sms_text.merge_fields(text, recipient.fields)
-        size = (fixed_size if text is message else None) or sms_text.measure(
-            shortened_size_text(text, short_link_base) if short_link_base else text
-        )
-        if size.parts > sms_text.MAX_PARTS:
-            raise SendRefused(SendStatus.MESSAGE_TOO_LONG)
-        if size.parts == 0:
-            raise SendRefused(SendStatus.EMPTY_MESSAGE)
-        messages.append(
-            PlannedMessage(
-                sms_id=next(sms_ids),
-                phone=mobile.digits,
-                country=mobile.country,
-                text=text,
-                sender=sender_for(order.tpoa, text, mobile.country, default_sender),
-                parts=size.parts,
-                credits=size.parts * per_part,
-                cli_msg_id=recipient.cli_msg_id,
-            )
-        )
-    if not messages:
-        raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=invalid)
-    scheduled = due_at is not None and due_at > now
-    return Plan(messages, invalid, due_at or now, scheduled)
-
-
-def _storable(order: SmsOrder) -> bool:
-    """No NUL character (PostgreSQL text cannot hold one) and every CLIMSGID fits its column."""
-    texts = [order.message, order.campaign_name]
-    for recipient in order.recipients:
-        if recipient.cli_msg_id is not None:
-            if len(recipient.cli_msg_id) > MAX_CLI_MSG_ID:
-                return False
-            texts.append(recipient.cli_msg_id)
-        texts.extend(recipient.params.values())
-    return not any("\x00" in text for text in texts)
 
 
 # -- the use case ----------------------------------------------------------------------------
@@ -309,18 +116,26 @@ async def send(
         account = await _bind_to_master(ctx, account, order.master_account)
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
-    try:
-        plan = await _plan(ctx, account, order, now)
-    except SendRefused as refused:
-        if order.mail_notif and not simulate:
-            await _mail_refusal(ctx, account, refused)
-        raise
+    # A big campaign is planned before the write, off the writer; a small one inside it, which
+    # saves a round trip to the store (its blacklist lookup) per request.
+    planned: Plan | None = None
+    if simulate or len(order.recipients) > THREAD_PLAN_THRESHOLD:
+        try:
+            planned = await _plan(ctx, account, order, now)
+        except SendRefused as refused:
+            if order.mail_notif and not simulate:
+                await _mail_refusal(ctx, account, refused)
+            raise
     if simulate:
+        assert planned is not None
         balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
-        return _outcome(plan, campaign_id="", balance=balance, timezone=account.timezone)
+        return _outcome(planned, campaign_id="", balance=balance, timezone=account.timezone)
     campaign_id = next(random_ids(1))
 
     def write(conn: Connection) -> SendOutcome:
+        plan = planned or _plan_in(
+            conn, ctx, account, order, parse_recipients(order.recipients), now
+        )
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
@@ -341,7 +156,7 @@ async def send(
 
     try:
         outcome = await ctx.store.write(write)
-    except SendRefused as refused:  # insufficient credits
+    except SendRefused as refused:
         if order.mail_notif:
             await _mail_refusal(ctx, account, refused)
         raise
@@ -364,22 +179,44 @@ async def _plan(ctx: Context, account: Account, order: SmsOrder, now: datetime) 
     blacklisted = await ctx.store.read(
         lambda conn: campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
     )
-
-    def plan() -> Plan:
-        return plan_campaign(
-            order,
-            recipients,
-            timezone=account.timezone,
-            default_sender=ctx.settings.default_sender,
-            prices=ctx.prices,
-            blacklisted=blacklisted,
-            now=now,
-            short_link_base=ctx.settings.base_url if order.shorten else None,
-        )
-
     if big:
-        return await asyncio.to_thread(plan)
-    return plan()
+        return await asyncio.to_thread(
+            _plan_with, ctx, account, order, recipients, blacklisted, now
+        )
+    return _plan_with(ctx, account, order, recipients, blacklisted, now)
+
+
+def _plan_in(
+    conn: Connection,
+    ctx: Context,
+    account: Account,
+    order: SmsOrder,
+    recipients: Recipients,
+    now: datetime,
+) -> Plan:
+    """Plan inside the write transaction (the blacklist read on the same connection)."""
+    blacklisted = campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
+    return _plan_with(ctx, account, order, recipients, blacklisted, now)
+
+
+def _plan_with(
+    ctx: Context,
+    account: Account,
+    order: SmsOrder,
+    recipients: Recipients,
+    blacklisted: set[str],
+    now: datetime,
+) -> Plan:
+    return plan_campaign(
+        order,
+        recipients,
+        timezone=account.timezone,
+        default_sender=ctx.settings.default_sender,
+        prices=ctx.prices,
+        blacklisted=blacklisted,
+        now=now,
+        short_link_base=ctx.settings.base_url if order.shorten else None,
+    )
 
 
 async def _mail_refusal(ctx: Context, account: Account, refused: SendRefused) -> None:
@@ -406,7 +243,7 @@ async def _bind_to_master(ctx: Context, account: Account, master_login: str) -> 
 
     try:
         return await subaccounts.bind_to_master(ctx, account, master_login)
-    except subaccounts.AccountError as exc:
+    except AccountError as exc:
         log.info("MASTERACCOUNT %r ignored for %s: %s", master_login, account.login, exc)
         return account
 

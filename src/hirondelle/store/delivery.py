@@ -345,7 +345,7 @@ def _info_query() -> sa.Select[tuple[object, ...]]:
 
 
 def message_info(conn: Connection, message_id: int) -> MessageInfo:
-    return MessageInfo(*conn.execute(_info_query().where(messages.c.id == message_id)).one())
+    return MessageInfo(*conn.execute(_info_query().where(messages.c.id == message_id)).one())  # type: ignore[arg-type, call-arg]
 
 
 def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, MessageInfo]:
@@ -357,7 +357,7 @@ def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, M
             messages.c.id.in_(ids[start : start + 2000]), accounts.c.receipt_url != ""
         )
         for row in conn.execute(query):
-            info = MessageInfo(*row)
+            info = MessageInfo(*row)  # type: ignore[arg-type, call-arg]
             found[info.id] = info
     return found
 

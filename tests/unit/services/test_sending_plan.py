@@ -179,12 +179,18 @@ def test_due_time(date: str | None, due: datetime, scheduled: bool) -> None:
         order("Hi #param_1#", [Recipient(FR_1, {1: "\x00"})]),
         order("Hi", [Recipient(FR_1, cli_msg_id="a\x00")]),
         order("Hi", [Recipient(FR_1, cli_msg_id="x" * 256)]),
-        order("Hi #param_" + "1" * 5000 + "#"),
     ],
-    ids=["message", "campaign", "param", "climsgid-nul", "climsgid-long", "param-number"],
+    ids=["message", "campaign", "param", "climsgid-nul", "climsgid-long"],
 )
 def test_unstorable_orders_are_invalid_feeds(the_order: SmsOrder) -> None:
     assert refused(the_order).status == SendStatus.INVALID_FEED
+
+
+def test_a_placeholder_with_a_huge_number_is_plain_text() -> None:
+    """`#param_N#` names at most 9 digits; beyond, it is text (here far too long a text)."""
+    assert refused(order("Hi #param_" + "1" * 5000 + "#")).status == SendStatus.MESSAGE_TOO_LONG
+    the_plan = plan(order("Hi #param_" + "1" * 20 + "#"))
+    assert the_plan.messages[0].text == "Hi #param_" + "1" * 20 + "#"
 
 
 def test_a_climsgid_of_255_characters_is_kept() -> None:

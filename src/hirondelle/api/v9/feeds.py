@@ -119,7 +119,7 @@ def _tag(element: Any) -> str:
     tag = element.tag
     if not isinstance(tag, str):
         return ""
-    return etree.QName(tag).localname.strip().upper()
+    return str(etree.QName(tag).localname).strip().upper()
 
 
 def _element_tree(element: Any) -> Any:

@@ -1,0 +1,234 @@
+"""Planning a campaign: numbers parsed, texts merged, measured and priced. Pure.
+
+`plan_campaign` applies the rules of `domain/` to an order and either returns the messages to
+store with their parts and credits, or raises `SendRefused` with the annex 5 status of the first
+rule the order breaks. It does no I/O: the send service gives it the blacklisted numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hirondelle.domain import links as link_rules
+from hirondelle.domain import text as sms_text
+from hirondelle.domain.dates import BadDate, parse_send_date
+from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
+from hirondelle.domain.pricing import PriceTable, UnknownCountry
+from hirondelle.domain.sender import sender_for
+from hirondelle.domain.statuses import SendStatus, send_status_text
+
+#: Longest CLIMSGID (the column's size): a longer one is refused, not cut, since the client
+#: matches receipts on it.
+MAX_CLI_MSG_ID = 255
+#: Plans bigger than this are computed in a worker thread, not on the event loop.
+THREAD_PLAN_THRESHOLD = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    mobile: str
+    params: dict[int, str] = field(default_factory=dict)
+    cli_msg_id: str | None = None
+    #: `#FieldName#` merge fields (a contact list's fields)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SmsOrder:
+    """A campaign as the caller asked for it (any API)."""
+
+    message: str
+    recipients: Sequence[Recipient]
+    tpoa: str | None = None
+    date: str | None = None
+    campaign_name: str = ""
+    dynamic: int | None = None
+    mail_notif: bool = False
+    #: send to this contact list of the account too (beyond the manual)
+    list_name: str | None = None
+    #: turn every URL into a short link per recipient (beyond the manual)
+    shorten: bool = False
+    #: login of the master account to bind the sender to (manual §6.2 MASTERACCOUNT)
+    master_account: str | None = None
+
+
+class SendRefused(Exception):
+    """A campaign refused with an annex 5 status; nothing was written."""
+
+    def __init__(
+        self,
+        status: SendStatus,
+        *,
+        invalid_numbers: Sequence[str] = (),
+        credits: int | None = None,
+        **text_values: object,
+    ) -> None:
+        self.status = status
+        self.text = send_status_text(status, **text_values)
+        self.invalid_numbers = list(invalid_numbers)
+        self.credits = credits
+        super().__init__(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    sms_id: str
+    phone: str
+    country: str
+    text: str
+    sender: str
+    parts: int
+    credits: int
+    cli_msg_id: str | None
+
+
+@dataclass
+class Plan:
+    messages: list[PlannedMessage]
+    invalid_numbers: list[str]
+    due_at: datetime
+    scheduled: bool
+
+    @property
+    def credits(self) -> int:
+        return sum(m.credits for m in self.messages)
+
+    @property
+    def nb_sms(self) -> int:
+        return sum(m.parts for m in self.messages)
+
+
+def shortened_size_text(text: str, base_url: str) -> str:
+    """`text` with each URL replaced by a stand-in as long as its future short link."""
+    stand_in = link_rules.short_url(base_url, "x" * link_rules.CODE_LENGTH)
+    return link_rules.replace_urls(text, lambda _url: stand_in)
+
+
+def random_ids(count: int) -> Iterator[str]:
+    """`count` random (version 4) UUID strings, like allmysms's ids, from one urandom call.
+
+    uuid.uuid4() reads the system's randomness once per id, which shows in a 10,000-recipient
+    send; this reads it once per campaign.
+    """
+    entropy = os.urandom(16 * count).hex()
+    for start in range(0, 32 * count, 32):
+        h = entropy[start : start + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+# -- planning (pure) -------------------------------------------------------------------------
+
+
+@dataclass
+class Recipients:
+    """The recipients of an order after number parsing: valid ones once each, in order."""
+
+    valid: list[tuple[Mobile, Recipient]]
+    invalid: list[str]
+
+    @property
+    def phones(self) -> list[str]:
+        return [mobile.digits for mobile, _ in self.valid]
+
+
+def parse_recipients(recipients: Sequence[Recipient]) -> Recipients:
+    """Parse every number; a number given twice is kept once (its first recipient wins)."""
+    valid: list[tuple[Mobile, Recipient]] = []
+    invalid: list[str] = []
+    seen: set[str] = set()
+    for recipient in recipients:
+        try:
+            mobile = parse_mobile(recipient.mobile)
+        except InvalidNumber:
+            invalid.append(recipient.mobile.strip())
+            continue
+        if mobile.digits not in seen:
+            seen.add(mobile.digits)
+            valid.append((mobile, recipient))
+    return Recipients(valid, invalid)
+
+
+def plan_campaign(
+    order: SmsOrder,
+    recipients: Recipients,
+    *,
+    timezone: str,
+    default_sender: str,
+    prices: PriceTable,
+    blacklisted: set[str],
+    now: datetime,
+    short_link_base: str | None = None,
+) -> Plan:
+    """Validate and price an order; SendRefused names the first rule it breaks.
+
+    With `short_link_base`, parts and credits are counted on the text its URLs will have once
+    each is a short link under that base URL (all short links have the same length).
+    """
+    message = sms_text.unescape_newlines(order.message or "")
+    if not message.strip():
+        raise SendRefused(SendStatus.EMPTY_MESSAGE)
+    if not storable(order):
+        raise SendRefused(SendStatus.INVALID_FEED)
+    try:
+        due_at = parse_send_date(order.date, timezone, now)
+    except (BadDate, OverflowError):  # OverflowError: 0001-01-01 00:00 in Paris is before year 1
+        raise SendRefused(SendStatus.BAD_DATE) from None
+    invalid = list(recipients.invalid)
+    messages: list[PlannedMessage] = []
+    sms_ids = random_ids(len(recipients.valid))
+    dynamic = order.dynamic is not None or "#param_" in message.lower()
+    fixed_size = None if dynamic or short_link_base else sms_text.measure(message)
+    for mobile, recipient in recipients.valid:
+        if mobile.digits in blacklisted:
+            invalid.append(mobile.digits)
+            continue
+        try:
+            per_part = prices.credits_per_part(mobile.country)
+        except UnknownCountry:
+            invalid.append(recipient.mobile.strip())
+            continue
+        try:
+            text = sms_text.merge_params(message, recipient.params) if dynamic else message
+        except ValueError:  # `#param_N#` with N too long to be a number (int() refuses it)
+            raise SendRefused(SendStatus.INVALID_FEED) from None
+        if recipient.fields:
+            text = sms_text.merge_fields(text, recipient.fields)
+        size = (fixed_size if text is message else None) or sms_text.measure(
+            shortened_size_text(text, short_link_base) if short_link_base else text
+        )
+        if size.parts > sms_text.MAX_PARTS:
+            raise SendRefused(SendStatus.MESSAGE_TOO_LONG)
+        if size.parts == 0:
+            raise SendRefused(SendStatus.EMPTY_MESSAGE)
+        messages.append(
+            PlannedMessage(
+                sms_id=next(sms_ids),
+                phone=mobile.digits,
+                country=mobile.country,
+                text=text,
+                sender=sender_for(order.tpoa, text, mobile.country, default_sender),
+                parts=size.parts,
+                credits=size.parts * per_part,
+                cli_msg_id=recipient.cli_msg_id,
+            )
+        )
+    if not messages:
+        raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=invalid)
+    scheduled = due_at is not None and due_at > now
+    return Plan(messages, invalid, due_at or now, scheduled)
+
+
+def storable(order: SmsOrder) -> bool:
+    """No NUL character (PostgreSQL text cannot hold one) and every CLIMSGID fits its column."""
+    texts = [order.message, order.campaign_name]
+    for recipient in order.recipients:
+        if recipient.cli_msg_id is not None:
+            if len(recipient.cli_msg_id) > MAX_CLI_MSG_ID:
+                return False
+            texts.append(recipient.cli_msg_id)
+        texts.extend(recipient.params.values())
+    return not any("\x00" in text for text in texts)
