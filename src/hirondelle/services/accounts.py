@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from hirondelle.services.context import Context
 from hirondelle.store import accounts as account_rows
@@ -54,7 +54,7 @@ class Account:
     email: str
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Account:
+    def from_row(cls, row: Mapping[Any, Any]) -> Account:
         return cls(**{name: row[name] for name in cls.__slots__})
 
 
@@ -132,7 +132,7 @@ async def authenticate(ctx: Context, login: str | None, api_key: str | None) -> 
     """The active account with this login and API key, or None (constant-time comparison)."""
     if not login or not api_key:
         return None
-    row = await ctx.store.read(lambda conn: account_rows.find_by_login(conn, login))
+    row = await ctx.store.read_inline(lambda conn: account_rows.find_for_auth(conn, login))
     expected = row["api_key_digest"] if row is not None else "0" * 64
     matches = hmac.compare_digest(expected, api_key_digest(ctx.secret, api_key))
     if row is None or not matches or not row["active"]:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import accounts
 
 #: Columns a caller may set through `insert_account` / `update_account`.
@@ -50,6 +51,37 @@ def find_by_login(
     if not include_deleted:
         query = query.where(accounts.c.deleted_at.is_(None))
     return conn.execute(query).mappings().first()
+
+
+#: The columns `services.accounts.Account` is made of, plus the key digest.
+AUTH_COLUMNS = (
+    "id",
+    "login",
+    "role",
+    "active",
+    "postpaid",
+    "parent_id",
+    "timezone",
+    "balance",
+    "first_name",
+    "last_name",
+    "society",
+    "email",
+    "api_key_digest",
+)
+
+
+def find_for_auth(conn: Connection, login: str) -> dict[str, Any] | None:
+    """The columns authentication needs, for a live account: the hot lookup of every request,
+    so in driver-level SQL (a tenth of the cost of a SELECT * through SQLAlchemy)."""
+    sql = f"SELECT {', '.join(AUTH_COLUMNS)} FROM accounts WHERE login = ? AND deleted_at IS NULL"
+    row = conn.exec_driver_sql(driver_sql(conn, sql), (login,)).first()
+    if row is None:
+        return None
+    values = dict(zip(AUTH_COLUMNS, row, strict=True))
+    values["active"] = bool(values["active"])
+    values["postpaid"] = bool(values["postpaid"])
+    return values
 
 
 def find_by_id(conn: Connection, account_id: int) -> RowMapping | None:

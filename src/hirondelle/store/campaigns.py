@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import blacklist, campaigns, idempotency_keys, messages
 
 #: Bound parameters per IN (...) query; well under SQLite's and PostgreSQL's limits.
@@ -16,21 +17,30 @@ CHUNK = 2000
 
 
 def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) -> set[str]:
-    """Those of `phones` that are on the account's blacklist."""
+    """Those of `phones` that are on the account's blacklist (driver-level: every send)."""
     found: set[str] = set()
     for start in range(0, len(phones), CHUNK):
-        chunk = phones[start : start + CHUNK]
-        query = sa.select(blacklist.c.phone).where(
-            blacklist.c.account_id == account_id, blacklist.c.phone.in_(chunk)
+        chunk = list(phones[start : start + CHUNK])
+        if not chunk:
+            continue
+        sql = (
+            f"SELECT phone FROM {blacklist.name} WHERE account_id = ?"
+            f" AND phone IN ({', '.join('?' * len(chunk))})"
         )
-        found.update(conn.execute(query).scalars())
+        found.update(
+            row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (account_id, *chunk))
+        )
     return found
 
 
 def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
-    return int(
-        conn.execute(sa.insert(campaigns).values(values).returning(campaigns.c.id)).scalar_one()
+    """Insert a campaign row and return its id (driver-level: this runs in every send)."""
+    names = list(values)
+    sql = (
+        f"INSERT INTO {campaigns.name} ({', '.join(names)})"
+        f" VALUES ({', '.join('?' * len(names))}) RETURNING id"
     )
+    return int(conn.exec_driver_sql(driver_sql(conn, sql), tuple(values.values())).scalar_one())
 
 
 #: Columns of `insert_messages` rows, in order.

@@ -61,6 +61,11 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def driver_sql(conn: Connection, sql: str) -> str:
+    """`sql` written with `?` placeholders, in the placeholders of the connection's driver."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
 def create_engine(url: str) -> Engine:
     """A SQLAlchemy engine set up for our use of SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -89,10 +94,9 @@ class Store:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-read")
-        self._writes: queue.SimpleQueue[tuple[WriteFn[Any], Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._writes: queue.SimpleQueue[tuple[WriteFn[Any], Waiter] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._inline = threading.local()
         if self.is_sqlite:
             self._writer = threading.Thread(
                 target=self._writer_loop, name="store-writer", daemon=True
@@ -103,7 +107,12 @@ class Store:
 
     async def write(self, fn: WriteFn[T]) -> T:
         """Run `fn(connection)` in a write transaction; return once its result is durable."""
-        return await asyncio.wrap_future(self.submit_write(fn))
+        if not self.is_sqlite:
+            return await asyncio.wrap_future(self.submit_write(fn))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._writes.put((fn, (loop, future)))
+        return await future
 
     def submit_write(self, fn: WriteFn[T]) -> Future[T]:
         """Like `write`, for callers outside the event loop (CLI, tests)."""
@@ -122,6 +131,22 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self.read_sync, fn)
 
+    async def read_inline(self, fn: Callable[[Connection], T]) -> T:
+        """A tiny indexed read (an auth lookup): on SQLite, run on the calling thread.
+
+        A WAL reader never waits, and a lookup costs less than the hop to a worker thread;
+        PostgreSQL is over a network, so there it goes to a thread like any read.
+        """
+        if not self.is_sqlite:
+            return await self.read(fn)
+        conn = getattr(self._inline, "conn", None)
+        if conn is None:
+            conn = self._inline.conn = self.engine.connect()
+        try:
+            return fn(conn)
+        finally:
+            conn.rollback()
+
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:
             if self.is_sqlite:
@@ -130,6 +155,9 @@ class Store:
                 return fn(conn)
 
     def close(self) -> None:
+        inline = getattr(self._inline, "conn", None)
+        if inline is not None:
+            inline.close()
         if self._writer is not None:
             self._writes.put(None)
             self._writer.join(timeout=30)
@@ -181,31 +209,61 @@ class Store:
                 if stop:
                     return
 
-    def _commit_batch(
-        self, conn: Connection, batch: list[tuple[WriteFn[Any], Future[Any]]]
-    ) -> None:
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
+    def _commit_batch(self, conn: Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
+        outcomes: list[tuple[Waiter, bool, Any]] = []
         try:
             with conn.begin():
                 for fn, future in batch:
-                    if not future.set_running_or_notify_cancel():
+                    if isinstance(future, Future) and not future.set_running_or_notify_cancel():
                         continue
+                    # Plain SAVEPOINTs: SQLAlchemy's begin_nested() costs as much as a write.
+                    conn.exec_driver_sql("SAVEPOINT w")
                     try:
-                        with conn.begin_nested():
-                            outcomes.append((future, True, fn(conn)))
+                        result = fn(conn)
                     except BaseException as exc:
+                        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT w")
+                        conn.exec_driver_sql("RELEASE SAVEPOINT w")
                         outcomes.append((future, False, exc))
+                    else:
+                        conn.exec_driver_sql("RELEASE SAVEPOINT w")
+                        outcomes.append((future, True, result))
         except BaseException as exc:  # the COMMIT itself failed: nothing of the batch is durable
-            for _fn, future in batch:
-                if not future.done():
-                    with contextlib.suppress(Exception):
-                        future.set_exception(exc)
-            return
-        for future, ok, value in outcomes:
+            outcomes = [(waiter, False, exc) for _fn, waiter in batch]
+        _resolve(outcomes)
+
+
+#: Who waits for a write: a thread (concurrent Future) or a coroutine (its loop and Future).
+Waiter = Future[Any] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+def _resolve(outcomes: list[tuple[Waiter, bool, Any]]) -> None:
+    """Hand each outcome to its waiter: one wake-up per event loop for the whole batch, as
+    waking a loop (a write to its self-pipe) per request cost more than the request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for waiter, ok, value in outcomes:
+        if isinstance(waiter, Future):
+            if waiter.done():
+                continue
             if ok:
-                future.set_result(value)
+                waiter.set_result(value)
             else:
-                future.set_exception(value)
+                waiter.set_exception(value)
+        else:
+            loop, future = waiter
+            by_loop.setdefault(loop, []).append((future, ok, value))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
+            loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:

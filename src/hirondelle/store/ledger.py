@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import accounts, ledger
 
 
@@ -33,26 +34,27 @@ def move(conn: Connection, account_id: int, delta: int, kind: str, reference: st
     A negative delta on a prepaid account that would go below zero raises InsufficientCredits
     and changes nothing.
     """
-    query = (
-        sa.update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(balance=accounts.c.balance + delta)
-        .returning(accounts.c.balance)
-    )
+    # Driver-level SQL: this runs in every send, and SQLAlchemy's statement handling cost more
+    # than the statements themselves.
     if delta < 0:
-        query = query.where(sa.or_(accounts.c.postpaid, accounts.c.balance >= -delta))
-    new_balance = conn.execute(query).scalar()
+        update = (
+            "UPDATE accounts SET balance = balance + ? WHERE id = ? AND (postpaid OR balance >= ?)"
+            " RETURNING balance"
+        )
+        params: tuple[int, ...] = (delta, account_id, -delta)
+    else:
+        update = "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance"
+        params = (delta, account_id)
+    new_balance = conn.exec_driver_sql(driver_sql(conn, update), params).scalar()
     if new_balance is None:
         raise InsufficientCredits(-delta, balance_of(conn, account_id))
-    conn.execute(
-        sa.insert(ledger).values(
-            account_id=account_id,
-            delta=delta,
-            balance_after=new_balance,
-            kind=kind,
-            reference=reference,
-            created_at=datetime.now(UTC),
-        )
+    conn.exec_driver_sql(
+        driver_sql(
+            conn,
+            "INSERT INTO ledger (account_id, delta, balance_after, kind, reference, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+        ),
+        (account_id, delta, new_balance, kind, reference, datetime.now(UTC)),
     )
     return int(new_balance)
 
