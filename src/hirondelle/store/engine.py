@@ -140,12 +140,11 @@ class Store:
         if not self.is_sqlite:
             return await self.read(fn)
         conn = getattr(self._inline, "conn", None)
-        if conn is None:
-            conn = self._inline.conn = self.engine.connect()
-        try:
-            return fn(conn)
-        finally:
-            conn.rollback()
+        if conn is None:  # autocommit: one statement is its own snapshot, no BEGIN/ROLLBACK
+            conn = self._inline.conn = self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        return fn(conn)
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:

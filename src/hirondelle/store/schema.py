@@ -127,7 +127,6 @@ messages = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_messages_campaign", "campaign_id", "id"),
     sa.Index("ix_messages_due", "state", "due_at"),
-    sa.Index("ix_messages_account_phone", "account_id", "phone", "id"),
     sa.Index("ix_messages_phone", "phone", "id"),
 )
 
