@@ -8,6 +8,7 @@ rule the order breaks. It does no I/O: the send service gives it the blacklisted
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,16 +109,20 @@ def shortened_size_text(text: str, base_url: str) -> str:
 
 
 def random_ids(count: int) -> Iterator[str]:
-    """`count` random (version 4) UUID strings, like allmysms's ids, from one urandom call.
+    """`count` new ids: time-ordered UUIDs (version 7, RFC 9562), from one urandom call.
 
-    uuid.uuid4() reads the system's randomness once per id, which shows in a 10,000-recipient
-    send; this reads it once per campaign.
+    Time-ordered because each id goes into a unique index: random ids (version 4) land all over
+    the index's B-tree, and a 2,000-recipient campaign then spent most of its insert time there;
+    ids that grow with time are appended. 48 bits of milliseconds, then a 12-bit counter that
+    keeps the ids of one campaign in order, then 62 random bits.
     """
-    entropy = os.urandom(16 * count).hex()
-    for start in range(0, 32 * count, 32):
-        h = entropy[start : start + 32]
-        variant = "89ab"[int(h[16], 16) & 3]
-        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    millis = time.time_ns() // 1_000_000
+    entropy = os.urandom(8 * count).hex()
+    for index in range(count):
+        stamp = f"{millis + index // 4096:012x}"
+        tail = entropy[16 * index : 16 * index + 16]
+        variant = "89ab"[int(tail[0], 16) & 3]
+        yield (f"{stamp[:8]}-{stamp[8:12]}-7{index % 4096:03x}-{variant}{tail[1:4]}-{tail[4:16]}")
 
 
 # -- planning (pure) -------------------------------------------------------------------------

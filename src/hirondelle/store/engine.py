@@ -48,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Index pages of a busy store outgrow SQLite's default 2 MB cache: keep them in memory.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
