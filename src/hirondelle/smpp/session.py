@@ -203,7 +203,8 @@ class _Link:
 
     def _write(self, pdu: Pdu) -> None:
         """`conn.send()` then write, atomically as seen by other tasks."""
-        if not self.alive or self.writer is None:
+        if not self.alive or self.writer is None or self.writer.transport.is_closing():
+            # asyncio would only log "socket.send() raised exception" for each such write
             raise SubmitRetryLater("not connected")
         data = self.conn.send(pdu)
         try:
