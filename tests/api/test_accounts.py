@@ -152,3 +152,17 @@ def test_lf_only_multipart(client: TestClient, ctx: Context) -> None:
 def test_health_endpoints(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok"}
+
+
+def test_changes_to_an_account_apply_to_the_next_request(client: TestClient, ctx: Context) -> None:
+    """Authentication reads on a long-lived connection must never see a stale snapshot."""
+    creds = make_account(ctx, credits=3)
+    assert json_answer(client.get("/http/9.0/getInfo", params=creds.params()))["credits"] == 3
+    later = make_account(ctx, "latecomer", credits=4)
+    assert json_answer(client.get("/http/9.0/getInfo", params=later.params()))["credits"] == 4
+
+    def deactivate(conn):  # type: ignore[no-untyped-def]
+        update_account(conn, find_by_login(conn, creds.login)["id"], {"active": False})
+
+    ctx.store.write_sync(deactivate)
+    assert "error" in json_answer(client.get("/http/9.0/getInfo", params=creds.params()))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import (
     accounts,
     blacklist,
@@ -41,38 +42,45 @@ class ClaimedMessage:
     attempts: int
 
 
+# The statements of this module run for every message: they are written at driver level, as
+# SQLAlchemy's statement handling cost more than SQLite executing them.
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _insert_many(conn: Connection, table: str, rows: Sequence[dict[str, object]]) -> None:
+    names = list(rows[0])
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(len(names))})"
+    conn.exec_driver_sql(driver_sql(conn, sql), [tuple(row[n] for n in names) for row in rows])
+
+
 # -- claiming ------------------------------------------------------------------------------------
 
 
 def claim_due(
     conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[ClaimedMessage]:
-    """Claim up to `limit` due messages (queued, or claimed with an expired lease)."""
-    due = sa.or_(
-        sa.and_(messages.c.state == "queued", messages.c.due_at <= now),
-        sa.and_(messages.c.state == "claimed", messages.c.lease_until < now),
-    )
-    candidates = sa.select(messages.c.id).where(due).order_by(messages.c.due_at, messages.c.id)
-    candidates = candidates.limit(limit)
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(conn.execute(candidates).scalars())
+    """Claim up to `limit` due messages: queued ones first, then claims whose lease ran out."""
+    lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    ids: list[int] = []
+    for condition, moment in (
+        ("state = 'queued' AND due_at <= ?", now),
+        ("state = 'claimed' AND lease_until < ?", now),
+    ):
+        if len(ids) < limit:
+            sql = f"SELECT id FROM messages WHERE {condition} ORDER BY due_at, id LIMIT ?" + lock
+            found = conn.exec_driver_sql(driver_sql(conn, sql), (moment, limit - len(ids)))
+            ids.extend(row[0] for row in found)
     if not ids:
         return []
-    rows = conn.execute(
-        sa.update(messages)
-        .where(messages.c.id.in_(ids))
-        .values(state="claimed", lease_until=now + lease, claimed_by=owner)
-        .returning(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.phone,
-            messages.c.text,
-            messages.c.sender,
-            messages.c.parts,
-            messages.c.attempts,
-        )
+    sql = (
+        "UPDATE messages SET state = 'claimed', lease_until = ?, claimed_by = ?"
+        f" WHERE id IN ({_marks(len(ids))})"
+        " RETURNING id, account_id, phone, text, sender, parts, attempts"
     )
+    rows = conn.exec_driver_sql(driver_sql(conn, sql), (now + lease, owner, *ids))
     claimed = [ClaimedMessage(*row) for row in rows]
     claimed.sort(key=lambda m: m.id)
     return claimed
@@ -131,19 +139,19 @@ def mark_submitted(
     """Mark claimed messages submitted (status 3) by `connector`; return those still ours."""
     if not message_ids:
         return []
-    result = conn.execute(
-        sa.update(messages)
-        .where(messages.c.id.in_(list(message_ids)), messages.c.state == "claimed")
-        .values(state="submitted", status=3, connector=connector, status_at=now, lease_until=None)
-        .returning(messages.c.id)
+    ids = list(message_ids)
+    sql = (
+        "UPDATE messages SET state = 'submitted', status = 3, connector = ?, status_at = ?,"
+        f" lease_until = NULL WHERE state = 'claimed' AND id IN ({_marks(len(ids))})"
+        " RETURNING id"
     )
-    return list(result.scalars())
+    return [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, now, *ids))]
 
 
 def insert_parts(conn: Connection, parts: Sequence[dict[str, object]]) -> None:
     """Insert message_parts rows (message_id, part, smsc_id, connector, status, created_at)."""
     if parts:
-        conn.execute(sa.insert(message_parts), list(parts))
+        _insert_many(conn, message_parts.name, parts)
 
 
 def record_rejected(conn: Connection, message_id: int, detail: str, now: datetime) -> int | None:
@@ -163,9 +171,9 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
 def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime) -> None:
     """Add (message_id, status, detail) rows to the status history."""
     if events:
-        conn.execute(
-            sa.insert(message_events),
-            [{"message_id": m, "status": s, "detail": d[:255], "at": at} for m, s, d in events],
+        sql = "INSERT INTO message_events (message_id, status, detail, at) VALUES (?, ?, ?, ?)"
+        conn.exec_driver_sql(
+            driver_sql(conn, sql), [(m, status, d[:255], at) for m, status, d in events]
         )
 
 
@@ -194,33 +202,22 @@ def find_parts(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> lis
     ids = list(smsc_ids)
     found: list[PartMatch] = []
     for start in range(0, len(ids), 2000):
-        query = (
-            sa.select(
-                message_parts.c.id,
-                messages.c.id,
-                messages.c.parts,
-                messages.c.status,
-                message_parts.c.smsc_id,
-            )
-            .join(messages, messages.c.id == message_parts.c.message_id)
-            .where(
-                message_parts.c.connector == connector,
-                message_parts.c.smsc_id.in_(ids[start : start + 2000]),
-            )
+        chunk = ids[start : start + 2000]
+        sql = (
+            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id FROM message_parts p"
+            " JOIN messages m ON m.id = p.message_id"
+            f" WHERE p.connector = ? AND p.smsc_id IN ({_marks(len(chunk))})"
         )
-        found.extend(PartMatch(*row) for row in conn.execute(query))
+        rows = conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))
+        found.extend(PartMatch(*row) for row in rows)
     return found
 
 
 def set_parts_status(conn: Connection, updates: Sequence[tuple[int, int]]) -> None:
     """Set (part_id, status) pairs."""
     if updates:
-        conn.execute(
-            sa.update(message_parts)
-            .where(message_parts.c.id == sa.bindparam("pid"))
-            .values(status=sa.bindparam("new_status")),
-            [{"pid": p, "new_status": s} for p, s in updates],
-        )
+        sql = "UPDATE message_parts SET status = ? WHERE id = ?"
+        conn.exec_driver_sql(driver_sql(conn, sql), [(status, p) for p, status in updates])
 
 
 def part_statuses(conn: Connection, message_id: int) -> list[int]:
@@ -233,17 +230,12 @@ def set_messages_status(
 ) -> None:
     """Set (message_id, status) pairs; a status other than 3 makes the message final."""
     if updates:
-        conn.execute(
-            sa.update(messages)
-            .where(messages.c.id == sa.bindparam("mid"))
-            .values(
-                status=sa.bindparam("new_status"),
-                status_at=now,
-                state=sa.case(
-                    (sa.bindparam("new_status") == 3, messages.c.state), else_=sa.literal("final")
-                ),
-            ),
-            [{"mid": m, "new_status": s} for m, s in updates],
+        sql = (
+            "UPDATE messages SET status = ?, status_at = ?,"
+            " state = CASE WHEN ? = 3 THEN state ELSE 'final' END WHERE id = ?"
+        )
+        conn.exec_driver_sql(
+            driver_sql(conn, sql), [(status, now, status, m) for m, status in updates]
         )
 
 
@@ -252,18 +244,12 @@ def add_pending_receipts(
 ) -> None:
     """Keep (smsc_id, status, detail) receipts that arrived before their message's id."""
     if receipts:
-        conn.execute(
-            sa.insert(pending_receipts),
-            [
-                {
-                    "connector": connector,
-                    "smsc_id": smsc_id,
-                    "status": status,
-                    "detail": detail,
-                    "received_at": now,
-                }
-                for smsc_id, status, detail in receipts
-            ],
+        sql = (
+            "INSERT INTO pending_receipts (connector, smsc_id, status, detail, received_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+        )
+        conn.exec_driver_sql(
+            driver_sql(conn, sql), [(connector, i, status, d, now) for i, status, d in receipts]
         )
 
 

@@ -59,8 +59,10 @@ WRITER_OPTION = "hirondelle_writer"
 def _sqlite_begin(conn: Connection) -> None:
     # The writer takes the write lock up front (no upgrade deadlocks); readers take a snapshot
     # and never wait for it (WAL).
-    immediate = conn.get_execution_options().get(WRITER_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement its own transaction (see Store.read_inline)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITER_OPTION, False) else "BEGIN")
 
 
 def driver_sql(conn: Connection, sql: str) -> str:
