@@ -170,6 +170,8 @@ async def test_smpp34_submits_receipts_and_replies(bind_mode: str) -> None:
 
 async def test_smpp34_unbind_and_drop_are_survived() -> None:
     async with smpp34_peer() as (smsc, session, _):
+        # our bind_resp may arrive before smpp34's Server hands over its Esme event
+        await until(lambda: bool(smsc.esmes))
         await smsc.esmes[0].unbind()
         await until(lambda: session.stats.binds == 2 and session.bound)
         await session.submit(build_submits("after unbind", "36180", "33611111111")[0])

@@ -1,6 +1,6 @@
 """Encoding and decoding of the PDUs of `pdu.py` (SMPP 3.4 §3.1, §3.2); import them from there.
 
-Both walk the field metadata of the PDU classes, so a field is described once, on its class.
+Both follow each class's compiled `Plan` (`wire.py`), so a field is described once, on its class.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from typing import Any
 from .constants import HEADER_LENGTH
 from .constants import CommandStatus as S
 from .errors import LocalProtocolError
-from .pdu import PDU_CLASSES, Pdu, Tlv, Wire, _body_fields, _tlv_fields
+from .pdu import PDU_CLASSES, Pdu, Tlv
+from .wire import CSTR, SM, SM_LIMIT, U8, Plan, Wire, check_field, plan_of
 
 _HEADER = struct.Struct(">IIII")
 _U16 = struct.Struct(">H")
+_OCTET = tuple(bytes((i,)) for i in range(256))  # one u8 field, without building a tuple
 
 
 # -- encoding -----------------------------------------------------------------------------------
@@ -38,23 +40,36 @@ def _encode_tlv(tag: int, value: bytes) -> bytes:
     return _U16.pack(tag) + _U16.pack(len(value)) + value
 
 
-def _has_default_body(pdu: Pdu) -> bool:
-    return not pdu.tlvs and all(getattr(pdu, f.name) == f.default for f in _body_fields(type(pdu)))
+def _has_default_body(plan: Plan, pdu: Pdu) -> bool:
+    defaults, values = plan.defaults, pdu.__dict__
+    return not pdu.tlvs and all(values[name] == defaults[name] for name, *_ in plan.body)
 
 
 def encode_pdu(pdu: Pdu) -> bytes:
     """The exact octets of `pdu`, header included."""
-    parts: list[bytes] = []
-    if not (pdu.EMPTY_BODY_ON_ERROR and pdu.command_status and _has_default_body(pdu)):
-        for f in _body_fields(type(pdu)):
-            parts.append(_encode_value(f.metadata["smpp"], getattr(pdu, f.name)))
-        for f in _tlv_fields(type(pdu)):
-            value = getattr(pdu, f.name)
+    plan = plan_of(type(pdu))
+    body = b""
+    if not (pdu.EMPTY_BODY_ON_ERROR and pdu.command_status and _has_default_body(plan, pdu)):
+        values = pdu.__dict__
+        parts: list[bytes] = []
+        append = parts.append
+        for name, code, _size, _status in plan.body:
+            value = values[name]
+            if code is CSTR:
+                append(value.encode("latin-1"))
+                append(b"\x00")
+            elif code is U8:
+                append(_OCTET[value])
+            else:  # SM: §5.2.21 sm_length, then short_message
+                append(_OCTET[len(value)])
+                append(value)
+        for name, wire in plan.tlvs:
+            value = values[name]
             if value is not None:
-                wire: Wire = f.metadata["tlv"]
-                parts.append(_encode_tlv(wire.tag, _encode_value(wire, value)))
-        parts.extend(_encode_tlv(t.tag, t.value) for t in pdu.tlvs)
-    body = b"".join(parts)
+                append(_encode_tlv(wire.tag, _encode_value(wire, value)))
+        for tlv in pdu.tlvs:
+            append(_encode_tlv(tlv.tag, tlv.value))
+        body = b"".join(parts)
     return (
         _HEADER.pack(
             HEADER_LENGTH + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number
@@ -64,36 +79,6 @@ def encode_pdu(pdu: Pdu) -> bytes:
 
 
 # -- decoding -----------------------------------------------------------------------------------
-
-
-class _Reader:
-    def __init__(self, data: bytes, pos: int) -> None:
-        self.data = data
-        self.pos = pos
-
-    def take(self, n: int, what: str, status: int = S.ESME_RINVCMDLEN) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise LocalProtocolError(f"PDU body ends inside {what}", status)
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
-    def cstr(self, wire: Wire, what: str) -> str:
-        end = self.data.find(b"\x00", self.pos, self.pos + wire.size)
-        if end < 0:
-            raise LocalProtocolError(f"{what}: no NUL within {wire.size} octets", wire.status)
-        text = self.data[self.pos : end].decode("latin-1")
-        self.pos = end + 1
-        return text
-
-    def value(self, wire: Wire, what: str) -> Any:
-        if wire.kind == "cstr":
-            return self.cstr(wire, what)
-        if wire.kind == "u8":
-            return self.take(1, what)[0]
-        length = self.take(1, what)[0]  # "sm": §5.2.21 sm_length then short_message
-        return self.take(length, what, S.ESME_RINVMSGLEN)
 
 
 def _decode_tlv_value(wire: Wire, raw: bytes, name: str) -> Any:
@@ -128,29 +113,73 @@ def decode_pdu(data: bytes) -> Pdu:
         raise
 
 
+def _short(what: str, status: int = S.ESME_RINVCMDLEN) -> LocalProtocolError:
+    return LocalProtocolError(f"PDU body ends inside {what}", status)
+
+
 def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
-    values: dict[str, Any] = {"command_status": status, "sequence_number": seq}
-    reader = _Reader(data, HEADER_LENGTH)
     if len(data) == HEADER_LENGTH and status and cls.is_response():
-        return cls(**values)  # an error response without its body (§4.4.2 and lenient)
-    for f in _body_fields(cls):
-        values[f.name] = reader.value(f.metadata["smpp"], f.name)
-    typed = {f.metadata["tlv"].tag: f for f in _tlv_fields(cls)}
+        # an error response without its body (§4.4.2 and lenient)
+        return cls(command_status=status, sequence_number=seq)
+    plan = plan_of(cls)
+    values = plan.defaults.copy()
+    values["command_status"], values["sequence_number"] = status, seq
+    pos, end_of_data = HEADER_LENGTH, len(data)
+    for name, code, size, hint in plan.body:
+        if code is CSTR:  # §3.1: at most `size` octets, NUL included
+            end = data.find(b"\x00", pos, pos + size)
+            if end < 0:
+                raise LocalProtocolError(f"{name}: no NUL within {size} octets", hint)
+            values[name] = data[pos:end].decode("latin-1")
+            pos = end + 1
+        elif pos >= end_of_data:  # U8, or SM's sm_length
+            raise _short(name)
+        elif code is U8:
+            values[name] = data[pos]
+            pos += 1
+        else:  # SM: §5.2.21 sm_length, then short_message
+            end = pos + 1 + data[pos]
+            if end > end_of_data:
+                raise _short(name, S.ESME_RINVMSGLEN)
+            values[name] = data[pos + 1 : end]
+            pos = end
     extra: list[Tlv] = []
-    while reader.pos < len(data):
+    while pos < end_of_data:
         if not cls.ACCEPTS_TLVS:
             raise LocalProtocolError(f"{cls.__name__} body too long", S.ESME_RINVCMDLEN)
-        head = reader.take(4, "a TLV header", S.ESME_RINVOPTPARSTREAM)
-        tag, size = _U16.unpack_from(head)[0], _U16.unpack_from(head, 2)[0]
-        raw = reader.take(size, f"TLV 0x{tag:04X}", S.ESME_RINVPARLEN)
-        typed_field = typed.get(tag)
-        if typed_field is None:
+        if pos + 4 > end_of_data:
+            raise _short("a TLV header", S.ESME_RINVOPTPARSTREAM)
+        tag, size = _U16.unpack_from(data, pos)[0], _U16.unpack_from(data, pos + 2)[0]
+        pos += 4
+        if pos + size > end_of_data:
+            raise _short(f"TLV 0x{tag:04X}", S.ESME_RINVPARLEN)
+        raw = data[pos : pos + size]
+        pos += size
+        typed = plan.by_tag.get(tag)
+        if typed is None:
             extra.append(Tlv(tag, raw))
         else:
-            wire = typed_field.metadata["tlv"]
-            values[typed_field.name] = _decode_tlv_value(wire, raw, typed_field.name)
+            values[typed[0]] = _decode_tlv_value(typed[1], raw, typed[0])
     values["tlvs"] = tuple(extra)
-    try:
-        return cls(**values)
-    except TypeError as exc:  # defensive: a field type slipped through
-        raise LocalProtocolError(str(exc)) from None
+    return _build_decoded(cls, plan, values)
+
+
+def _build_decoded(cls: type[Pdu], plan: Plan, values: dict[str, Any]) -> Pdu:
+    """The instance, checked as the constructor would check it, in the same order.
+
+    What the loop above decoded already obeys most rules: the header fields are u32s; a cut
+    C-octet string has no NUL and fits its size; a u8 is an octet; extra TLVs are octets of
+    at most 65535 with untyped tags. What remains is checked here: short_message's 254-octet
+    limit, the typed TLVs, and the class's `_check_consistency()`.
+    """
+    for name, code, _size, _hint in plan.body:
+        if code is SM and len(values[name]) > SM_LIMIT:
+            raise LocalProtocolError(f"{name} must be at most {SM_LIMIT} octets", S.ESME_RINVMSGLEN)
+    for name, wire in plan.tlvs:
+        value = values[name]
+        if value is not None:
+            check_field(name, wire, value)
+    pdu = object.__new__(cls)
+    pdu.__dict__.update(values)
+    pdu._check_consistency()
+    return pdu

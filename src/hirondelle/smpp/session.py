@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from .connection import Connection, Refused, Role, State, events
@@ -43,6 +43,7 @@ from .pdu import (
     Unbind,
     UnbindResp,
     response_to,
+    with_sequence_number,
 )
 from .receipts import is_receipt
 
@@ -236,7 +237,7 @@ class _Link:
             future: asyncio.Future[Pdu] = loop.create_future()
             self.pending[seq] = future
             try:
-                self._write(replace(pdu, sequence_number=seq))
+                self._write(with_sequence_number(pdu, seq))
             except BaseException:
                 del self.pending[seq]
                 raise

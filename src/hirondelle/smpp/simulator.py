@@ -24,7 +24,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from .pdu import (
     Unbind,
     UnbindResp,
     response_to,
+    with_sequence_number,
 )
 from .receipts import STAT_TO_STATE, Receipt, ReceiptStat, format_receipt_text
 
@@ -177,7 +178,7 @@ class _Client:
         seq = self.conn.next_sequence_number()
         self.sent[seq] = delivery
         delivery.attempts += 1
-        self.write(replace(delivery.pdu, sequence_number=seq))
+        self.write(with_sequence_number(delivery.pdu, seq))
         self.sim.records.deliveries_sent += 1
         self.sim.later(self.sim.resend_timeout, self._expire, seq)
         return True
