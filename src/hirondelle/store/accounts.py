@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import fetch_one
 from hirondelle.store.schema import accounts
 
 #: Columns a caller may set through `insert_account` / `update_account`.
@@ -75,7 +75,7 @@ def find_for_auth(conn: Connection, login: str) -> dict[str, Any] | None:
     """The columns authentication needs, for a live account: the hot lookup of every request,
     so in driver-level SQL (a tenth of the cost of a SELECT * through SQLAlchemy)."""
     sql = f"SELECT {', '.join(AUTH_COLUMNS)} FROM accounts WHERE login = ? AND deleted_at IS NULL"
-    row = conn.exec_driver_sql(driver_sql(conn, sql), (login,)).first()
+    row = fetch_one(conn, sql, (login,))
     if row is None:
         return None
     values = dict(zip(AUTH_COLUMNS, row, strict=True))

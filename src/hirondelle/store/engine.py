@@ -70,6 +70,21 @@ def driver_sql(conn: Connection, sql: str) -> str:
     return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
+def fetch_one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """One row of a query written with `?` placeholders, straight from the DBAPI cursor.
+
+    For the lookups of every request (authentication): SQLAlchemy's execution context costs
+    more than SQLite's indexed lookup itself.
+    """
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(driver_sql(conn, sql), params)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return tuple(row) if row is not None else None
+
+
 def create_engine(url: str) -> Engine:
     """A SQLAlchemy engine set up for our use of SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
