@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,23 @@ def count_rows(ctx: Context, table: sa.Table) -> int:
     return ctx.store.read_sync(
         lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
     )
+
+
+@contextmanager
+def live_app(settings: Settings) -> Iterator[tuple[Context, TestClient]]:
+    """The whole server in-process — dispatcher, SMPP, embedded simulator — with its store."""
+    ctx = Context(
+        store=Store(create_engine(settings.database_url)), settings=settings, secret=TEST_SECRET
+    )
+    try:
+        with TestClient(create_app(ctx)) as client:
+            yield ctx, client
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[tuple[Context, TestClient]]:
+    """`live_app` with the workers on, on each engine."""
+    with live_app(make_settings(database_url, tmp_path, workers=True)) as running:
+        yield running

@@ -11,19 +11,14 @@ from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.services.context import Context
-from hirondelle.store import Store
-from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import replies
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import live_app, make_settings
 
 
 @pytest.fixture
 def live_client(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[Context, TestClient]]:
-    settings = make_settings(sqlite_url, tmp_path, workers=True)
-    ctx = Context(store=Store(create_engine(sqlite_url)), settings=settings, secret=TEST_SECRET)
-    with TestClient(create_app(ctx)) as client:
-        yield ctx, client
-    ctx.close()
+    with live_app(make_settings(sqlite_url, tmp_path, workers=True)) as running:
+        yield running
 
 
 def test_metrics_per_connector(live_client: tuple[Context, TestClient]) -> None:

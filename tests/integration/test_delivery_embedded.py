@@ -5,29 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
-from hirondelle.app import create_app
 from hirondelle.services.context import Context
-from hirondelle.store import Store, ledger
+from hirondelle.store import ledger
 from hirondelle.store.accounts import find_by_login
-from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import blacklist, message_events, messages
-from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import json_answer, make_account
-
-
-@pytest.fixture
-def live(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = make_settings(database_url, tmp_path, workers=True)
-    ctx = Context(store=Store(create_engine(database_url)), settings=settings, secret=TEST_SECRET)
-    with TestClient(create_app(ctx)) as client:
-        yield ctx, client
-    ctx.close()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:

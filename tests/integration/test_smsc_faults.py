@@ -8,34 +8,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from hirondelle.app import create_app
 from hirondelle.services import delivery
 from hirondelle.services.context import Context
 from hirondelle.smpp.simulator import SmscSimulator
-from hirondelle.store import Store
-from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages
-from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import Creds, json_answer, make_account
 
 CAMPAIGN = 1500
-
-
-@pytest.fixture
-def live(database_url: str, tmp_path: Path) -> Iterator[tuple[Context, TestClient]]:
-    settings = make_settings(database_url, tmp_path, workers=True)
-    ctx = Context(store=Store(create_engine(database_url)), settings=settings, secret=TEST_SECRET)
-    with TestClient(create_app(ctx)) as client:
-        yield ctx, client
-    ctx.close()
 
 
 def simulator_of(client: TestClient) -> SmscSimulator:
