@@ -53,7 +53,7 @@ def encode_pdu(pdu: Pdu) -> bytes:
         values = pdu.__dict__
         parts: list[bytes] = []
         append = parts.append
-        for name, code, _size, _status in plan.body:
+        for name, code, _size, _wire in plan.body:
             value = values[name]
             if code is CSTR:
                 append(value.encode("latin-1"))
@@ -125,11 +125,11 @@ def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     values = plan.defaults.copy()
     values["command_status"], values["sequence_number"] = status, seq
     pos, end_of_data = HEADER_LENGTH, len(data)
-    for name, code, size, hint in plan.body:
+    for name, code, size, wire in plan.body:
         if code is CSTR:  # §3.1: at most `size` octets, NUL included
             end = data.find(b"\x00", pos, pos + size)
             if end < 0:
-                raise LocalProtocolError(f"{name}: no NUL within {size} octets", hint)
+                raise LocalProtocolError(f"{name}: no NUL within {size} octets", wire.status)
             values[name] = data[pos:end].decode("latin-1")
             pos = end + 1
         elif pos >= end_of_data:  # U8, or SM's sm_length
@@ -172,7 +172,7 @@ def _build_decoded(cls: type[Pdu], plan: Plan, values: dict[str, Any]) -> Pdu:
     at most 65535 with untyped tags. What remains is checked here: short_message's 254-octet
     limit, the typed TLVs, and the class's `_check_consistency()`.
     """
-    for name, code, _size, _hint in plan.body:
+    for name, code, _size, _wire in plan.body:
         if code is SM and len(values[name]) > SM_LIMIT:
             raise LocalProtocolError(f"{name} must be at most {SM_LIMIT} octets", S.ESME_RINVMSGLEN)
     for name, wire in plan.tlvs:

@@ -147,13 +147,15 @@ def build_messages(
     ref = reference if reference is not None else random.randrange(0x10000)
     ref &= 0xFF if options.concatenation == "udh8" else 0xFFFF
     source_ton, source_npi = address_ton_npi(source)
+    # Plain ints, not the IntEnums of constants.py: PDU fields hold ints (and the PDU checks
+    # take their fast path for exact ints).
     common = {
         "service_type": options.service_type,
-        "source_addr_ton": source_ton if options.source_ton is None else options.source_ton,
-        "source_addr_npi": source_npi if options.source_npi is None else options.source_npi,
+        "source_addr_ton": int(source_ton if options.source_ton is None else options.source_ton),
+        "source_addr_npi": int(source_npi if options.source_npi is None else options.source_npi),
         "source_addr": source,
-        "dest_addr_ton": options.dest_ton,
-        "dest_addr_npi": options.dest_npi,
+        "dest_addr_ton": int(options.dest_ton),
+        "dest_addr_npi": int(options.dest_npi),
         "destination_addr": destination.lstrip("+"),
         "data_coding": data_coding,
     }

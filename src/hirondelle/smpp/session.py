@@ -46,6 +46,7 @@ from .pdu import (
     with_sequence_number,
 )
 from .receipts import is_receipt
+from .timers import FifoTimer, TokenBucket, expire
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class _Link:
         self.conn = Connection(Role.ESME, window=self.config.window)
         self.writer: asyncio.StreamWriter | None = None
         self.pending: dict[int, asyncio.Future[Pdu]] = {}
+        self.timeouts = FifoTimer(self.config.response_timeout)
+        self._out: list[bytes] = []  # encoded PDUs waiting for `_flush`
         self.window = asyncio.Condition()
         self.bound = asyncio.Event()
         self.alive = False
@@ -182,7 +185,9 @@ class _Link:
     async def _lost(self) -> None:
         if self.alive:
             self.session.stats.disconnects += 1
+        self._flush()  # e.g. the unbind_resp answering the SMSC's unbind
         self.alive = False
+        self.timeouts.cancel()
         if self.writer is not None:
             self.writer.close()
         for future in self.pending.values():
@@ -203,21 +208,33 @@ class _Link:
     # -- writing --------------------------------------------------------------------------------
 
     def _write(self, pdu: Pdu) -> None:
-        """`conn.send()` then write, atomically as seen by other tasks."""
+        """`conn.send()` now, atomically as seen by other tasks; the octets leave with the
+        others sent in this event-loop iteration (`_flush`): one `transport.write`, so one
+        send() system call, for a whole window of submits instead of one each."""
         if not self.alive or self.writer is None or self.writer.transport.is_closing():
             # asyncio would only log "socket.send() raised exception" for each such write
             raise SubmitRetryLater("not connected")
         data = self.conn.send(pdu)
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(data)
+
+    def _flush(self) -> None:
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        if not self.alive or self.writer is None or self.writer.transport.is_closing():
+            return  # lost meanwhile: `_lost` fails what waits for an answer
         try:
             self.writer.write(data)
         except (OSError, RuntimeError):
             self.conn.send_failed()
             self.abort()
-            raise SubmitRetryLater("write failed") from None
 
     async def _drain(self) -> None:
-        if self.writer is None:
-            return
+        if self.writer is None or self.writer.transport.get_write_buffer_size() < 65536:
+            return  # nothing to wait for (drain() itself would not pause either)
         try:
             await self.writer.drain()
         except (OSError, RuntimeError):
@@ -229,8 +246,14 @@ class _Link:
         """Send a request with the next sequence number and wait for its answer."""
         loop = asyncio.get_running_loop()
         async with self.window:
-            if windowed:
-                await self.window.wait_for(lambda: not self.alive or self.conn.window_open)
+            if windowed and not (self.alive and self.conn.window_open):
+                try:
+                    await self.window.wait_for(lambda: not self.alive or self.conn.window_open)
+                except asyncio.CancelledError:
+                    # Python 3.11's Condition drops a notify() that reached a task being
+                    # cancelled: pass it on, or a free window slot could go unnoticed.
+                    self.window.notify(1)
+                    raise
             if not self.alive:
                 raise SubmitRetryLater("not connected")
             seq = self.conn.next_sequence_number()
@@ -241,9 +264,10 @@ class _Link:
             except BaseException:
                 del self.pending[seq]
                 raise
+        self.timeouts.add(expire, future)
         try:
             await self._drain()
-            return await asyncio.wait_for(future, self.config.response_timeout)
+            return await future
         except TimeoutError:
             # The window slot stays taken for good: this connection is no longer trustworthy.
             self.abort()
@@ -280,7 +304,9 @@ class _Link:
             if future is not None and not future.done():
                 future.set_result(pdu)
             async with self.window:
-                self.window.notify_all()
+                # One answer frees one slot: wake one waiter, not the whole window (each
+                # would take the lock only to wait again). `_lost` still wakes them all.
+                self.window.notify(1)
         elif isinstance(pdu, EnquireLink):
             self._write(EnquireLinkResp(sequence_number=pdu.sequence_number))
         elif isinstance(pdu, DeliverSm | DataSm):
@@ -320,27 +346,6 @@ class _Link:
                 return
 
 
-class _TokenBucket:
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate / 10)  # a burst of 100 ms worth, then evenly spaced
-        self.tokens = self.capacity
-        self.stamp: float | None = None
-        self.lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self.lock:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            elapsed = 0.0 if self.stamp is None else now - self.stamp
-            self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-            self.stamp = now
-            if self.tokens < 1:
-                await asyncio.sleep((1 - self.tokens) / self.rate)
-                self.tokens, self.stamp = 1.0, loop.time()
-            self.tokens -= 1
-
-
 class SmppSession:
     """An ESME: `await start()`, `await wait_bound()`, `await submit(pdu)`, `await close()`."""
 
@@ -353,7 +358,7 @@ class SmppSession:
         self.links = [_Link(self, bind) for bind in _BINDS[config.bind_mode]]
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._bucket = _TokenBucket(config.tps) if config.tps else None
+        self._bucket = TokenBucket(config.tps) if config.tps else None
         self._throttled_until = 0.0
 
     @property
@@ -397,10 +402,11 @@ class SmppSession:
         for attempt in range(config.throttle_retries + 1):
             if self.closing:
                 raise SubmitRetryLater("session closed")
-            try:
-                await asyncio.wait_for(link.bound.wait(), config.response_timeout)
-            except TimeoutError:
-                raise SubmitRetryLater("not bound") from None
+            if not link.bound.is_set():  # wait_for costs a Task: only when there is a wait
+                try:
+                    await asyncio.wait_for(link.bound.wait(), config.response_timeout)
+                except TimeoutError:
+                    raise SubmitRetryLater("not bound") from None
             if (wait := self._throttled_until - loop.time()) > 0:
                 await asyncio.sleep(wait)
             if self._bucket is not None:

@@ -50,6 +50,7 @@ from .pdu import (
     with_sequence_number,
 )
 from .receipts import STAT_TO_STATE, Receipt, ReceiptStat, format_receipt_text
+from .timers import FifoTimer
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,21 @@ class _Client:
         self.conn = Connection(Role.SMSC, window=sim.window)
         self.receiver = False
         self.sent: dict[int, _Delivery] = {}
+        self._out: list[bytes] = []  # encoded PDUs waiting for `_flush`
 
     def write(self, pdu: Pdu) -> None:
+        """Send `pdu` now; its octets leave with the others of this event-loop iteration: one
+        send() system call per batch instead of one per PDU (B3 reference, simulator side)."""
         if self.conn.state in (State.CLOSED, State.ERROR) or self.writer.is_closing():
             return
-        self.writer.write(self.conn.send(pdu))
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(self.conn.send(pdu))
+
+    def _flush(self) -> None:
+        if self._out and not self.writer.is_closing():
+            self.writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def run(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -119,6 +130,7 @@ class _Client:
             log.info("simulator: client lost: %s", exc)
         finally:
             self.receiver = False
+            self._flush()  # e.g. the unbind_resp that ended the session
             self.writer.close()
             self.sim.clients.discard(self)
             for delivery in self.sent.values():  # in flight when it dropped: deliver again
@@ -133,6 +145,7 @@ class _Client:
                     self.write(event.answer)
             else:
                 self.handle(event)
+        self.sim.notify()  # once per read, not per PDU: waiters re-check their predicate
         return self.conn.state is not State.CLOSED
 
     def handle(self, pdu: Pdu) -> None:
@@ -170,7 +183,6 @@ class _Client:
             delivery = self.sent.pop(pdu.sequence_number, None)
             if delivery is not None:
                 sim.on_delivery_answer(delivery, pdu.command_status)
-        sim.notify()
 
     def deliver(self, delivery: _Delivery) -> bool:
         if not (self.receiver and self.conn.bound and self.conn.window_open):
@@ -216,7 +228,7 @@ class SmscSimulator:
         self._queue: list[_Delivery] = []
         self._throttled: set[tuple[str, bytes]] = set()
         self._reassembler = Reassembler()
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: dict[float, FifoTimer] = {}  # by delay: one loop timer each
         self._server: asyncio.Server | None = None
         self._changed = asyncio.Event()
 
@@ -232,7 +244,7 @@ class SmscSimulator:
         await client.run(reader)
 
     async def close(self) -> None:
-        for timer in self._timers:
+        for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
         if self._server is not None:
@@ -272,13 +284,13 @@ class SmscSimulator:
     # -- timers and delivery --------------------------------------------------------------------
 
     def later(self, delay: float, callback: Callable[..., Any], *args: Any) -> None:
-        def fire() -> None:
-            self._timers.discard(handle)
-            callback(*args)
-            self.notify()
-
-        handle = asyncio.get_running_loop().call_later(delay, fire)
-        self._timers.add(handle)
+        """`callback(*args)` after `delay` seconds. The delays are few (receipt_delay,
+        resend_timeout, submit_delay), so one FIFO and one loop timer per delay replace a
+        `call_later` per receipt and per deliver_sm sent."""
+        timer = self._timers.get(delay)
+        if timer is None:
+            timer = self._timers[delay] = FifoTimer(delay, self.notify)
+        timer.add(callback, *args)
 
     def dispatch(self, delivery: _Delivery) -> None:
         """Hand a deliver_sm to a bound receiver now, or keep it until one binds."""

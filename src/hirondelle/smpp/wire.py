@@ -68,9 +68,8 @@ def check_field(name: str, wire: Wire, value: object) -> None:
 class Plan:
     """One PDU class's fields, compiled (see the module docstring)."""
 
-    body: tuple[tuple[str, int, int, int], ...]  # mandatory fields in order: name, code, size,
-    #   status; code is CSTR, U8 or SM (the only kinds of mandatory fields)
-    body_wires: tuple[tuple[str, Wire], ...]
+    # mandatory fields in order: name, code (CSTR, U8 or SM: the only kinds they have), size
+    body: tuple[tuple[str, int, int, Wire], ...]
     tlvs: tuple[tuple[str, Wire], ...]  # typed TLV fields, in field order
     by_tag: dict[int, tuple[str, Wire]]
     defaults: dict[str, Any]  # every field's default: the start of a decoded instance's dict
@@ -87,20 +86,18 @@ def plan_of(cls: type) -> Plan:
 
 
 def _compile(cls: type) -> Plan:
-    body, body_wires, tlvs = [], [], []
+    body, tlvs = [], []
     defaults: dict[str, Any] = {}
     for f in fields(cls):
         assert f.default is not MISSING, f"{cls.__name__}.{f.name} needs a default"
         defaults[f.name] = f.default
         if "smpp" in f.metadata:
             wire: Wire = f.metadata["smpp"]
-            body.append((f.name, _CODES[wire.kind], wire.size, wire.status))
-            body_wires.append((f.name, wire))
+            body.append((f.name, _CODES[wire.kind], wire.size, wire))
         elif "tlv" in f.metadata:
             tlvs.append((f.name, f.metadata["tlv"]))
     return Plan(
         body=tuple(body),
-        body_wires=tuple(body_wires),
         tlvs=tuple(tlvs),
         by_tag={wire.tag: (name, wire) for name, wire in tlvs},
         defaults=defaults,
@@ -113,7 +110,7 @@ def check_fields(plan: Plan, values: dict[str, Any]) -> None:
     Fast paths accept what is common (an ASCII str short enough and without NUL; a plain int
     in 0..255); anything else goes through `check_field()`, which accepts or raises.
     """
-    for name, code, size, _status in plan.body:
+    for name, code, size, wire in plan.body:
         value = values[name]
         if code is CSTR:
             if (
@@ -128,12 +125,8 @@ def check_fields(plan: Plan, values: dict[str, Any]) -> None:
                 continue
         elif value.__class__ is bytes and len(value) <= SM_LIMIT:
             continue
-        check_field(name, _wire(plan, name), value)
+        check_field(name, wire, value)
     for name, wire in plan.tlvs:
         value = values[name]
         if value is not None:
             check_field(name, wire, value)
-
-
-def _wire(plan: Plan, name: str) -> Wire:
-    return next(wire for field_name, wire in plan.body_wires if field_name == name)
