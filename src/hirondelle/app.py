@@ -18,6 +18,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
 from hirondelle.web.links import follow_short_link
+from hirondelle.web.passwords import set_password_page
 
 
 async def healthz(_request: Request) -> Response:
@@ -53,6 +54,7 @@ def create_app(ctx: Context) -> Starlette:
             Route("/_sim/mo", control.inject_mo, methods=["POST"]),
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
+            Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
         ],
         middleware=[Middleware(AccessLogMiddleware)],
         lifespan=lifespan,

@@ -108,6 +108,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail_from", "hirondelle@localhost", "Sender address of the platform's own emails."),
     Setting("email_credits", 1, "Credits debited per email (per recipient) by sendEmail."),
     Setting("email_batch_size", 50, "Emails sent over one SMTP connection before it is closed."),
+    Setting(
+        "set_password_token_hours",
+        72.0,
+        "Hours the set-password link of a new sub-account's welcome email stays valid.",
+    ),
 )
 
 
@@ -173,6 +178,7 @@ class Settings(BaseSettings):
     mail_from: str = "hirondelle@localhost"
     email_credits: int = Field(default=1, ge=0)
     email_batch_size: int = Field(default=50, ge=1)
+    set_password_token_hours: float = Field(default=72.0, gt=0)
     connectors: list[ConnectorConfig] = Field(default_factory=list)
 
     @property

@@ -37,6 +37,7 @@ from hirondelle.services.accounts import (
     insert_with_key,
 )
 from hirondelle.services.context import Context
+from hirondelle.services.subaccount_emails import queue_summaries
 from hirondelle.store import accounts as account_rows
 from hirondelle.store import ledger
 from hirondelle.store import subaccounts as sub_rows
@@ -188,16 +189,6 @@ def _check_postpaid(master: RowMapping, values: Mapping[str, Any]) -> None:
         raise SubAccountError("POSTPAID is only possible when the master account is postpaid")
 
 
-def _record_emails(
-    conn: Connection, sub_id: int, values: Mapping[str, Any], master: RowMapping
-) -> None:
-    # Email sending does not exist yet: the request waits in `pending_emails` (no password).
-    if values.get("send_email_to_customer"):
-        sub_rows.record_email(conn, sub_id, "subaccount_to_customer", values["email"])
-    if values.get("send_email_to_master_account") and master["email"]:
-        sub_rows.record_email(conn, sub_id, "subaccount_to_master", master["email"])
-
-
 # -- use cases ---------------------------------------------------------------------------------
 
 
@@ -205,7 +196,8 @@ async def create_subaccount(ctx: Context, master: Account, values: Mapping[str, 
     """Create a sub-account of `master` from §16's fields; its password is stored argon2-hashed.
 
     Raises SubAccountError (invalid values, POSTPAID under a prepaid master, a sub-account as
-    master) or LoginTaken. The email flags are recorded for the email sender.
+    master) or LoginTaken. The summary emails asked for are queued in the same transaction
+    (`subaccount_emails`): the customer's carries a set-password link, never a password.
     """
     clean = clean_values(values, creating=True)
     password_hash = await hash_password(clean.pop("password"))
@@ -222,7 +214,14 @@ async def create_subaccount(ctx: Context, master: Account, values: Mapping[str, 
             "role": "customer",
         }
         account = insert_with_key(conn, ctx.secret, fields).account
-        _record_emails(conn, account.id, {**emails, "email": clean["email"]}, row)
+        queue_summaries(
+            conn,
+            ctx,
+            account,
+            row,
+            to_customer=emails["send_email_to_customer"],
+            to_master=emails["send_email_to_master_account"],
+        )
         return account
 
     return await ctx.store.write(create)

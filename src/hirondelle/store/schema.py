@@ -381,3 +381,16 @@ emails = sa.Table(
     sa.Index("ix_emails_campaign", "campaign_id", "id"),
     sa.Index("ix_emails_due", "state", "due_at"),
 )
+
+#: Single-use links that let a new sub-account choose its password (only the HMAC of the token
+#: is kept: a copy of the database opens no account).
+password_tokens = sa.Table(
+    "password_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+)

@@ -48,14 +48,23 @@ def soft_delete(conn: Connection, account_id: int) -> None:
     )
 
 
-def record_email(conn: Connection, account_id: int, kind: str, to_address: str) -> None:
+def record_email(
+    conn: Connection,
+    account_id: int,
+    kind: str,
+    to_address: str,
+    state: str = "pending",
+    sent_at: datetime | None = None,
+) -> None:
+    """Record a summary email asked by createSubAccount (`sent`: queued for the email sender)."""
     conn.execute(
         sa.insert(pending_emails).values(
             account_id=account_id,
             kind=kind,
             to_address=to_address,
-            state="pending",
+            state=state,
             created_at=datetime.now(UTC),
+            sent_at=sent_at,
         )
     )
 
