@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,6 +226,7 @@ class SmscSimulator:
         self.records = SimulatorRecords()
         self.clients: set[_Client] = set()
         self._ids = itertools.count(0x1000)
+        self._minute: tuple[int, str] = (-1, "")  # (time.time() // 60, its YYMMDDhhmm)
         self._queue: list[_Delivery] = []
         self._throttled: set[tuple[str, bytes]] = set()
         self._reassembler = Reassembler()
@@ -340,7 +342,7 @@ class SmscSimulator:
 
     def _receipt(self, submit: SubmitSm, message_id: str) -> DeliverSm:
         stat, err = _OUTCOMES.get(submit.destination_addr[-4:], (ReceiptStat.DELIVRD, "000"))
-        now = datetime.now().strftime("%y%m%d%H%M")
+        now = self._receipt_date()
         reported = str(int(message_id, 16)) if self.decimal_receipt_ids else message_id
         text = format_receipt_text(
             Receipt(reported, stat, err=err, submit_date=now, done_date=now, text="")
@@ -358,6 +360,13 @@ class SmscSimulator:
             message_state=int(STAT_TO_STATE.get(stat, MessageState.UNKNOWN)),
             network_error_code=(3, int(err)) if err != "000" else None,
         )
+
+    def _receipt_date(self) -> str:
+        """Local YYMMDDhhmm (Appendix B), formatted once a minute rather than per receipt."""
+        minute = int(time.time() // 60)
+        if minute != self._minute[0]:
+            self._minute = (minute, datetime.now().strftime("%y%m%d%H%M"))
+        return self._minute[1]
 
     async def inject_mo(
         self, source: str, destination: str, text: str, concatenation: str = "udh8"
