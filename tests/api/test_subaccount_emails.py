@@ -149,3 +149,12 @@ def test_the_email_lands_and_its_link_opens_the_form(
     assert page.status_code == 200
     assert "newlogin" in page.text and 'name="password"' in page.text
     assert {e["email_state"] for e in queued(ctx)} == {"sent"}
+
+
+def test_the_link_lifetime_is_a_setting(client: TestClient, ctx: Context, master: Creds) -> None:
+    ctx.settings.set_password_token_hours = 0.5
+    create(client, master, SENDEMAILTOCUSTOMER="1")
+    (mail,) = queued(ctx)
+    assert "for 0.5 hours" in " ".join(mail["text"].split())
+    (token_row,) = table(ctx, password_tokens)
+    assert (token_row["expires_at"] - token_row["created_at"]).total_seconds() == 1800

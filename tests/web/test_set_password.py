@@ -197,3 +197,10 @@ def test_the_service_checks_before_hashing(ctx: Context, token: str) -> None:
     with pytest.raises(TokenRefused):
         asyncio.run(passwords.set_password(ctx, "unknown-token", "abcdef", "abcdef"))
     assert asyncio.run(passwords.set_password(ctx, token, "abcdef", "abcdef")) == "newlogin"
+
+
+def test_link_previews_do_not_use_the_link(client: TestClient, ctx: Context, token: str) -> None:
+    for _ in range(3):  # mail scanners and previews fetch links: GET and HEAD consume nothing
+        assert client.head(PATH, params={"token": token}).status_code == 200
+        assert_open(client, token)
+    assert post(client, ctx, token).status_code == 200
