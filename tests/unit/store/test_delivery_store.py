@@ -1,0 +1,200 @@
+"""store.delivery: claiming due messages and the pending-receipt queue, on each engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hirondelle.services.context import Context
+from hirondelle.store import Store
+from hirondelle.store import delivery as rows
+from hirondelle.store.engine import create_engine
+from hirondelle.store.schema import messages, pending_receipts
+from tests.conftest import TEST_SECRET, make_settings, truncate_all
+from tests.unit.delivery_helpers import LEASE, claim, message, new_account, queue, select, soon, utc
+
+pytestmark = pytest.mark.anyio
+
+NUMBERS = ("0612000001", "0612000002", "0612000003", "0612000004")
+
+
+async def set_due(ctx: Context, due: dict[int, datetime]) -> None:
+    def write(conn: Connection) -> None:
+        for message_id, at in due.items():
+            conn.execute(sa.update(messages).where(messages.c.id == message_id).values(due_at=at))
+
+    await ctx.store.write(write)
+
+
+async def test_claim_due_takes_at_most_limit_in_due_then_id_order(
+    ctx: Context, anyio_backend: str
+) -> None:
+    ids = await queue(ctx, await new_account(ctx), *NUMBERS)
+    base = datetime.now(UTC) - timedelta(minutes=5)
+    await set_due(ctx, {ids[0]: base + timedelta(2), ids[1]: base, ids[2]: base, ids[3]: base})
+    first = await claim(ctx, "one", limit=2)
+    assert [m.id for m in first] == [ids[1], ids[2]]
+    assert [(m.phone, m.parts, m.attempts) for m in first] == [
+        ("33612000002", 1, 0),
+        ("33612000003", 1, 0),
+    ]
+    second = await claim(ctx, "two", limit=5)
+    assert [m.id for m in second] == [ids[3]]  # ids[0] is due in two days
+    row = await message(ctx, ids[1])
+    assert (row["state"], row["claimed_by"]) == ("claimed", "one")
+    assert await claim(ctx, "three") == []
+
+
+async def test_expired_leases_are_reclaimed_after_queued_messages(
+    ctx: Context, anyio_backend: str
+) -> None:
+    ids = await queue(ctx, await new_account(ctx), *NUMBERS[:2])
+    now = soon()
+    taken = await ctx.store.write(
+        lambda conn: rows.claim_due(conn, "crashed", now, timedelta(seconds=-5), 1)
+    )
+    assert [m.id for m in taken] == [ids[0]]
+    again = await claim(ctx, "alive", limit=10)
+    assert [m.id for m in again] == [ids[0], ids[1]]
+    assert {(await message(ctx, i))["claimed_by"] for i in ids} == {"alive"}
+    assert await claim(ctx, "late") == []  # live leases stay with their owner
+
+
+async def test_release_claims_of_others(ctx: Context, anyio_backend: str) -> None:
+    ids = await queue(ctx, await new_account(ctx), *NUMBERS[:2])
+    now = soon()
+    await ctx.store.write(lambda conn: rows.claim_due(conn, "old", now, LEASE, 1))
+    await ctx.store.write(lambda conn: rows.claim_due(conn, "me", now, LEASE, 1))
+    assert await ctx.store.write(lambda conn: rows.release_claims_of_others(conn, "me")) == 1
+    old, mine = [await message(ctx, i) for i in ids]
+    assert (old["state"], old["claimed_by"], old["lease_until"]) == ("queued", None, None)
+    assert (mine["state"], mine["claimed_by"]) == ("claimed", "me")
+
+
+def add_pending(
+    conn: Connection, connector: str, smsc_id: str, received_at: datetime, status: int = 1
+) -> None:
+    conn.execute(
+        sa.insert(pending_receipts).values(
+            connector=connector,
+            smsc_id=smsc_id,
+            status=status,
+            detail=f"d-{smsc_id}",
+            received_at=received_at,
+        )
+    )
+
+
+async def test_take_pending_receipts_by_connector_and_exact_id(
+    ctx: Context, anyio_backend: str
+) -> None:
+    now = datetime.now(UTC)
+
+    def seed(conn: Connection) -> None:
+        for connector, smsc_id in (("a", "ff"), ("a", "255"), ("b", "ff"), ("a", "10")):
+            add_pending(conn, connector, smsc_id, now)
+
+    await ctx.store.write(seed)
+    taken = await ctx.store.write(lambda conn: rows.take_pending_receipts(conn, "a", ["ff", "10"]))
+    assert [(r["connector"], r["smsc_id"], r["detail"]) for r in taken] == [
+        ("a", "ff", "d-ff"),
+        ("a", "10", "d-10"),
+    ]
+    left = await select(ctx, pending_receipts)
+    assert [(r["connector"], r["smsc_id"]) for r in left] == [("a", "255"), ("b", "ff")]
+    assert await ctx.store.write(lambda conn: rows.take_pending_receipts(conn, "a", [])) == []
+
+
+async def test_take_stale_pending_and_restore(ctx: Context, anyio_backend: str) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(minutes=5)
+
+    def seed(conn: Connection) -> None:
+        add_pending(conn, "a", "1", old, status=2)
+        add_pending(conn, "b", "2", old)
+        add_pending(conn, "a", "3", now)
+
+    await ctx.store.write(seed)
+    stale = await ctx.store.write(lambda conn: rows.take_stale_pending(conn, now - timedelta(1)))
+    assert stale == {}
+    stale = await ctx.store.write(
+        lambda conn: rows.take_stale_pending(conn, now - timedelta(seconds=30))
+    )
+    assert {c: [(r["smsc_id"], r["status"]) for r in found] for c, found in stale.items()} == {
+        "a": [("1", 2)],
+        "b": [("2", 1)],
+    }
+    assert [r["smsc_id"] for r in await select(ctx, pending_receipts)] == ["3"]
+    await ctx.store.write(lambda conn: rows.restore_pending(conn, stale["a"]))
+    back = await select(ctx, pending_receipts, pending_receipts.c.smsc_id == "1")
+    assert [(r["connector"], r["status"], r["detail"], utc(r["received_at"])) for r in back] == [
+        ("a", 2, "d-1", old)
+    ]
+
+
+async def test_lock_connector_is_a_no_op_on_sqlite(sqlite_url: str, anyio_backend: str) -> None:
+    engine = create_engine(sqlite_url)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.begin() as conn:
+            before = len(statements)  # the engine's own BEGIN IMMEDIATE, if any
+            rows.lock_connector(conn, "smsc")
+            assert statements[before:] == []
+    finally:
+        engine.dispose()
+
+
+# -- PostgreSQL only -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_ctx(postgres_url: str, tmp_path: Path) -> Iterator[Context]:
+    truncate_all(postgres_url)
+    settings = make_settings(postgres_url, tmp_path)
+    context = Context(
+        store=Store(create_engine(postgres_url)), settings=settings, secret=TEST_SECRET
+    )
+    yield context
+    context.close()
+
+
+@pytest.mark.postgres
+async def test_concurrent_claims_get_disjoint_sets(pg_ctx: Context, anyio_backend: str) -> None:
+    ids = await queue(pg_ctx, await new_account(pg_ctx), *NUMBERS)
+    engine = pg_ctx.store.engine
+    now = soon()
+    with engine.connect() as first, engine.connect() as second, first.begin():
+        mine = rows.claim_due(first, "first", now, LEASE, 3)
+        with second.begin():  # would block on the first's row locks without SKIP LOCKED
+            theirs = rows.claim_due(second, "second", now, LEASE, 10)
+    assert [m.id for m in mine] == ids[:3]
+    assert [m.id for m in theirs] == ids[3:]
+    owners = {(await message(pg_ctx, i))["claimed_by"] for i in ids[:3]}
+    assert owners == {"first"}
+
+
+@pytest.mark.postgres
+async def test_lock_connector_holds_until_the_transaction_ends(
+    pg_ctx: Context, anyio_backend: str
+) -> None:
+    engine = pg_ctx.store.engine
+    probe = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:name))")
+    with engine.connect() as first, engine.connect() as second:
+        with first.begin():
+            rows.lock_connector(first, "smsc")
+            with second.begin():
+                assert second.execute(probe, {"name": "smpp:smsc"}).scalar() is False
+                assert second.execute(probe, {"name": "smpp:other"}).scalar() is True
+        with second.begin():
+            assert second.execute(probe, {"name": "smpp:smsc"}).scalar() is True
