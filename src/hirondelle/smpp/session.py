@@ -289,24 +289,30 @@ class _Link:
 
     async def _process_events(self) -> bool:
         """Handle what is buffered; False once the connection is over."""
+        answers = 0
         for event in events(self.conn):
             if isinstance(event, Refused):
                 log.warning("smpp: malformed or unexpected PDU: %s", event.error)
                 if event.answer is not None:
                     self._write(event.answer)
             else:
-                await self._dispatch(event)
+                self._dispatch(event)
+                if event.is_response():
+                    answers += 1
+        if answers:
+            async with self.window:
+                # Each answer freed one window slot: wake that many waiters, once per read.
+                # notify_all() woke the whole window only for most to wait again, and a
+                # notify(1) per answer rescanned the waiters already woken. (`_lost` still
+                # wakes them all.)
+                self.window.notify(answers)
         return self.conn.state is not State.CLOSED
 
-    async def _dispatch(self, pdu: Pdu) -> None:
+    def _dispatch(self, pdu: Pdu) -> None:
         if pdu.is_response():
             future = self.pending.get(pdu.sequence_number)
             if future is not None and not future.done():
                 future.set_result(pdu)
-            async with self.window:
-                # One answer frees one slot: wake one waiter, not the whole window (each
-                # would take the lock only to wait again). `_lost` still wakes them all.
-                self.window.notify(1)
         elif isinstance(pdu, EnquireLink):
             self._write(EnquireLinkResp(sequence_number=pdu.sequence_number))
         elif isinstance(pdu, DeliverSm | DataSm):
