@@ -247,6 +247,11 @@ class Store:
                         outcomes.append((future, True, result))
         except BaseException as exc:  # the COMMIT itself failed: nothing of the batch is durable
             outcomes = [(waiter, False, exc) for _fn, waiter in batch]
+            # SQLite may keep the transaction open after a failed COMMIT (a deferred foreign key,
+            # SQLITE_BUSY): end it, or every later BEGIN IMMEDIATE of this writer fails.
+            dbapi = conn.connection.dbapi_connection
+            if dbapi is not None and dbapi.in_transaction:
+                dbapi.rollback()
         _resolve(outcomes)
 
 
