@@ -53,20 +53,25 @@ async def claim(ctx: Context, owner: str = "test", limit: int = 1000) -> list[Cl
     )
 
 
-async def apply(ctx: Context, fn: Callable[[Connection, datetime], object]) -> None:
+async def apply(
+    ctx: Context, fn: Callable[[Connection, datetime], object], now: datetime | None = None
+) -> None:
     """Run `fn(conn, now)` in one write transaction."""
-    now = datetime.now(UTC)
-    await ctx.store.write(lambda conn: fn(conn, now))
+    at = now or datetime.now(UTC)
+    await ctx.store.write(lambda conn: fn(conn, at))
 
 
-async def submit(ctx: Context, *results: SubmitResult) -> None:
-    await apply(ctx, lambda conn, now: delivery.apply_submit_results(conn, results, now))
+async def submit(ctx: Context, *results: SubmitResult, now: datetime | None = None) -> None:
+    await apply(ctx, lambda conn, at: delivery.apply_submit_results(conn, results, at), now)
 
 
-async def accept(ctx: Context, connector: str, smsc_ids: dict[int, list[str]]) -> None:
+async def accept(
+    ctx: Context, connector: str, smsc_ids: dict[int, list[str]], now: datetime | None = None
+) -> None:
     """Claim every due message and record those of `smsc_ids` accepted with those ids."""
     await claim(ctx)
-    await submit(ctx, *(SubmitResult(m, "accepted", connector, ids) for m, ids in smsc_ids.items()))
+    accepted = (SubmitResult(m, "accepted", connector, ids) for m, ids in smsc_ids.items())
+    await submit(ctx, *accepted, now=now)
 
 
 async def select(ctx: Context, table: sa.Table, *where: Any) -> list[RowMapping]:
