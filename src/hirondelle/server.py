@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import sys
 from urllib.parse import quote
 
@@ -64,6 +65,9 @@ async def serve(settings: Settings) -> None:
             http="httptools",
         )
         server = uvicorn.Server(config)  # it turns SIGINT and SIGTERM into a clean shutdown
+        # ...then re-raises the signal. SIGTERM's default action would kill the process before
+        # ctx.close() below, with status -15: the shutdown is complete, so let that one go.
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

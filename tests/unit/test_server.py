@@ -1,0 +1,160 @@
+"""`hirondelle serve`: the demo account, the welcome text, and the real process (HTTP, HTTPS,
+SIGTERM)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from lxml import etree
+from starlette.testclient import TestClient
+
+from hirondelle.app import create_app
+from hirondelle.server import DEMO_LOGIN, ensure_demo_account, print_welcome
+from hirondelle.services.context import Context
+from hirondelle.store import Store
+from hirondelle.store.engine import create_engine
+from tests.conftest import TEST_SECRET, make_settings
+from tests.helpers import make_account
+from tests.processes import Running
+
+CURL = re.compile(r"curl '(?P<url>[^']+)'")
+
+
+@contextmanager
+def context(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Context]:
+    settings = make_settings(database_url, tmp_path, **overrides)
+    ctx = Context(store=Store(create_engine(database_url)), settings=settings, secret=TEST_SECRET)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.mark.anyio
+async def test_demo_account_only_on_an_empty_store(database_url: str, tmp_path: Path) -> None:
+    with context(database_url, tmp_path, demo_account=True, demo_credits=1234) as ctx:
+        demo = await ensure_demo_account(ctx)
+        assert demo is not None
+        assert (demo.account.login, demo.account.balance) == (DEMO_LOGIN, 1234)
+        assert (demo.account.first_name, demo.account.society) == ("Demo", "Hirondelle")
+        assert await ensure_demo_account(ctx) is None  # the store is no longer empty
+
+
+@pytest.mark.anyio
+async def test_no_demo_account_when_off_or_when_accounts_exist(
+    database_url: str, tmp_path: Path
+) -> None:
+    with context(database_url, tmp_path, demo_account=False) as ctx:
+        assert await ensure_demo_account(ctx) is None
+    with context(database_url, tmp_path, demo_account=True) as ctx:
+        make_account(ctx, "existing")
+        assert await ensure_demo_account(ctx) is None
+
+
+@pytest.mark.anyio
+async def test_welcome_prints_a_curl_line_that_works(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with context(sqlite_url, tmp_path, demo_account=True, demo_credits=777) as ctx:
+        demo = await ensure_demo_account(ctx)
+        assert demo is not None
+        print_welcome("http://127.0.0.1:8123", demo)
+        out = capsys.readouterr().out
+        assert "Hirondelle is listening on http://127.0.0.1:8123\n" in out
+        assert "login 'demo', 777 credits" in out
+        assert f"Its API key (shown only now): {demo.api_key}\n" in out
+        match = CURL.search(out)
+        assert match is not None, out
+        url = urlsplit(match["url"])
+        assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:8123", "/http/9.0/getInfo")
+        with TestClient(create_app(ctx)) as client:
+            answer = client.get(f"{url.path}?{url.query}").json()
+        assert (answer["credits"], answer["apiKey"]) == (777, demo.api_key)
+
+
+def test_welcome_without_a_demo_account(capsys: pytest.CaptureFixture[str]) -> None:
+    print_welcome("https://sms.example.com", None)
+    assert capsys.readouterr().out == "\nHirondelle is listening on https://sms.example.com\n"
+
+
+def serve(tmp_path: Path, *args: str) -> Running:
+    return Running(
+        ["serve", "--port", "0", *args],
+        cwd=tmp_path,
+        env={
+            "HIRONDELLE_DATABASE_URL": f"sqlite:///{tmp_path}/var/serve.db",
+            "HIRONDELLE_VAR_DIR": str(tmp_path / "var"),
+            "HIRONDELLE_WORKERS": "false",
+            "HIRONDELLE_DEMO_CREDITS": "4321",
+        },
+    )
+
+
+def started(server: Running, scheme: str) -> str:
+    """The printed getInfo URL, once the welcome text is out."""
+    server.expect(rf"listening on {scheme}://127\.0\.0\.1:\d+$")
+    server.expect(r"login 'demo', 4321 credits")
+    url: str = server.expect(CURL.pattern)["url"]
+    assert url.startswith(f"{scheme}://127.0.0.1:")
+    return url
+
+
+def test_serve_process_answers_the_printed_curl_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with serve(tmp_path) as server:
+        url = started(server, "http")
+        with httpx.Client(timeout=10) as http:
+            answer = http.get(url)
+            assert answer.status_code == 200 and answer.json()["credits"] == 4321
+            xml = http.get(url + "&returnformat=xml")
+        assert xml.headers["content-type"].startswith("application/xml")
+        assert etree.fromstring(xml.content).findtext("credits") == "4321"
+        assert server.terminate() == 0
+    assert (tmp_path / "var" / "serve.db").is_file()
+    assert not (tmp_path / "var" / "serve.db-wal").exists()  # the store was closed
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            *subject,
+            *files,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_serve_process_over_tls(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with serve(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key)) as server:
+        url = started(server, "https")
+        answer = httpx.get(url, verify=ssl.create_default_context(cafile=cert), timeout=10)
+        assert answer.status_code == 200 and answer.json()["credits"] == 4321
+        with pytest.raises(httpx.ConnectError):  # not a certificate anyone else vouches for
+            httpx.get(url, timeout=10)
+        assert server.terminate() == 0
