@@ -1,0 +1,184 @@
+"""Dispatcher with fake connectors over a real store: claims, failover, outcomes, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+
+from hirondelle.dispatch.connectors import Connector
+from hirondelle.dispatch.dispatcher import NO_ROUTE_RETRY, Dispatcher
+from hirondelle.dispatch.routing import Route, Router
+from hirondelle.services.context import Context
+from hirondelle.services.delivery import Outcome, SubmitResult
+from hirondelle.store.delivery import ClaimedMessage
+from hirondelle.store.schema import ledger, message_parts
+from tests.unit.delivery_helpers import claim, message, new_account, queue, select, utc
+
+pytestmark = pytest.mark.anyio
+
+PHONES = ("0612000001", "0612000002")
+DEADLINE = 5.0  # seconds; the store is reached within milliseconds
+
+
+class FakeConnector:
+    """A connector that answers every submit with `outcome`, once `gate` (if any) is open."""
+
+    def __init__(self, name: str, outcome: Outcome = "accepted", *, bound: bool = True) -> None:
+        self.name = name
+        self.outcome = outcome
+        self.bound = bound
+        self.slots = asyncio.Semaphore(4)
+        self.gate: asyncio.Event | None = None
+        self.submitted: list[int] = []
+
+    async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
+        self.submitted.append(message.id)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.outcome == "accepted":
+            return SubmitResult(message.id, "accepted", self.name, [f"{self.name}{message.id}"])
+        return SubmitResult(message.id, self.outcome, self.name, detail=f"{self.name} said no")
+
+
+def dispatcher(ctx: Context, *routes: tuple[FakeConnector, tuple[str, ...]]) -> Dispatcher:
+    connectors = {c.name: cast(Connector, c) for c, _ in routes}
+    router = Router([Route(c.name, prefixes) for c, prefixes in routes])
+    return Dispatcher(ctx, connectors, router, batch_size=10, idle_tick=0.01)
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    deadline = asyncio.get_running_loop().time() + DEADLINE
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "the store never got there"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running(worker: Dispatcher) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(worker.run())
+    try:
+        yield task
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, DEADLINE)
+
+
+async def settled(ctx: Context, message_id: int, **expected: Any) -> None:
+    """Wait until the message row has these values."""
+
+    async def check() -> bool:
+        row = await message(ctx, message_id)
+        return all(row[k] == v for k, v in expected.items())
+
+    await until(check)
+
+
+async def test_due_messages_are_claimed_and_accepted(ctx: Context, anyio_backend: str) -> None:
+    ids = await queue(ctx, await new_account(ctx), *PHONES)
+    smsc = FakeConnector("a")
+    async with running(dispatcher(ctx, (smsc, ()))):
+        for message_id in ids:
+            await settled(ctx, message_id, state="submitted")
+    assert sorted(smsc.submitted) == ids
+    for message_id in ids:
+        row = await message(ctx, message_id)
+        assert (row["status"], row["connector"], row["attempts"]) == (3, "a", 0)
+    parts = await select(ctx, message_parts)
+    assert sorted((p["message_id"], p["smsc_id"], p["connector"]) for p in parts) == [
+        (m, f"a{m}", "a") for m in ids
+    ]
+
+
+async def test_unbound_and_retrying_connectors_fail_over(ctx: Context, anyio_backend: str) -> None:
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONES[0])
+    down = FakeConnector("down", bound=False)
+    busy = FakeConnector("busy", "retry")
+    spare = FakeConnector("spare")
+    worker = dispatcher(ctx, (down, ("336",)), (busy, ("33",)), (spare, ()))
+    async with running(worker):
+        await settled(ctx, message_id, state="submitted")
+    assert (down.submitted, busy.submitted, spare.submitted) == ([], [message_id], [message_id])
+    row = await message(ctx, message_id)
+    assert (row["connector"], row["attempts"]) == ("spare", 0)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "prefixes", "tried"),
+    [("retry", (), True), ("accepted", ("44",), False)],  # a temporary refusal; no route
+)
+async def test_a_message_nobody_takes_is_put_back(
+    ctx: Context, anyio_backend: str, outcome: Outcome, prefixes: tuple[str, ...], tried: bool
+) -> None:
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONES[0])
+    before = datetime.now(UTC)
+    smsc = FakeConnector("a", outcome)
+    async with running(dispatcher(ctx, (smsc, prefixes))):
+        await settled(ctx, message_id, attempts=1)
+    row = await message(ctx, message_id)
+    assert (row["state"], row["status"], row["claimed_by"]) == ("queued", 0, None)
+    assert before + NO_ROUTE_RETRY <= utc(row["due_at"]) <= datetime.now(UTC) + NO_ROUTE_RETRY
+    assert smsc.submitted == ([message_id] if tried else [])
+
+
+async def test_a_rejected_message_is_refunded(ctx: Context, anyio_backend: str) -> None:
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONES[0])
+    async with running(dispatcher(ctx, (FakeConnector("a", "rejected"), ()))):
+        await settled(ctx, message_id, state="final")
+    row = await message(ctx, message_id)
+    assert row["status"] == 4
+    refunds = await select(ctx, ledger, ledger.c.kind == "refund")
+    assert [(r["delta"], r["reference"]) for r in refunds] == [(row["credits"], row["sms_id"])]
+    assert await select(ctx, message_parts) == []
+
+
+async def test_scheduled_messages_are_not_claimed(ctx: Context, anyio_backend: str) -> None:
+    account = await new_account(ctx)
+    later = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")
+    (scheduled,) = await queue(ctx, account, PHONES[0], date=later)
+    (now,) = await queue(ctx, account, PHONES[1])
+    smsc = FakeConnector("a")
+    async with running(dispatcher(ctx, (smsc, ()))):
+        await settled(ctx, now, state="submitted")
+    assert smsc.submitted == [now]
+    row = await message(ctx, scheduled)
+    assert (row["state"], row["claimed_by"], row["attempts"]) == ("queued", None, 0)
+
+
+async def test_recover_releases_the_claims_of_another_owner(
+    ctx: Context, anyio_backend: str
+) -> None:
+    ids = await queue(ctx, await new_account(ctx), *PHONES)
+    await claim(ctx, "crashed")
+    worker = dispatcher(ctx, (FakeConnector("a"), ()))
+    assert await worker.recover() == 2
+    for message_id in ids:
+        row = await message(ctx, message_id)
+        assert (row["state"], row["claimed_by"]) == ("queued", None)
+    assert await worker.recover() == 0
+
+
+async def test_stop_lets_submits_in_flight_finish(ctx: Context, anyio_backend: str) -> None:
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONES[0])
+    smsc = FakeConnector("a")
+    smsc.gate = asyncio.Event()
+    worker = dispatcher(ctx, (smsc, ()))
+    task = asyncio.create_task(worker.run())
+
+    async def submitting() -> bool:
+        return smsc.submitted == [message_id]
+
+    await until(submitting)
+    worker.stop()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()
+    assert worker.in_flight == 1
+    smsc.gate.set()
+    await asyncio.wait_for(task, DEADLINE)
+    row = await message(ctx, message_id)
+    assert (row["state"], row["status"]) == ("submitted", 3)
