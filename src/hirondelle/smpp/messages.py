@@ -117,7 +117,9 @@ def split_text(text: str, data_coding: int, concatenation: Concatenation) -> lis
     if concatenation == "payload":
         return [text]
     single = _SINGLE[data_coding]
-    if sum(_units(c, data_coding) for c in text) <= single:
+    # The encodings work character by character, so the text's units are the sum of its
+    # characters' units: one encode, not one per character (B5 build_submits).
+    if _units(text, data_coding) <= single:
         return [text]
     if data_coding != DATA_CODING_LATIN1 and concatenation in ("udh8", "sar"):
         return split_parts(text)
