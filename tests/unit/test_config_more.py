@@ -1,0 +1,98 @@
+"""Settings: where the file comes from, what a bad one does to the CLI, connectors' passwords,
+and the base URL clients are given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hirondelle.cli import app
+from hirondelle.config import CONFIG_FILE_ENV, ConnectorConfig, Settings, load_settings
+
+CONNECTOR = 'name = "op1"\nhost = "smsc.example.com"\nport = 2775\nsystem_id = "me"\n'
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CONFIG_FILE_ENV, raising=False)
+    monkeypatch.delenv("HIRONDELLE_PORT", raising=False)
+
+
+def test_the_file_named_by_hirondelle_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hirondelle.toml").write_text("port = 1111\n")
+    elsewhere = tmp_path / "etc" / "sms.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(f'port = 2222\ntimezone = "UTC"\n[[connectors]]\n{CONNECTOR}')
+    assert load_settings().port == 1111  # ./hirondelle.toml by default
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(elsewhere))
+    settings = load_settings()
+    assert (settings.port, settings.timezone) == (2222, "UTC")
+    assert [c.host for c in settings.connectors] == ["smsc.example.com"]
+    assert load_settings(str(tmp_path / "hirondelle.toml")).port == 1111  # --config wins
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("port = [unclosed\n", "invalid configuration"),
+        ('port = "eighty"\n', "port"),
+        ("[[connectors]]\nname = 1\n", "connectors"),
+        ('smtp_tls = "ssl"\n', "smtp_tls"),
+    ],
+)
+def test_a_bad_file_is_a_readable_cli_error(tmp_path: Path, content: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(content)
+    result = CliRunner().invoke(app, ["accounts", "list", "--config", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value: invalid configuration:" in result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "var").exists()  # nothing was opened or created
+
+
+def operator(**fields: str) -> ConnectorConfig:
+    return ConnectorConfig(name="op", host="h", port=1, system_id="me", **fields)  # type: ignore[arg-type]
+
+
+def test_connector_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OP_SECRET", "from-env")
+    monkeypatch.delenv("OP_MISSING", raising=False)
+    assert operator(password="inline").resolved_password() == "inline"
+    assert operator(password="ignored", password_env="OP_SECRET").resolved_password() == "from-env"
+    assert operator(password_env="OP_MISSING").resolved_password() == ""
+    assert operator().resolved_password() == ""
+
+
+def test_connector_defaults_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "hirondelle.toml").write_text(f"[[connectors]]\n{CONNECTOR}")
+    (connector,) = load_settings().connectors
+    assert (connector.bind_mode, connector.window, connector.encoding) == (
+        "transceiver",
+        10,
+        "gsm7",
+    )
+    assert (connector.dest_ton, connector.dest_npi, connector.source_ton) == (1, 1, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, "http://127.0.0.1:8080"),
+        ({"host": "0.0.0.0", "port": 0}, "http://0.0.0.0:0"),
+        ({"tls_cert": "c.pem", "tls_key": "k.pem", "port": 8443}, "https://127.0.0.1:8443"),
+        ({"tls_cert": "c.pem"}, "http://127.0.0.1:8080"),  # a certificate alone is not TLS
+        ({"public_url": "https://sms.example.com/"}, "https://sms.example.com"),
+        (
+            {"public_url": "https://x.test/sms", "tls_cert": "c", "tls_key": "k"},
+            "https://x.test/sms",
+        ),
+    ],
+)
+def test_base_url(values: dict[str, object], expected: str) -> None:
+    assert Settings(**values).base_url == expected  # type: ignore[arg-type]
