@@ -44,6 +44,19 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+Tasks = list["asyncio.Task[None]"]
+
+
+async def behind_a_write(write: FakeWrite, items: str) -> tuple[Batcher[str], Tasks, Tasks]:
+    """Submit "a", then `items` while the write of "a" runs."""
+    batcher: Batcher[str] = Batcher(write)
+    first = [asyncio.create_task(batcher.submit("a"))]
+    await write.wait_started(1)
+    later = [asyncio.create_task(batcher.submit(x)) for x in items]
+    await settle()
+    return batcher, first, later
+
+
 async def test_a_lone_item_is_written_at_once(anyio_backend: str) -> None:
     write = FakeWrite()
     batcher: Batcher[str] = Batcher(write)
@@ -56,17 +69,13 @@ async def test_a_lone_item_is_written_at_once(anyio_backend: str) -> None:
 
 async def test_items_arriving_during_a_write_go_into_the_next(anyio_backend: str) -> None:
     write = FakeWrite()
-    batcher: Batcher[str] = Batcher(write)
-    first = asyncio.create_task(batcher.submit("a"))
-    await write.wait_started(1)
-    later = [asyncio.create_task(batcher.submit(x)) for x in "bcd"]
-    await settle()
+    _batcher, first, later = await behind_a_write(write, "bcd")
     assert write.batches == [["a"]]
     write.release(0)
     await write.wait_started(2)
     assert write.batches == [["a"], ["b", "c", "d"]]
     write.release(1)
-    await asyncio.gather(first, *later)
+    await asyncio.gather(*first, *later)
 
 
 async def test_max_batch_is_respected(anyio_backend: str) -> None:
@@ -74,6 +83,7 @@ async def test_max_batch_is_respected(anyio_backend: str) -> None:
     batcher: Batcher[str] = Batcher(write, max_batch=2)
     tasks = [asyncio.create_task(batcher.submit(x)) for x in "abcde"]
     await write.wait_started(1)
+    assert write.batches == [["a", "b"]]
     for index in range(3):
         await write.wait_started(index + 1)
         write.release(index)
@@ -83,11 +93,7 @@ async def test_max_batch_is_respected(anyio_backend: str) -> None:
 
 async def test_a_failed_write_fails_exactly_its_batch(anyio_backend: str) -> None:
     write = FakeWrite()
-    batcher: Batcher[str] = Batcher(write)
-    first = asyncio.create_task(batcher.submit("a"))
-    await write.wait_started(1)
-    second = [asyncio.create_task(batcher.submit(x)) for x in "bc"]
-    await settle()
+    batcher, (first,), second = await behind_a_write(write, "bc")
     write.release(0, RuntimeError("disk full"))
     await write.wait_started(2)
     with pytest.raises(RuntimeError, match="disk full"):

@@ -249,12 +249,14 @@ async def test_long_message_is_delivered_when_all_parts_are(
     await receive(ctx, ("a1", 1, ""), ("a3", 1, ""))
     assert await state(ctx, whole) == ("submitted", 3)
     assert await events(ctx, whole) == [(3, "submitted")]
+    assert [hook["status"] for hook in await hooks(ctx, "receipt")] == ["3", "3"]
     await receive(ctx, ("a2", 1, ""))
     assert await state(ctx, whole) == ("final", 1)
     await receive(ctx, ("b2", 2, "stat:UNDELIV"))
     assert await state(ctx, failed) == ("final", 2)
     assert await events(ctx, failed) == [(3, "submitted"), (2, "stat:UNDELIV")]
     assert await events(ctx, whole) == [(3, "submitted"), (1, "Delivered")]
+    assert sorted(hook["status"] for hook in await hooks(ctx, "receipt")) == ["1", "2", "3", "3"]
 
 
 @pytest.mark.parametrize(

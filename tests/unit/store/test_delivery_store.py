@@ -37,16 +37,17 @@ async def test_claim_due_takes_at_most_limit_in_due_then_id_order(
 ) -> None:
     ids = await queue(ctx, await new_account(ctx), *NUMBERS)
     base = datetime.now(UTC) - timedelta(minutes=5)
-    await set_due(ctx, {ids[0]: base + timedelta(2), ids[1]: base, ids[2]: base, ids[3]: base})
+    late, middle = base + timedelta(days=2), base + timedelta(minutes=1)
+    await set_due(ctx, {ids[0]: late, ids[1]: middle, ids[2]: base, ids[3]: base})
     first = await claim(ctx, "one", limit=2)
-    assert [m.id for m in first] == [ids[1], ids[2]]
+    assert [m.id for m in first] == [ids[2], ids[3]]
     assert [(m.phone, m.parts, m.attempts) for m in first] == [
-        ("33612000002", 1, 0),
         ("33612000003", 1, 0),
+        ("33612000004", 1, 0),
     ]
     second = await claim(ctx, "two", limit=5)
-    assert [m.id for m in second] == [ids[3]]  # ids[0] is due in two days
-    row = await message(ctx, ids[1])
+    assert [m.id for m in second] == [ids[1]]  # ids[0] is due in two days
+    row = await message(ctx, ids[2])
     assert (row["state"], row["claimed_by"]) == ("claimed", "one")
     assert await claim(ctx, "three") == []
 
