@@ -339,6 +339,17 @@ async def test_a_concatenated_reply_is_stored_when_its_last_part_arrives(
     ]
 
 
+async def test_reply_parts_out_of_order_or_repeated(ctx: Context, anyio_backend: str) -> None:
+    first, middle, last = reply_pdus(LONG_TEXT)
+    for pdu in (last, first, first):
+        await inbound(ctx, pdu)
+    assert sorted(p["seqnum"] for p in await select(ctx, inbound_parts)) == [1, 3]
+    assert await select(ctx, replies) == []
+    await inbound(ctx, middle)
+    assert [r["text"] for r in await select(ctx, replies)] == [LONG_TEXT]
+    assert await select(ctx, inbound_parts) == []
+
+
 async def stop_comments(ctx: Context) -> list[tuple[str, str]]:
     return [(r["phone"], r["comment"]) for r in await select(ctx, blacklist)]
 
