@@ -56,7 +56,11 @@ def sim_mo(
 ) -> None:
     """Inject a reply from a handset into the running server's simulator."""
     if server is None:
-        settings = load_settings()
+        try:
+            settings = load_settings()
+        except Exception as exc:  # a bad hirondelle.toml: say so, as the other commands do
+            typer.echo(f"Error: invalid configuration: {exc}", err=True)
+            raise typer.Exit(1) from exc
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
         server = f"http://{host}:{settings.port}"
     body = {"from": sender, "text": text, **({"to": to} if to else {})}
@@ -65,7 +69,10 @@ def sim_mo(
     except httpx.HTTPError as exc:
         typer.echo(f"Error: cannot reach {server}: {exc}", err=True)
         raise typer.Exit(1) from exc
-    answer = response.json() if response.content else {}
+    try:
+        answer = response.json() if response.content else {}
+    except ValueError:  # not JSON: not a Hirondelle server, or an error page in front of it
+        answer = {"error": f"HTTP {response.status_code}: {response.text[:200]}"}
     if response.status_code != 200:
         typer.echo(f"Error: {answer.get('error', response.text)}", err=True)
         raise typer.Exit(1)

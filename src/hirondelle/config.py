@@ -1,8 +1,9 @@
 """Settings: one table of every knob, read from `HIRONDELLE_*` variables and `hirondelle.toml`.
 
 `SETTINGS` is the single source of truth: `docs/settings.md` is checked against it by a test, and
-the CLI's options only override its values. Connectors and routes (lists of tables) come from the
-TOML file only; everything else may also come from the environment.
+the CLI's options only override its values. Connectors and routes (lists of tables) belong in the
+TOML file (HIRONDELLE_CONNECTORS, a JSON list, replaces them); everything else may also come
+from the environment.
 """
 
 from __future__ import annotations
@@ -197,8 +198,13 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     """Settings from the TOML file (if any), then the environment, then explicit overrides.
 
     The environment wins over the file so that a deployment can keep one file and vary secrets.
+    A file named explicitly (argument or HIRONDELLE_CONFIG) must exist: a typo in its path
+    would otherwise run the server on defaults without a word.
     """
-    path = Path(config_file or os.environ.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+    named = config_file or os.environ.get(CONFIG_FILE_ENV)
+    path = Path(named or DEFAULT_CONFIG_FILE)
+    if named and not path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {path}")
     file_values: dict[str, Any] = {}
     if path.is_file():
         with path.open("rb") as handle:

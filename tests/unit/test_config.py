@@ -43,3 +43,16 @@ def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
     first = ensure_secret_key(settings)
     assert ensure_secret_key(settings) == first
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_named_configuration_file_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
+        load_settings(str(tmp_path / "missing.toml"))
+    monkeypatch.setenv("HIRONDELLE_CONFIG", str(tmp_path / "typo.toml"))
+    with pytest.raises(FileNotFoundError, match=r"typo\.toml"):
+        load_settings()
+    monkeypatch.delenv("HIRONDELLE_CONFIG")
+    assert load_settings().port == 8080  # no file named, none in the folder: defaults
