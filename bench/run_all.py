@@ -18,7 +18,7 @@ from harness import machine
 def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {machine()}", flush=True)
     started = time.perf_counter()
-    for bench in (b1_accept, b2_small_sends, b3_end_to_end, b4_footprint):
+    for bench in (b1_accept, b2_small_sends, b3_end_to_end, b4_footprint, b5_smpp_codec):
         bench.main()
     print(f"# all benchmarks: {time.perf_counter() - started:.0f} s", flush=True)
 
