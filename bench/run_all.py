@@ -1,4 +1,4 @@
-"""`make bench`: run B1 to B4 in turn and print their figures (one JSON line each)."""
+"""`make bench`: run B1 to B5 in turn and print their figures (one JSON line each)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import b1_accept
 import b2_small_sends
 import b3_end_to_end
 import b4_footprint
+import b5_smpp_codec
 from harness import machine
 
 
