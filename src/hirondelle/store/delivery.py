@@ -21,7 +21,6 @@ from hirondelle.store.schema import (
     blacklist,
     campaigns,
     inbound_parts,
-    message_events,
     message_parts,
     messages,
     pending_receipts,
@@ -96,11 +95,6 @@ def release_claims_of_others(conn: Connection, owner: str) -> int:
     return result.rowcount or 0
 
 
-def next_due_at(conn: Connection) -> datetime | None:
-    query = sa.select(sa.func.min(messages.c.due_at)).where(messages.c.state == "queued")
-    return conn.execute(query).scalar()
-
-
 def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) -> None:
     """Give claimed messages back to the pool, due again at `due_at`."""
     if message_ids:
@@ -164,7 +158,7 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
     ).first()
     if row is None:
         return None
-    add_event(conn, message_id, 4, detail, now)
+    add_events(conn, [(message_id, 4, detail)], now)
     return int(row[0])
 
 
@@ -175,14 +169,6 @@ def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: dat
         conn.exec_driver_sql(
             driver_sql(conn, sql), [(m, status, d[:255], at) for m, status, d in events]
         )
-
-
-def add_event(conn: Connection, message_id: int, status: int, detail: str, at: datetime) -> None:
-    conn.execute(
-        sa.insert(message_events).values(
-            message_id=message_id, status=status, detail=detail[:255], at=at
-        )
-    )
 
 
 # -- receipts ------------------------------------------------------------------------------------

@@ -81,12 +81,3 @@ def clicks_by_class(conn: Connection, link_id: int) -> dict[str, int]:
         .group_by(link_clicks.c.agent_class)
     )
     return {str(name): int(count) for name, count in conn.execute(query)}
-
-
-def links_of_campaign(conn: Connection, campaign_public_id: str) -> list[RowMapping]:
-    query = (
-        sa.select(short_links)
-        .where(short_links.c.campaign_public_id == campaign_public_id)
-        .order_by(short_links.c.id)
-    )
-    return list(conn.execute(query).mappings())

@@ -67,12 +67,3 @@ def record_email(
             sent_at=sent_at,
         )
     )
-
-
-def emails_of(conn: Connection, account_id: int) -> list[RowMapping]:
-    query = (
-        sa.select(pending_emails)
-        .where(pending_emails.c.account_id == account_id)
-        .order_by(pending_emails.c.id)
-    )
-    return list(conn.execute(query).mappings())

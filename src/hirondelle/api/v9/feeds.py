@@ -57,10 +57,6 @@ def parse_feed(text: str | None, root: str = "DATA") -> Tree:
     return tree
 
 
-def is_xml(text: str | None) -> bool:
-    return bool(text) and text.lstrip().lstrip("\ufeff").startswith("<")  # type: ignore[union-attr]
-
-
 # -- JSON ------------------------------------------------------------------------------------
 
 
