@@ -52,6 +52,13 @@ class Running:
                 return match
         raise AssertionError(f"no line matched {pattern!r}; output:\n" + "\n".join(self.lines))
 
+    def finish(self, timeout: float = 30.0) -> tuple[int, list[str]]:
+        """Wait for the process to exit by itself: its exit code and every line it wrote."""
+        code = self.process.wait(timeout)
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.lines.append(line)
+        return code, self.lines
+
     def terminate(self, timeout: float = 10.0) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from hirondelle import __version__
 from hirondelle.cli_delivery import blacklist_app, webhooks_app
 from hirondelle.cli_sim import sim_app, smsc_sim
-from hirondelle.config import Settings, load_settings
+from hirondelle.config import ConfigError, Settings, load_settings
 from hirondelle.services import accounts
 from hirondelle.services.context import Context, open_context
+from hirondelle.store.engine import StoreUnavailable
 
 app = typer.Typer(
     help="Hirondelle: a self-hosted SMS platform (allmysms API 9.0, SMPP 3.4).\n\n"
@@ -45,11 +46,17 @@ DatabaseOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Stop with one line on stderr: what is wrong and, where it helps, what to do."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
 def _settings(config: str | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, **overrides)
-    except Exception as exc:  # pydantic's validation errors say what is wrong
-        raise typer.BadParameter(f"invalid configuration: {exc}") from exc
+    except ConfigError as exc:
+        fail(f"invalid configuration: {exc}", 2)
 
 
 def _run(coro_fn: Any, settings: Settings) -> Any:
@@ -62,9 +69,8 @@ def _run(coro_fn: Any, settings: Settings) -> Any:
 
     try:
         return asyncio.run(main())
-    except accounts.AccountError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    except (accounts.AccountError, StoreUnavailable) as exc:
+        fail(str(exc))
 
 
 @app.callback()
@@ -93,24 +99,34 @@ def serve(
     On the first start with an empty store, a demo account is created and its login, API key
     and a ready-to-paste curl line are printed.
     """
-    from hirondelle.server import run_server
+    from hirondelle.server import PortUnavailable, run_server
 
     settings = _settings(
         config, host=host, port=port, database_url=database, tls_cert=tls_cert, tls_key=tls_key
     )
-    run_server(settings)
+    try:
+        for connector in settings.connectors:
+            connector.resolved_password()
+    except ConfigError as exc:
+        fail(f"invalid configuration: {exc}", 2)
+    try:
+        run_server(settings)
+    except (PortUnavailable, StoreUnavailable) as exc:
+        fail(str(exc))
 
 
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None, config: ConfigOption = None) -> None:
     """Create the store if needed and apply every pending migration."""
-    from hirondelle.store.engine import create_engine
-    from hirondelle.store.migrate import current_revision, upgrade
+    from hirondelle.store.engine import migrated_engine, safe_url
+    from hirondelle.store.migrate import current_revision
 
     settings = _settings(config, database_url=database)
-    engine = create_engine(settings.database_url)
-    upgrade(engine)
-    typer.echo(f"Store at revision {current_revision(engine)}: {settings.database_url}")
+    try:
+        engine = migrated_engine(settings.database_url)
+    except StoreUnavailable as exc:
+        fail(str(exc))
+    typer.echo(f"Store at revision {current_revision(engine)}: {safe_url(settings.database_url)}")
     engine.dispose()
 
 

@@ -8,18 +8,24 @@ from the environment.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
 DEFAULT_CONFIG_FILE = "hirondelle.toml"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot work; the message is one line that says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
 class ConnectorConfig(BaseModel):
     """One SMPP connector, from a `[[connectors]]` table of hirondelle.toml."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     host: str
     port: int
@@ -139,8 +147,15 @@ class ConnectorConfig(BaseModel):
     prefixes: list[str] = Field(default_factory=list)
 
     def resolved_password(self) -> str:
+        """The password, read from the `password_env` variable when one is named."""
         if self.password_env:
-            return os.environ.get(self.password_env, "")
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"connector {self.name!r}: its password_env variable {self.password_env} "
+                    "is not set"
+                )
+            return value
         return self.password
 
 
@@ -182,6 +197,11 @@ class Settings(BaseSettings):
     set_password_token_hours: float = Field(default=72.0, gt=0)
     connectors: list[ConnectorConfig] = Field(default_factory=list)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return database_url(value)
+
     @property
     def base_url(self) -> str:
         if self.public_url:
@@ -194,7 +214,59 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+#: Schemes of `database_url` for PostgreSQL, all opened with psycopg 3.
+POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
+
+
+def database_url(url: str) -> str:
+    """`url` with the driver we use spelled out; ValueError for a database we cannot open."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in POSTGRES_SCHEMES:
+        return "postgresql+psycopg://" + rest
+    if sep and scheme in ("sqlite", "sqlite+pysqlite"):
+        return url
+    shown = f"{scheme}://" if sep else repr(url.partition(":")[0][:20])
+    raise ValueError(f"the database URL must start with sqlite:/// or postgresql://, not {shown}")
+
+
+def _check_keys(values: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    names = list(known)
+    for key in values:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown key {key!r} in {where}{hint}")
+
+
+def check_file_keys(values: Mapping[str, Any], path: Path) -> None:
+    """Refuse a key no setting has: a typo would otherwise leave its default in place."""
+    _check_keys(values, Settings.model_fields, str(path))
+    connectors = values.get("connectors")
+    for index, table in enumerate(connectors if isinstance(connectors, list) else []):
+        if isinstance(table, dict):
+            name = table.get("name", index + 1)
+            where = f"connector {name!r} of {path}"
+            _check_keys(table, ConnectorConfig.model_fields, where)
+
+
+def one_line(error: ValidationError) -> str:
+    """Pydantic's errors as `where: what` pairs on one line."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
 def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Settings, or ConfigError saying in one line what is wrong; see `read_settings`."""
+    try:
+        return read_settings(config_file, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(one_line(exc)) from None
+
+
+def read_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     """Settings from the TOML file (if any), then the environment, then explicit overrides.
 
     The environment wins over the file so that a deployment can keep one file and vary secrets.
@@ -204,11 +276,15 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
     named = config_file or os.environ.get(CONFIG_FILE_ENV)
     path = Path(named or DEFAULT_CONFIG_FILE)
     if named and not path.is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
+        raise ConfigError(f"configuration file not found: {path}")
     file_values: dict[str, Any] = {}
     if path.is_file():
         with path.open("rb") as handle:
-            file_values = tomllib.load(handle)
+            try:
+                file_values = tomllib.load(handle)
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        check_file_keys(file_values, path)
     env_values = Settings().model_dump(exclude_unset=True)
     values = {**file_values, **env_values}
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import socket
 import sys
 from urllib.parse import quote
 
@@ -49,8 +50,31 @@ def print_welcome(base_url: str, demo: accounts.NewAccount | None) -> None:
     out.flush()
 
 
+class PortUnavailable(Exception):
+    """The HTTP port cannot be listened on; the message says what to do."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts: a port in use must stop
+    `serve` before its workers take back the claims of another process (runtime.Workers)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise PortUnavailable(
+            f"cannot listen on {host}:{port} ({reason}): free the port or choose another "
+            "with --port (0 picks a free one)"
+        ) from None
+
+
 async def serve(settings: Settings) -> None:
-    ctx = open_context(settings)
+    sock = listen(settings.host, settings.port)
+    try:
+        ctx = open_context(settings)
+    except BaseException:
+        sock.close()
+        raise
     try:
         demo = await ensure_demo_account(ctx)
         config = uvicorn.Config(
@@ -68,7 +92,7 @@ async def serve(settings: Settings) -> None:
         # ...then re-raises the signal. SIGTERM's default action would kill the process before
         # ctx.close() below, with status -15: the shutdown is complete, so let that one go.
         signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if task.done():
                 await task
@@ -81,6 +105,7 @@ async def serve(settings: Settings) -> None:
         await task
     finally:
         ctx.close()
+        sock.close()
 
 
 def run_server(settings: Settings) -> None:

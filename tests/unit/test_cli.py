@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from hirondelle.cli import app
@@ -58,3 +60,39 @@ def test_help_explains(run) -> None:  # type: ignore[no-untyped-def]
     for command in ("serve", "db", "accounts"):
         assert command in text
     assert "demo account" in run("serve", "--help")
+
+
+def closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["accounts", "list"], ["db", "upgrade"]])
+def test_an_unreachable_database_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    urls = {
+        f"postgresql://me:hunter2@127.0.0.1:{closed_port()}/sms": "connection refused",
+        f"sqlite:///{tmp_path}/a-file/sms.db": "a-file",
+    }
+    for url, reason in urls.items():
+        result = CliRunner().invoke(app, [*command, "--database", url], prog_name="hirondelle")
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: cannot open the database "), result.output
+        assert result.output.count("\n") == 1, result.output
+        assert reason in result.output.lower()
+        assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.postgres
+def test_db_upgrade_never_prints_the_password(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = make_url(postgres_url).set(password="hunter2").render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["db", "upgrade", "--database", url])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output and "***" in result.output
+    assert "hunter2" not in result.output

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hirondelle.config import ensure_secret_key, load_settings
+from hirondelle.config import ConfigError, ensure_secret_key, load_settings
 
 
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,10 +49,10 @@ def test_a_named_configuration_file_must_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
         load_settings(str(tmp_path / "missing.toml"))
     monkeypatch.setenv("HIRONDELLE_CONFIG", str(tmp_path / "typo.toml"))
-    with pytest.raises(FileNotFoundError, match=r"typo\.toml"):
+    with pytest.raises(ConfigError, match=r"typo\.toml"):
         load_settings()
     monkeypatch.delenv("HIRONDELLE_CONFIG")
     assert load_settings().port == 8080  # no file named, none in the folder: defaults

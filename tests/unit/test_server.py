@@ -5,24 +5,31 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.server import DEMO_LOGIN, ensure_demo_account, print_welcome
+from hirondelle.services import accounts, sending
 from hirondelle.services.context import Context
+from hirondelle.services.planning import Recipient, SmsOrder
 from hirondelle.store import Store
+from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.engine import create_engine
+from hirondelle.store.schema import messages
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import make_account
 from tests.processes import Running
@@ -158,3 +165,68 @@ def test_serve_process_over_tls(tmp_path: Path) -> None:
         with pytest.raises(httpx.ConnectError):  # not a certificate anyone else vouches for
             httpx.get(url, timeout=10)
         assert server.terminate() == 0
+
+
+@pytest.mark.anyio
+async def test_a_port_in_use_is_one_line_and_no_claim_is_taken_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The socket is bound before any worker starts: a busy port changes nothing in the store."""
+    with context(sqlite_url, tmp_path) as ctx:
+        creds = make_account(ctx)
+        account = await accounts.find_account(ctx, creds.login)
+        assert account is not None
+        order = SmsOrder(message="Hi", recipients=[Recipient("0611111111")])
+        await sending.send(ctx, account, order)
+        now = datetime.now(UTC)
+        lease = timedelta(minutes=5)
+        claimed = await ctx.store.write(
+            lambda conn: delivery_rows.claim_due(conn, "another-process", now, lease, 10)
+        )
+        assert len(claimed) == 1
+        before = await ctx.store.read(message_states)
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        env = {
+            "HIRONDELLE_DATABASE_URL": sqlite_url,
+            "HIRONDELLE_VAR_DIR": str(tmp_path / "var"),
+            "HIRONDELLE_SECRET_KEY": TEST_SECRET.decode(),
+        }
+        with Running(["serve", "--port", str(port)], cwd=tmp_path, env=env) as server:
+            code, lines = server.finish()
+    output = "\n".join(lines)
+    assert code != 0, output
+    assert [line for line in lines if line.strip()] == [lines[0]], output
+    assert "--port" in lines[0] and str(port) in lines[0], output
+    assert "Traceback" not in output
+    with context(sqlite_url, tmp_path) as ctx:
+        assert await ctx.store.read(message_states) == before
+
+
+def message_states(conn: sa.Connection) -> list[tuple[object, ...]]:
+    query = sa.select(messages.c.id, messages.c.state, messages.c.claimed_by, messages.c.attempts)
+    return [tuple(row) for row in conn.execute(query)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (
+            '[[connectors]]\nname = "op1"\nhost = "127.0.0.1"\nport = 2775\nsystem_id = "me"\n'
+            'password_env = "HIRONDELLE_TEST_UNSET_PASSWORD"\n',
+            "connector 'op1': its password_env variable HIRONDELLE_TEST_UNSET_PASSWORD is not set",
+        ),
+        ('database_url = "sqlite:///a-file/sms.db"\n', "Error: cannot open the database"),
+    ],
+)
+def test_serve_stops_on_a_start_up_error_with_one_line(
+    tmp_path: Path, setup: str, expected: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "hirondelle.toml").write_text(setup)
+    env = {"HIRONDELLE_VAR_DIR": str(tmp_path / "var")}
+    with Running(["serve", "--port", "0"], cwd=tmp_path, env=env) as server:
+        code, lines = server.finish()
+    output = "\n".join(lines)
+    assert code != 0 and len(lines) == 1, output
+    assert expected in lines[0]

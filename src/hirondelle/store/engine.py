@@ -101,9 +101,41 @@ def create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return sa.create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10},  # an unreachable server fails, not hangs
+    )
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened; the message is one line, without the URL's password."""
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be printed: its password masked."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.partition("://")[0] + "://…"
+
+
+def migrated_engine(url: str) -> Engine:
+    """An engine on `url`, migrated to the latest revision; StoreUnavailable if it cannot be."""
+    from hirondelle.store.migrate import upgrade
+
+    engine: Engine | None = None
+    try:
+        engine = create_engine(url)
+        upgrade(engine)
+    except (sa.exc.DBAPIError, sa.exc.ArgumentError, OSError) as exc:
+        if engine is not None:
+            engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreUnavailable(f"cannot open the database {safe_url(url)}: {reason}") from None
+    return engine
 
 
 class Store:
@@ -291,12 +323,7 @@ def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store at `url`."""
-    from hirondelle.store.migrate import upgrade
-
-    engine = create_engine(url)
-    if migrate:
-        upgrade(engine)
-    return Store(engine)
+    return Store(migrated_engine(url) if migrate else create_engine(url))
 
 
 @contextlib.contextmanager
