@@ -26,9 +26,16 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """200 when the store answers and, once the start-up grace is over, a connector is bound."""
     ctx: Context = request.app.state.ctx
-    ready = await asyncio.to_thread(ctx.store.ping)
-    return JSONResponse({"status": "ok" if ready else "unavailable"}, 200 if ready else 503)
+    workers: Workers | None = getattr(request.app.state, "workers", None)
+    if not await asyncio.to_thread(ctx.store.ping):
+        reason = "the store does not answer"
+    elif workers is not None and not workers.connectors_ready():
+        reason = "no SMPP connector is bound"
+    else:
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "unavailable", "reason": reason}, 503)
 
 
 def create_app(ctx: Context) -> Starlette:

@@ -80,6 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
+        "readiness_grace",
+        30.0,
+        "Seconds after start-up before /readyz requires a bound SMPP connector: after them it "
+        "answers 503 while none is bound.",
+    ),
+    Setting(
         "link_check",
         True,
         "shortenUrl checks that the URL answers (one HEAD request, public addresses only).",
@@ -179,6 +185,7 @@ class Settings(BaseSettings):
     var_dir: str = "var"
     simulator_receipt_delay: float = 1.0
     workers: bool = True
+    readiness_grace: float = Field(default=30.0, ge=0)
     link_check: bool = True
     link_check_timeout: float = 3.0
     allow_private_addresses: bool = False
@@ -208,6 +215,12 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         scheme = "https" if self.tls_cert and self.tls_key else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def routes(self) -> list[list[str]] | None:
+        """The destination prefixes of each connector; None when there is no connector (the
+        built-in simulator serves every number)."""
+        return [c.prefixes for c in self.connectors] if self.connectors else None
 
     @property
     def is_sqlite(self) -> bool:

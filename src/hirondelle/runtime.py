@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from hirondelle.config import ConnectorConfig
 from hirondelle.dispatch.connectors import Connector
@@ -36,8 +37,16 @@ class Workers:
         self.webhooks: WebhookWorker | None = None
         self._email_stop = asyncio.Event()
         self._email_task: asyncio.Task[None] | None = None
+        self.started_at = time.monotonic()
+
+    def connectors_ready(self) -> bool:
+        """True once a connector is bound, and during the start-up grace (readiness_grace)."""
+        if any(connector.bound for connector in self.connectors.values()):
+            return True
+        return time.monotonic() - self.started_at < self.ctx.settings.readiness_grace
 
     async def start(self) -> None:
+        self.started_at = time.monotonic()
         configs = list(self.ctx.settings.connectors)
         if not configs:
             self.simulator = SmscSimulator(receipt_delay=self.ctx.settings.simulator_receipt_delay)

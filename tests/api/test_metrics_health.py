@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from hirondelle.config import ConnectorConfig
 from hirondelle.services.context import Context
+from tests.conftest import live_app, make_settings
 from tests.helpers import json_answer, make_account
 
 
@@ -24,12 +27,43 @@ def test_readyz_is_503_when_the_store_cannot_be_reached(
     ctx.store.engine = sa.create_engine(f"sqlite:///{tmp_path}/not-a-folder/store.db")
     try:
         answer = client.get("/readyz")
-        assert (answer.status_code, answer.json()) == (503, {"status": "unavailable"})
+        unavailable = {"status": "unavailable", "reason": "the store does not answer"}
+        assert (answer.status_code, answer.json()) == (503, unavailable)
         assert client.get("/healthz").json() == {"status": "ok"}  # alive, only not ready
     finally:
         ctx.store.engine.dispose()
         ctx.store.engine = working
     assert client.get("/readyz").status_code == 200
+
+
+def closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
+
+
+def test_readyz_is_503_while_no_connector_is_bound_after_the_grace(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    down = ConnectorConfig(name="op1", host="127.0.0.1", port=closed_port(), system_id="me")
+    for grace, expected in (
+        (0.0, (503, {"status": "unavailable", "reason": "no SMPP connector is bound"})),
+        (3600.0, (200, {"status": "ok"})),  # still starting: the connector has time to bind
+    ):
+        settings = make_settings(
+            sqlite_url, tmp_path, workers=True, connectors=[down], readiness_grace=grace
+        )
+        with live_app(settings) as (_ctx, client):
+            answer = client.get("/readyz")
+            assert (answer.status_code, answer.json()) == expected
+
+
+def test_readyz_is_200_once_the_simulator_is_bound(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, workers=True, readiness_grace=0.0)
+    with live_app(settings) as (_ctx, client):
+        deadline = time.monotonic() + 10
+        while (answer := client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, answer.json()
+        assert answer.json() == {"status": "ok"}
 
 
 def test_metrics_without_workers_is_empty_prometheus_text(client: TestClient) -> None:

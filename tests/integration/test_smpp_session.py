@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -343,3 +344,30 @@ async def test_close_releases_submits_waiting_for_the_window() -> None:
         for task in waiting:
             with pytest.raises(SubmitRetryLater):
                 await task
+
+
+async def test_link_log_lines_name_the_connector_its_address_and_the_next_try(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="hirondelle.smpp.session")
+    sim = SmscSimulator(system_id="esme", password="secret")
+    port = await sim.start()
+    options = FAST | {"reconnect_delay": 30.0, "reconnect_max_delay": 60.0}
+    config = SessionConfig(
+        name="op1", host="127.0.0.1", port=port, system_id="esme", password="wrong", **options
+    )
+    session = SmppSession(config)
+    await session.start()
+    try:
+        await until(lambda: any(r.levelname == "WARNING" for r in caplog.records))
+        assert caplog.messages == [
+            f"connector op1 (127.0.0.1:{port}): bind refused: ESME_RINVPASWD; next try in 30 s"
+        ]
+    finally:
+        await session.close()
+        await sim.close()
+    caplog.clear()
+    async with running(name="op2") as (_sim, session, _):
+        await until(lambda: bool(caplog.messages))
+        address = f"127.0.0.1:{session.config.port}"
+        assert caplog.messages == [f"connector op2 ({address}): bound as transceiver"]

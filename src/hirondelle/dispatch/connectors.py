@@ -53,6 +53,7 @@ class Connector:
             bind_mode=BIND_MODES.get(config.bind_mode, "trx"),  # type: ignore[arg-type]
             window=config.window,
             tps=config.tps or None,
+            name=config.name,
         )
         options = MessageOptions(
             concatenation=config.concatenation,  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hirondelle.domain import routes
+
 
 @dataclass(frozen=True)
 class Route:
@@ -19,13 +21,7 @@ class Route:
 
     def match_length(self, phone: str) -> int:
         """Length of the longest prefix matching `phone` (0 for a catch-all), -1 if none."""
-        if not self.prefixes:
-            return 0
-        best = -1
-        for prefix in self.prefixes:
-            if phone.startswith(prefix) and len(prefix) > best:
-                best = len(prefix)
-        return best
+        return routes.match_length(phone, self.prefixes)
 
 
 class Router:

@@ -2,11 +2,13 @@
 
 `plan_campaign` applies the rules of `domain/` to an order and either returns the messages to
 store with their parts and credits, or raises `SendRefused` with the annex 5 status of the first
-rule the order breaks. It does no I/O: the send service gives it the blacklisted numbers.
+rule the order breaks. It does no I/O (but for a log line naming the numbers no route serves):
+the send service gives it the blacklisted numbers and the routes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -18,8 +20,11 @@ from hirondelle.domain import text as sms_text
 from hirondelle.domain.dates import BadDate, parse_send_date
 from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
 from hirondelle.domain.pricing import PriceTable, UnknownCountry
+from hirondelle.domain.routes import is_served
 from hirondelle.domain.sender import sender_for
 from hirondelle.domain.statuses import SendStatus, send_status_text
+
+log = logging.getLogger(__name__)
 
 #: Longest CLIMSGID (the column's size): a longer one is refused, not cut, since the client
 #: matches receipts on it.
@@ -167,11 +172,13 @@ def plan_campaign(
     blacklisted: set[str],
     now: datetime,
     short_link_base: str | None = None,
+    routes: Sequence[Sequence[str]] | None = None,
 ) -> Plan:
     """Validate and price an order; SendRefused names the first rule it breaks.
 
     With `short_link_base`, parts and credits are counted on the text its URLs will have once
-    each is a short link under that base URL (all short links have the same length).
+    each is a short link under that base URL (all short links have the same length). With
+    `routes` (the prefixes of each connector), a number none serves is invalid.
     """
     message = sms_text.unescape_newlines(order.message or "")
     if not message.strip():
@@ -183,6 +190,7 @@ def plan_campaign(
     except (BadDate, OverflowError):  # OverflowError: 0001-01-01 00:00 in Paris is before year 1
         raise SendRefused(SendStatus.BAD_DATE) from None
     invalid = list(recipients.invalid)
+    unroutable: list[str] = []
     messages: list[PlannedMessage] = []
     sms_ids = random_ids(len(recipients.valid))
     dynamic = order.dynamic is not None or "#param_" in message.lower()
@@ -190,6 +198,10 @@ def plan_campaign(
     for mobile, recipient in recipients.valid:
         if mobile.digits in blacklisted:
             invalid.append(mobile.digits)
+            continue
+        if not is_served(mobile.digits, routes):
+            invalid.append(mobile.digits)
+            unroutable.append(mobile.digits)
             continue
         try:
             per_part = prices.credits_per_part(mobile.country)
@@ -220,6 +232,12 @@ def plan_campaign(
                 credits=size.parts * per_part,
                 cli_msg_id=recipient.cli_msg_id,
             )
+        )
+    if unroutable:
+        log.info(
+            "no route serves %s: refused at accept (in invalidNumbers, not charged); "
+            "add its prefix to a connector's prefixes",
+            ", ".join(unroutable),
         )
     if not messages:
         raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=invalid)

@@ -216,6 +216,7 @@ def _plan_with(
         blacklisted=blacklisted,
         now=now,
         short_link_base=ctx.settings.base_url if order.shorten else None,
+        routes=ctx.settings.routes,
     )
 
 

@@ -85,6 +85,19 @@ class SessionConfig:
     throttle_retries: int = 3  # then SubmitRetryLater
     answer_handler_errors: bool = True  # ESME_RX_T_APPN when on_deliver raises, else silence
     unbind_timeout: float = 2.0
+    name: str = ""  # the connector's name, for log lines
+
+    def describe(self) -> str:
+        """How log lines name this session: `connector NAME (HOST:PORT)`."""
+        return f"connector {self.name or self.system_id} ({self.host}:{self.port})"
+
+
+#: How log lines call each bind.
+_BIND_NAMES = {
+    BindTransceiver: "transceiver",
+    BindTransmitter: "transmitter",
+    BindReceiver: "receiver",
+}
 
 
 @dataclass
@@ -137,13 +150,33 @@ class _Link:
                 await self._run_once()
                 failures = 0
             except (OSError, TimeoutError, ProtocolError, _LinkLost, SubmitRetryLater) as exc:
-                log.warning("smpp link %s: %s", self.bind.__name__, exc)
                 self.session.last_error = exc
                 failures += 1
+                error: BaseException | None = exc
+            else:
+                error = None
             if self.session.closing:
                 return
             delay = self.config.reconnect_delay * 2 ** max(failures - 1, 0)
-            await self.session.pause(min(delay, self.config.reconnect_max_delay))
+            delay = min(delay, self.config.reconnect_max_delay)
+            log.warning(
+                "%s: %s; next try in %s",
+                self.config.describe(),
+                self._what(error),
+                f"{delay:g} s",
+            )
+            await self.session.pause(delay)
+
+    def _what(self, error: BaseException | None) -> str:
+        """What happened to the link, for its log line."""
+        if error is None:
+            return "the SMSC closed the connection"
+        if isinstance(error, TimeoutError) and not str(error):
+            return "no answer in time"
+        text = str(error) or type(error).__name__
+        if len(self.session.links) > 1:
+            return f"{_BIND_NAMES[self.bind]} link: {text}"
+        return text
 
     async def _run_once(self) -> None:
         config = self.config
@@ -168,6 +201,7 @@ class _Link:
             if resp.command_status != S.ESME_ROK:
                 raise _LinkLost(f"bind refused: {status_name(resp.command_status)}")
             self.session.stats.binds += 1
+            log.info("%s: bound as %s", config.describe(), _BIND_NAMES[self.bind])
             self.bound.set()
             self.session.update_bound()
             keepalive = asyncio.create_task(self._keepalive())
