@@ -50,11 +50,33 @@ class ConnectorCollector:
             yield family
 
 
+#: WebhookStats fields exported as counters.
+WEBHOOK_STATS = {
+    "delivered": "webhook calls answered 2xx",
+    "failed": "webhook calls that did not deliver (retried later or given up)",
+    "given_up": "webhook events given up (410 Gone, bad URL, past webhook_max_age_hours)",
+}
+
+
+class WebhookCollector:
+    """Reads the webhook sender's counters when Prometheus scrapes."""
+
+    def __init__(self, workers: Workers) -> None:
+        self.workers = workers
+
+    def collect(self) -> Iterator[Metric]:
+        sender = self.workers.webhooks
+        for field, help_text in WEBHOOK_STATS.items():
+            value = getattr(sender.stats, field) if sender is not None else 0
+            yield CounterMetricFamily(f"hirondelle_webhook_{field}", help_text, value=value)
+
+
 async def metrics(request: Request) -> Response:
     registry = CollectorRegistry()
     workers: Workers | None = getattr(request.app.state, "workers", None)
     if workers is not None:
         registry.register(ConnectorCollector(workers))
+        registry.register(WebhookCollector(workers))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -242,6 +242,7 @@ def test_private_webhook_urls_are_refused(
     monkeypatch.setattr(netguard, "system_resolver", private)
     answer = call(client, "setWebhooks", alice, receiptUrl=url)
     assert "not allowed" in answer["error"]
+    assert "the allow_private_addresses setting" in answer["error"]  # what the operator can do
     assert call(client, "getWebhooks", alice)["receiptUrl"] == ""
     # the operator may allow private addresses
     monkeypatch.setattr(ctx.settings, "allow_private_addresses", True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
@@ -343,3 +345,53 @@ def test_a_slow_receiver_does_not_hold_other_accounts(ctx: Context) -> None:
             await loop
 
     asyncio.run(scenario())
+
+
+def webhook_metrics(client: TestClient) -> dict[str, float]:
+    text = client.get("/metrics").text
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("hirondelle_webhook")
+    }
+
+
+def test_failed_deliveries_are_logged_and_counted_in_metrics(
+    live_settings: Settings, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hirondelle.notify.webhooks")
+    receiver.status = 500
+    ctx = open_ctx(live_settings)
+    make_account(ctx)
+    account_id = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.text("SELECT id FROM accounts")).scalar_one()
+    )
+    url = receiver.url("/hook?token=t0ps3cret")
+    with TestClient(create_app(ctx)) as client:
+        assert webhook_metrics(client) == {
+            "hirondelle_webhook_delivered_total": 0,
+            "hirondelle_webhook_failed_total": 0,
+            "hirondelle_webhook_given_up_total": 0,
+        }
+        for key in ("m1", "m2"):
+            ctx.store.write_sync(
+                lambda conn, key=key: outbox.queue_event(
+                    conn, account_id, "receipt", key, url, {"a": "1"}, now()
+                )
+            )
+        wait_until(lambda: webhook_metrics(client)["hirondelle_webhook_failed_total"] == 2)
+        receiver.status = 410
+        ctx.store.write_sync(
+            lambda conn: outbox.queue_event(conn, account_id, "reply", "m3", url, {}, now())
+        )
+        wait_until(lambda: webhook_metrics(client)["hirondelle_webhook_given_up_total"] == 1)
+        assert webhook_metrics(client)["hirondelle_webhook_delivered_total"] == 0
+    ctx.close()
+    warnings = sorted(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert len(warnings) == 3, warnings
+    address = receiver.url("/hook")
+    assert warnings[0].startswith(f"webhook event 1 of account {account_id} to {address}: ")
+    assert "HTTP 500; next try at " in warnings[0]
+    assert "HTTP 410 Gone" in warnings[2] and "given up" in warnings[2]
+    assert not any("t0ps3cret" in warning for warning in warnings)

@@ -43,6 +43,12 @@ class NetGuardError(Exception):
 class BlockedAddress(NetGuardError):
     """The host is, or resolves to, an address that is not public."""
 
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what}: connections to it are not allowed (the allow_private_addresses setting "
+            "of the server lifts this rule)"
+        )
+
 
 class UnresolvableHost(NetGuardError):
     """The host name does not resolve."""
@@ -98,7 +104,7 @@ def check_ip(ip: IPAddress, *, allow_private: bool = False) -> None:
     """Raise BlockedAddress unless `ip` is public (or private addresses are allowed)."""
     reason = forbidden_reason(ip)
     if reason is not None and not allow_private:
-        raise BlockedAddress(f"The address {ip} is {reason}: connections to it are not allowed")
+        raise BlockedAddress(f"The address {ip} is {reason}")
 
 
 def check_host_statically(host: str, *, allow_private: bool = False) -> None:
@@ -112,7 +118,7 @@ def check_host_statically(host: str, *, allow_private: bool = False) -> None:
         check_ip(literal, allow_private=allow_private)
     name = host.rstrip(".").lower()
     if not allow_private and (name == "localhost" or name.endswith(".localhost")):
-        raise BlockedAddress(f"The host {host} is loopback: connections to it are not allowed")
+        raise BlockedAddress(f"The host {host} is loopback")
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -146,10 +152,7 @@ async def resolve_checked(
         ip = ipaddress.ip_address(text.split("%", 1)[0])
         reason = forbidden_reason(ip)
         if reason is not None and not allow_private:
-            raise BlockedAddress(
-                f"The host {host} resolves to {ip}, which is {reason}: "
-                "connections to it are not allowed"
-            )
+            raise BlockedAddress(f"The host {host} resolves to {ip}, which is {reason}")
         if ip not in addresses:
             addresses.append(ip)
     if not addresses:

@@ -30,6 +30,7 @@ import hmac
 import logging
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -75,6 +76,20 @@ def retry_delay(attempts: int) -> timedelta:
     return base * random.uniform(0.5, 1.0)
 
 
+def shown_url(url: str) -> str:
+    """`url` as a log line shows it: without its query, which may carry a token."""
+    return url.partition("?")[0].partition("#")[0]
+
+
+@dataclass
+class WebhookStats:
+    """Counters of one sender, exported by `/metrics`."""
+
+    delivered: int = 0  # calls answered 2xx
+    failed: int = 0  # calls that did not deliver: retried later or given up
+    given_up: int = 0  # events given up: 410 Gone, a bad URL, or too old to retry
+
+
 class WebhookSender:
     """Claims due events and sends them; `run` is the loop, `deliver_due` one pass."""
 
@@ -83,10 +98,12 @@ class WebhookSender:
         ctx: Context,
         client: httpx.AsyncClient,
         resolver: netguard.Resolver | None = None,
+        stats: WebhookStats | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.resolver = resolver
+        self.stats = stats or WebhookStats()
         self.in_flight: Counter[int] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
@@ -135,10 +152,28 @@ class WebhookSender:
                 state, error = "dead", f"given up after {event.attempts} attempts: {error}"
             else:
                 next_at = min(at + retry_delay(event.attempts), deadline)
-        if state != "done":
-            log.info("webhook event %d: %s (%s)", event.id, state, error)
+        self._count(event, state, error, next_at)
         await self.ctx.store.write(
             lambda conn: outbox.finish_event(conn, event.id, state, next_at, error)
+        )
+
+    def _count(self, event: OutboxEvent, state: str, error: str, next_at: datetime | None) -> None:
+        if state == "done":
+            self.stats.delivered += 1
+            return
+        self.stats.failed += 1
+        if next_at is not None:
+            outcome = f"next try at {next_at:%Y-%m-%d %H:%M:%S} UTC"
+        else:
+            self.stats.given_up += 1
+            outcome = "given up"
+        log.warning(
+            "webhook event %d of account %d to %s: %s; %s",
+            event.id,
+            event.account_id,
+            shown_url(event.url),
+            error,
+            outcome,
         )
 
     async def _call(self, event: OutboxEvent) -> tuple[str, str]:
@@ -222,10 +257,12 @@ async def deliver_due(
         return await WebhookSender(ctx, client, resolver).deliver_due(now)
 
 
-async def run_webhook_sender(ctx: Context, stop: asyncio.Event) -> None:
+async def run_webhook_sender(
+    ctx: Context, stop: asyncio.Event, stats: WebhookStats | None = None
+) -> None:
     """The sender loop of `hirondelle serve` and workers: runs until `stop` is set."""
     async with new_client(ctx) as client:
-        await WebhookSender(ctx, client).run(stop)
+        await WebhookSender(ctx, client, stats=stats).run(stop)
 
 
 class WebhookWorker:
@@ -233,7 +270,8 @@ class WebhookWorker:
 
     def __init__(self, ctx: Context) -> None:
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(run_webhook_sender(ctx, self._stop))
+        self.stats = WebhookStats()
+        self._task = asyncio.create_task(run_webhook_sender(ctx, self._stop, self.stats))
 
     @classmethod
     def start(cls, ctx: Context) -> WebhookWorker:
