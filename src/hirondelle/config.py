@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "answers 503 while none is bound.",
     ),
     Setting(
+        "metrics_token",
+        "",
+        "Bearer token /metrics requires from every client (Authorization: Bearer …); empty: "
+        "/metrics answers loopback clients only.",
+    ),
+    Setting(
         "link_check",
         True,
         "shortenUrl checks that the URL answers (one HEAD request, public addresses only).",
@@ -186,6 +192,7 @@ class Settings(BaseSettings):
     simulator_receipt_delay: float = 1.0
     workers: bool = True
     readiness_grace: float = Field(default=30.0, ge=0)
+    metrics_token: str = ""
     link_check: bool = True
     link_check_timeout: float = 3.0
     allow_private_addresses: bool = False

@@ -1,11 +1,15 @@
 """Endpoints for operators and test benches: `/metrics` and the simulator's control endpoint.
 
+`/metrics` answers loopback clients only, unless the `metrics_token` setting is set: then it
+wants `Authorization: Bearer <token>` from every client.
+
 `POST /_sim/mo` injects a reply into the embedded SMSC simulator (what `hirondelle sim mo` calls).
 It answers only to loopback clients, and only when the simulator runs in this process.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Iterator
 
@@ -71,7 +75,24 @@ class WebhookCollector:
             yield CounterMetricFamily(f"hirondelle_webhook_{field}", help_text, value=value)
 
 
+def _metrics_refusal(request: Request) -> Response | None:
+    """Why `request` may not read /metrics, as the answer to give; None when it may."""
+    token: str = request.app.state.ctx.settings.metrics_token
+    if not token:
+        if _from_loopback(request):
+            return None
+        error = "/metrics answers loopback clients only; set metrics_token to allow others"
+        return JSONResponse({"error": error}, 403)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    error = "/metrics wants the metrics_token setting as Authorization: Bearer <token>"
+    return JSONResponse({"error": error}, 401, headers={"WWW-Authenticate": "Bearer"})
+
+
 async def metrics(request: Request) -> Response:
+    if (refusal := _metrics_refusal(request)) is not None:
+        return refusal
     registry = CollectorRegistry()
     workers: Workers | None = getattr(request.app.state, "workers", None)
     if workers is not None:

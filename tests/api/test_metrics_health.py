@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from hirondelle.app import create_app
 from hirondelle.config import ConnectorConfig
 from hirondelle.services.context import Context
 from tests.conftest import live_app, make_settings
@@ -71,6 +72,31 @@ def test_metrics_without_workers_is_empty_prometheus_text(client: TestClient) ->
     assert answer.status_code == 200
     assert answer.headers["content-type"] == CONTENT_TYPE_LATEST
     assert "hirondelle_smpp" not in answer.text
+
+
+def test_metrics_answer_loopback_clients_only(ctx: Context) -> None:
+    app = create_app(ctx)
+    with TestClient(app, client=("203.0.113.5", 40000)) as remote:
+        answer = remote.get("/metrics")
+        assert answer.status_code == 403
+        assert "metrics_token" in answer.json()["error"]
+    for loopback in ("127.0.0.1", "::1"):
+        with TestClient(app, client=(loopback, 40000)) as local:
+            assert local.get("/metrics").status_code == 200
+
+
+def test_metrics_with_a_token_want_it_from_everyone(ctx: Context) -> None:
+    ctx.settings.metrics_token = "sc4pe-me"
+    app = create_app(ctx)
+    for host in ("203.0.113.5", "127.0.0.1"):
+        with TestClient(app, client=(host, 40000)) as client:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "sc4pe-me"}):
+                answer = client.get("/metrics", headers=headers)
+                assert answer.status_code == 401, headers
+                assert answer.headers["www-authenticate"] == "Bearer"
+            good = client.get("/metrics", headers={"Authorization": "Bearer sc4pe-me"})
+            assert good.status_code == 200
+            assert good.headers["content-type"] == CONTENT_TYPE_LATEST
 
 
 def samples(client: TestClient) -> dict[str, float]:
