@@ -43,7 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "database_url",
         "sqlite:///var/hirondelle.db",
-        "SQLAlchemy URL of the store: a SQLite file (default) or postgresql+psycopg://…",
+        "URL of the store: sqlite:///FILE (default) or postgresql://user:password@host/db "
+        "(postgres:// and postgresql+psycopg:// too).",
     ),
     Setting("host", "127.0.0.1", "Address the HTTP server listens on."),
     Setting("port", 8080, "Port the HTTP server listens on (0 picks a free one)."),
