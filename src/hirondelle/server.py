@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
+import os
 import signal
 import socket
 import sys
@@ -61,11 +63,16 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
-        raise PortUnavailable(
-            f"cannot listen on {host}:{port} ({reason}): free the port or choose another "
-            "with --port (0 picks a free one)"
-        ) from None
+        code = exc.errno or 0  # create_server's own message repeats the address: not used
+        if code > 0:
+            reason = os.strerror(code).lower()
+        else:  # a resolver error (negative EAI_* code) or none at all
+            reason = "the name does not resolve" if code < 0 else str(exc)
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            advice = "free the port or choose another with --port (0 picks a free one)"
+        else:
+            advice = "choose an address of this machine with --host"
+        raise PortUnavailable(f"cannot listen on {host}:{port} ({reason}): {advice}") from None
 
 
 async def serve(settings: Settings) -> None:

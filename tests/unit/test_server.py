@@ -22,7 +22,13 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
-from hirondelle.server import DEMO_LOGIN, ensure_demo_account, print_welcome
+from hirondelle.server import (
+    DEMO_LOGIN,
+    PortUnavailable,
+    ensure_demo_account,
+    listen,
+    print_welcome,
+)
 from hirondelle.services import accounts, sending
 from hirondelle.services.context import Context
 from hirondelle.services.planning import Recipient, SmsOrder
@@ -230,3 +236,12 @@ def test_serve_stops_on_a_start_up_error_with_one_line(
     output = "\n".join(lines)
     assert code != 0 and len(lines) == 1, output
     assert expected in lines[0]
+
+
+def test_listen_says_which_option_to_change() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(PortUnavailable, match=r"address already in use\): .* --port"):
+            listen("127.0.0.1", port)
+    with pytest.raises(PortUnavailable, match=r"^cannot listen on 192\.0\.2\.1:0 .*--host$"):
+        listen("192.0.2.1", 0)  # TEST-NET-1: not an address of this machine
