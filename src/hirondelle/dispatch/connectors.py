@@ -97,7 +97,8 @@ class Connector:
             receipt = receipt_from_deliver_sm(pdu)
             if receipt is None:
                 log.warning(
-                    "smpp %s: receipt without a message id, acknowledged and ignored", self.name
+                    "%s: receipt without a message id, acknowledged and ignored",
+                    self.session.config.describe(),
                 )
                 return CommandStatus.ESME_ROK
             status = int(receipt_outcome(receipt))

@@ -326,7 +326,9 @@ class _Link:
         answers = 0
         for event in events(self.conn):
             if isinstance(event, Refused):
-                log.warning("smpp: malformed or unexpected PDU: %s", event.error)
+                log.warning(
+                    "%s: malformed or unexpected PDU: %s", self.config.describe(), event.error
+                )
                 if event.answer is not None:
                     self._write(event.answer)
             else:
@@ -360,7 +362,7 @@ class _Link:
         try:
             status = await self.session.on_deliver(pdu)
         except Exception:
-            log.exception("smpp: on_deliver failed for %s", pdu)
+            log.exception("%s: storing a deliver_sm failed: %s", self.config.describe(), pdu)
             if not self.config.answer_handler_errors:
                 return
             status = S.ESME_RX_T_APPN
