@@ -225,6 +225,22 @@ def test_get_pulls(browser: Any, server: Server) -> None:
     assert echoed(open_in_browser(browser, server.url("getPulls")))
 
 
+def test_the_set_password_page_keeps_its_styles(browser: Any, server: Server) -> None:
+    """Pages send their own policy, which the safety headers keep: its inline styles apply."""
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        response = page.goto(f"{server.base}/account/set-password?token={quote(PAYLOAD)}")
+        assert response is not None and response.status == 400
+        assert "style-src 'unsafe-inline'" in response.headers["content-security-policy"]
+        max_width = page.evaluate("getComputedStyle(document.body).maxWidth")
+    finally:
+        page.close()
+    violations = [line for line in console if "Content Security Policy" in line]
+    assert (max_width, violations) == ("448px", [])
+
+
 def _sms_id(server: Server) -> str:
     with httpx.Client(timeout=10) as http:
         acks = api(http, server, "getAcks", campId=server.campaign)["acks"]
