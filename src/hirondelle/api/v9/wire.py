@@ -5,7 +5,10 @@ case-insensitively and through the aliases of DESIGN.md §5; empty values count 
 parameters (smsData, accountData, ...) may arrive raw — un-urlencoded JSON or XML pasted into a
 form body — which we recover instead of mangling.
 
-Answers: JSON (orjson) or XML built from escaped strings, root element = the method name.
+Answers: JSON (orjson) or XML built from escaped strings, root element = the method name. JSON
+goes out as `text/html` (as allmysms does), so no answer byte may read as markup (DESIGN.md §5
+"Safe bytes"): `<`, `>`, `&`, U+2028 and U+2029 in JSON strings are `\\u` escapes, XML text and
+attributes are escaped, and an element name that is not a plain XML name is never written.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 from starlette.requests import Request
@@ -207,10 +211,39 @@ class Answer:
 def encode(method: str, fields: Mapping[str, Any], fmt: Format, json_type: str) -> Answer:
     if fmt == "xml":
         return Answer(encode_xml(method, fields), "application/xml; charset=UTF-8")
-    return Answer(orjson.dumps(fields), json_type)
+    return Answer(safe_json(fields), json_type)
+
+
+_LS, _PS = "\u2028".encode(), "\u2029".encode()
+
+
+def safe_json(value: Any) -> bytes:
+    """orjson's bytes, with `<`, `>`, `&`, U+2028 and U+2029 as `\\u` escapes: the same JSON to
+    a parser, and no byte a browser can read as markup. orjson writes these characters only
+    inside strings, so replacing them wherever they are is exact. Most answers hold none: the
+    single-byte `in` tests (memchr) keep them at orjson's speed, and the 3-byte searches run
+    only when the lead byte E2 of U+2028/U+2029 is there."""
+    body = orjson.dumps(value)
+    if b"<" in body or b">" in body or b"&" in body:
+        body = body.replace(b"&", b"\\u0026").replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+    if b"\xe2" in body:
+        body = body.replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
+    return body
+
+
+#: Element names we write as they are; any other key becomes `<field name="...">`.
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+
+
+@lru_cache(maxsize=512)
+def _is_xml_name(name: str) -> bool:
+    return _XML_NAME.fullmatch(name) is not None
 
 
 def encode_xml(root: str, fields: Mapping[str, Any]) -> bytes:
+    """The XML answer; a root that is not a plain XML name (never the case for a known method)
+    is written `error`."""
+    root = root if _is_xml_name(root) else "error"
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<', root, ">"]
     _xml_fields(parts, fields)
     parts += ["</", root, ">\n"]
@@ -219,7 +252,12 @@ def encode_xml(root: str, fields: Mapping[str, Any]) -> bytes:
 
 def _xml_fields(out: list[str], fields: Mapping[str, Any]) -> None:
     for key, value in fields.items():
-        out += ["<", key, ">"]
+        if _is_xml_name(key):
+            out += ["<", key, ">"]
+            close = key
+        else:
+            out += ["<field name=", quoteattr(_XML_INVALID.sub("", key)), ">"]
+            close = "field"
         if isinstance(value, Mapping):
             _xml_fields(out, value)
         elif isinstance(value, list):
@@ -233,7 +271,7 @@ def _xml_fields(out: list[str], fields: Mapping[str, Any]) -> None:
                 out += ["</", item, ">"]
         else:
             out.append(_xml_text(value))
-        out += ["</", key, ">"]
+        out += ["</", close, ">"]
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
