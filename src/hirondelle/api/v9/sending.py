@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hirondelle.api.v9 import feeds
-from hirondelle.api.v9.methods import Call, Fields, MethodError, error, method
+from hirondelle.api.v9.methods import Call, Failure, Fields, MethodError, error, method
 from hirondelle.domain.pricing import UnknownCountry
 from hirondelle.domain.statuses import (
     DELETE_CAMPAIGN_TEXTS,
@@ -18,9 +18,15 @@ from hirondelle.services import campaigns, sending
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 
 
-def send_auth_failure() -> Fields:
-    status = SendStatus.BAD_CREDENTIALS
-    return {"status": int(status), "statusText": send_status_text(status)}
+def send_errors(failure: Failure, reason: str) -> Fields:
+    """Annex 5 for the failures before the send: 102 for an account that does not match (bad
+    credentials, or a `subaccount` that is not the caller's), 109 for a request that cannot be
+    read. The table's text, with the reason after a colon unless it is bad credentials."""
+    status = SendStatus.INVALID_FEED if failure is Failure.REQUEST else SendStatus.BAD_CREDENTIALS
+    text = send_status_text(status)
+    if failure is not Failure.CREDENTIALS:
+        text = f"{text}: {reason}"
+    return {"status": int(status), "statusText": text}
 
 
 def _refusal(status: SendStatus) -> MethodError:
@@ -86,12 +92,12 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
     return sending.outcome_fields(outcome)
 
 
-@method("sendSms", auth_failure=send_auth_failure, feed="smsData")
+@method("sendSms", errors=send_errors, feed="smsData")
 async def send_sms(call: Call) -> Fields:
     return await _send(call, order_from_feed(call.param("smsData")))
 
 
-@method("simulateCampaign", auth_failure=send_auth_failure, feed="smsData")
+@method("simulateCampaign", errors=send_errors, feed="smsData")
 async def simulate_campaign(call: Call) -> Fields:
     fields = await _send(call, order_from_feed(call.param("smsData")), simulate=True)
     return {
@@ -104,7 +110,7 @@ async def simulate_campaign(call: Call) -> Fields:
     }
 
 
-@method("directSend", auth_failure=send_auth_failure)
+@method("directSend", errors=send_errors)
 async def simplified_send(call: Call) -> Fields:
     """The simplified send of §5: plain parameters, `mobile` separated by semicolons."""
     mobiles = [m for m in (call.param("mobile") or "").replace(",", ";").split(";") if m.strip()]
@@ -119,11 +125,16 @@ async def simplified_send(call: Call) -> Fields:
     return await _send(call, order)
 
 
-def delete_auth_failure() -> Fields:
-    return {"status": DeleteCampaignStatus.CAMPID_NOT_FOUND, "statusText": "Identification Problem"}
+def delete_errors(failure: Failure, reason: str) -> Fields:
+    """Annex 7's CAMPIDNOTFOUND "Identification Problem" for every failure before the method runs
+    (the reason after a colon, unless it is bad credentials)."""
+    text = "Identification Problem"
+    if failure is not Failure.CREDENTIALS:
+        text = f"{text}: {reason}"
+    return {"status": DeleteCampaignStatus.CAMPID_NOT_FOUND, "statusText": text}
 
 
-@method("deleteCampaign", auth_failure=delete_auth_failure)
+@method("deleteCampaign", errors=delete_errors)
 async def delete_campaign(call: Call) -> Fields:
     status = await campaigns.delete_campaign(call.ctx, call.account, call.param("campId"))
     return {"status": status, "statusText": DELETE_CAMPAIGN_TEXTS[status]}
