@@ -33,8 +33,18 @@ def _refusal(status: SendStatus) -> MethodError:
     return MethodError({"status": int(status), "statusText": send_status_text(status)})
 
 
+#: The blocks that hold the recipients: `SMS` (§6.2, appendix 2) and `TEXT` (appendix 1's
+#: `<Text>`, which means the same).
+RECIPIENT_BLOCKS = ("SMS", "TEXT")
+MOBILEPHONE = "MOBILEPHONE"
+
+
 def order_from_feed(feed: str | None) -> SmsOrder:
-    """An SmsOrder from an smsData feed (JSON or XML, manual §6.2 and appendices 1 and 2)."""
+    """An SmsOrder from an smsData feed (JSON or XML, manual §6.2 and appendices 1 and 2).
+
+    A number (a MOBILEPHONE tag) anywhere the send does not read it refuses the feed with 109:
+    a recipient is never dropped because the feed put it in a place we do not understand.
+    """
     try:
         tree = feeds.parse_feed(feed)
     except feeds.EmptyFeed:
@@ -48,7 +58,7 @@ def order_from_feed(feed: str | None) -> SmsOrder:
         raise _refusal(SendStatus.INVALID_FEED) from None
     return SmsOrder(
         message=feeds.text_of(tree, "MESSAGE") or "",
-        recipients=[_recipient(item) for item in feeds.items_of(tree, "SMS")],
+        recipients=_recipients(tree),
         tpoa=feeds.text_of(tree, "TPOA"),
         date=feeds.text_of(tree, "DATE"),
         campaign_name=feeds.text_of(tree, "CAMPAIGN_NAME") or "",
@@ -60,21 +70,41 @@ def order_from_feed(feed: str | None) -> SmsOrder:
     )
 
 
-def _recipient(item: Any) -> Recipient:
+def _recipients(tree: feeds.Tree) -> list[Recipient]:
+    for tag, value in tree.items():
+        if tag not in RECIPIENT_BLOCKS and (
+            tag == MOBILEPHONE or feeds.holds_tag(value, MOBILEPHONE)
+        ):
+            raise _refusal(SendStatus.INVALID_FEED)
+    found: list[Recipient] = []
+    for block in RECIPIENT_BLOCKS:
+        for item in feeds.items_of(tree, block):
+            found.extend(_block_recipients(item))
+    return found
+
+
+def _block_recipients(item: Any) -> list[Recipient]:
+    """The recipients of one block: its MOBILEPHONE (each of them, when it repeats), with the
+    block's PARAM_N and CLIMSGID."""
+    if isinstance(item, str):
+        return [Recipient(mobile=item)]
     if not isinstance(item, dict):
-        return Recipient(mobile=str(item))
+        raise _refusal(SendStatus.INVALID_FEED)
     params: dict[int, str] = {}
     for key, value in item.items():
+        if key != MOBILEPHONE and feeds.holds_tag(value, MOBILEPHONE):
+            raise _refusal(SendStatus.INVALID_FEED)
         # isdecimal, not isdigit: int() refuses "²", and more than 4300 digits.
         number = key[6:]
         valid = key.startswith("PARAM_") and number.isdecimal() and len(number) < 100
         if valid and isinstance(value, str):
             params[int(number)] = value
-    return Recipient(
-        mobile=str(item.get("MOBILEPHONE") or ""),
-        params=params,
-        cli_msg_id=feeds.text_of(item, "CLIMSGID"),
-    )
+    mobiles = item.get(MOBILEPHONE, "")
+    mobiles = mobiles if isinstance(mobiles, list) else [mobiles]
+    if not all(isinstance(mobile, str) for mobile in mobiles):
+        raise _refusal(SendStatus.INVALID_FEED)
+    cli_msg_id = feeds.text_of(item, "CLIMSGID")
+    return [Recipient(mobile=m, params=params, cli_msg_id=cli_msg_id) for m in mobiles]
 
 
 async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Fields:
