@@ -289,6 +289,7 @@ SENDERS = [
     ("Promo -20%\nSTOP au 36180", "0612000000", "Society"),
     ("Promo -20% STOP au 36180 today", "0612000000", "36180"),
     ("Promo -20%STOP au 36180", "0612000000", "36180"),
+    ("Promo -20% STOP au 12345", "0612000000", "36180"),  # not the opt-out short code
     ("Promo -20%", "+32470123456", "Society"),  # the French rule is for France only
 ]
 
@@ -301,6 +302,18 @@ def test_sender_and_the_french_stop_rule(
         with subtests.test(message=message, number=number):
             answer = send_sms(client, creds, json_feed(message, [number], TPOA="Society"))
             assert [row["sender"] for row in message_rows(ctx, answer["campaignId"])] == [sender]
+
+
+def test_the_stop_mention_must_name_the_configured_short_code(
+    client: TestClient, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ctx.settings, "stop_short_code", "38100")
+    creds = make_account(ctx, credits=10_000)
+    senders = []
+    for message in ("Promo STOP au 38100", "Promo STOP au 36180"):
+        answer = send_sms(client, creds, json_feed(message, ONE, TPOA="Society"))
+        senders += [row["sender"] for row in message_rows(ctx, answer["campaignId"])]
+    assert senders == ["Society", "36180"]
 
 
 def test_invalid_or_empty_tpoa_gives_the_default_sender(
