@@ -156,4 +156,5 @@ async def get_contacts(call: Call) -> Fields:
         _fields, found = await lists.get_contacts(call.ctx, call.account.id, name)
     except ListError as exc:
         raise error(str(exc)) from None
-    return {"contacts": [{"mobilePhone": phone, **values} for phone, values in found]}
+    # `MobilePhone`, as §26 writes it in its samples and its list of returned variables alike.
+    return {"contacts": [{"MobilePhone": phone, **values} for phone, values in found]}
