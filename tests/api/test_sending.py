@@ -304,18 +304,6 @@ def test_sender_and_the_french_stop_rule(
             assert [row["sender"] for row in message_rows(ctx, answer["campaignId"])] == [sender]
 
 
-def test_the_stop_mention_must_name_the_configured_short_code(
-    client: TestClient, ctx: Context, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ctx.settings, "stop_short_code", "38100")
-    creds = make_account(ctx, credits=10_000)
-    senders = []
-    for message in ("Promo STOP au 38100", "Promo STOP au 36180"):
-        answer = send_sms(client, creds, json_feed(message, ONE, TPOA="Society"))
-        senders += [row["sender"] for row in message_rows(ctx, answer["campaignId"])]
-    assert senders == ["Society", "36180"]
-
-
 def test_invalid_or_empty_tpoa_gives_the_default_sender(
     client: TestClient, ctx: Context, subtests: pytest.Subtests
 ) -> None:
