@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("timezone", "Europe/Paris", "Default time zone of accounts (dates in the API)."),
     Setting("default_sender", "36180", "Sender (TPOA) used when none or an invalid one is given."),
+    Setting(
+        "stop_short_code",
+        "36180",
+        'Opt-out short code: to France, a custom sender needs the message to end with "STOP au" '
+        "and this number.",
+    ),
     Setting("tls_cert", "", "PEM certificate file: when set with tls_key, serve HTTPS."),
     Setting("tls_key", "", "PEM private key file for tls_cert."),
     Setting(
@@ -181,6 +187,7 @@ class Settings(BaseSettings):
     public_url: str = ""
     timezone: str = "Europe/Paris"
     default_sender: str = "36180"
+    stop_short_code: str = "36180"
     tls_cert: str = ""
     tls_key: str = ""
     secret_key: str = ""

@@ -155,8 +155,8 @@ def test_populate_from_appendix_13(client: TestClient, alice: Creds) -> None:
     assert root.findtext("statusText") == "list Your Base successfully populated"
     answer = call(client, "getContacts", alice, listName="Your Base")
     assert answer["contacts"] == [
-        {"mobilePhone": "33611111111", "FirstName": "xxxx", "LastName": "xxxx", "Shop": "allmysms"},
-        {"mobilePhone": "33622222222", "FirstName": "yyyy", "LastName": "yyyy", "Shop": "allmysms"},
+        {"MobilePhone": "33611111111", "FirstName": "xxxx", "LastName": "xxxx", "Shop": "allmysms"},
+        {"MobilePhone": "33622222222", "FirstName": "yyyy", "LastName": "yyyy", "Shop": "allmysms"},
     ]
 
 
@@ -184,7 +184,7 @@ def test_populate_counts_ignored_and_duplicated(client: TestClient, alice: Creds
         "duplicated": 2,
     }
     listed = call(client, "getContacts", alice, listName="Your Base")["contacts"]
-    assert [(c["mobilePhone"], c["Shop"]) for c in listed] == [
+    assert [(c["MobilePhone"], c["Shop"]) for c in listed] == [
         ("33600000001", ""),
         ("33600000002", "a"),
         ("33600000004", ""),
@@ -284,7 +284,7 @@ def test_delete_contacts_from_appendix_17_counts(client: TestClient, alice: Cred
         "duplicated": 1,
     }
     assert [
-        c["mobilePhone"]
+        c["MobilePhone"]
         for c in call(client, "getContacts", alice, listName="your basic")["contacts"]
     ] == ["33611111111"]
 
@@ -339,7 +339,7 @@ def test_get_contacts_xml_and_errors(client: TestClient, alice: Creds) -> None:
         )
     )
     assert root.tag == "getContacts"
-    assert root.findtext("contacts/contact/mobilePhone") == "33600000000"
+    assert root.findtext("contacts/contact/MobilePhone") == "33600000000"
     assert root.findtext("contacts/contact/Shop") == "a&b"
     assert call(client, "getContacts", alice) == {"error": "Missing parameter: listName"}
     assert call(client, "getLists", alice)["lists"][0]["contacts"] == 1

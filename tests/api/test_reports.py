@@ -155,6 +155,7 @@ def test_pulls_by_campaign_and_sms_id(client: TestClient, ctx: Context, alice: C
         "message": "Pardon, non",
         "receptionDate": "2024-01-15 10:33:00",
         "smsId": sent["33611111111"],
+        "cliMsgId": "cli-0611111111",
     }
     root = call_xml(client, "getPulls", alice)
     assert root.tag == "getPulls" and [m.findtext("message") for m in root.iter("mo")] == ["Oui"]
@@ -174,6 +175,39 @@ def test_pulls_by_campaign_and_sms_id(client: TestClient, ctx: Context, alice: C
     assert "message" not in several
     root = call_xml(client, "getPullBySmsId", alice, smsIds=sent["33622222222"])
     assert root.tag == "getPullBySmsId" and root.findtext("message") == "Non"
+
+
+def test_replies_carry_the_cli_msg_id_of_the_message_replied_to(
+    client: TestClient, ctx: Context, alice: Creds
+) -> None:
+    """Manual §6.2: CLIMSGID is "returned when dlr and answers are sent back"."""
+    sent = send(client, alice, "0611111111")
+    plain = call(
+        client,
+        "sendSms",
+        alice,
+        smsData=json.dumps({"DATA": {"MESSAGE": "Hello", "SMS": [{"MOBILEPHONE": "0622222222"}]}}),
+    )
+    submit_and_receipt(ctx, {})
+    reply(ctx, "33611111111", "Oui", 1)
+    reply(ctx, "33622222222", "Non", 2)
+
+    pulled = {mo["message"]: mo for mo in call(client, "getPulls", alice)["mos"]}
+    assert pulled["Oui"]["cliMsgId"] == "cli-0611111111"
+    assert "cliMsgId" not in pulled["Non"]  # the message replied to had none
+
+    by_campaign = call(client, "getPull", alice, campId=sent["campaign"])
+    assert [mo["cliMsgId"] for mo in by_campaign["mos"]] == ["cli-0611111111"]
+    assert by_campaign["cliMsgId"] == "cli-0611111111"  # beside the mos, as in §11.2
+    root = call_xml(client, "getPull", alice, campId=sent["campaign"])
+    assert root.findtext("mos/mo/cliMsgId") == root.findtext("cliMsgId") == "cli-0611111111"
+    without = call(client, "getPull", alice, campId=plain["campaignId"])
+    assert "cliMsgId" not in without and "cliMsgId" not in without["mos"][0]
+
+    by_id = call(client, "getPullBySmsId", alice, smsIds=sent["33611111111"])
+    assert by_id["cliMsgId"] == by_id["mos"][0]["cliMsgId"] == "cli-0611111111"
+    root = call_xml(client, "getPullBySmsId", alice, smsIds=sent["33611111111"])
+    assert root.findtext("cliMsgId") == "cli-0611111111"
 
 
 def test_subaccount_reports(client: TestClient, ctx: Context, alice: Creds) -> None:

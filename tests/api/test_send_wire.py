@@ -287,9 +287,9 @@ def test_xml_answers_of_the_other_send_methods(client: TestClient, ctx: Context)
 
 # -- the manual's own samples ----------------------------------------------------------------
 
-# Appendix 1, with its typos corrected (`</ X>`, `<MAIL NOTIF>`, `<Text>` for `<SMS>`,
-# `<! [CDATA [`) and its descriptions replaced by values (DYNAMIC, DATE, MAIL_NOTIF); the rest
-# as printed.
+# Appendix 1, with its typos corrected (`</ X>`, `<MAIL NOTIF>`, `<! [CDATA [`) and its
+# descriptions replaced by values (DYNAMIC, DATE, MAIL_NOTIF); the rest as printed, its
+# recipients in `<Text>` blocks included (read as the `<SMS>` they mean).
 APPENDIX_1 = """
 <DATA>
 <MESSAGE> <![CDATA[Your message]]> </MESSAGE>
@@ -298,16 +298,16 @@ APPENDIX_1 = """
 <DATE>2011-11-05 15:10:00</DATE>
 <TPOA>station name</TPOA>
 <MAIL_NOTIF>0</MAIL_NOTIF>
-<SMS>
+<Text>
     <MOBILEPHONE> 336xxxxxxxx </MOBILEPHONE>
     <PARAM_1>Parameter 1 </PARAM_1>
     <PARAM_2>Parameter 2 </PARAM_2>
-</SMS>
-<SMS>
+</Text>
+<Text>
     <MOBILEPHONE> 3361111111 </MOBILEPHONE>
     <PARAM_1>Parameter 1 </PARAM_1>
     <PARAM_2>Parameter 2 </PARAM_2>
-</SMS>
+</Text>
 </DATA>
 """
 

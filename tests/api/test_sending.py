@@ -289,6 +289,7 @@ SENDERS = [
     ("Promo -20%\nSTOP au 36180", "0612000000", "Society"),
     ("Promo -20% STOP au 36180 today", "0612000000", "36180"),
     ("Promo -20%STOP au 36180", "0612000000", "36180"),
+    ("Promo -20% STOP au 12345", "0612000000", "36180"),  # not the opt-out short code
     ("Promo -20%", "+32470123456", "Society"),  # the French rule is for France only
 ]
 

@@ -44,7 +44,7 @@ class Case:
 
 
 def contacts_of(answer: Any) -> tuple[str, ...]:
-    return tuple(c["mobilePhone"] for c in answer["contacts"])
+    return tuple(c["MobilePhone"] for c in answer["contacts"])
 
 
 def _info(answer: Any, sub: Sub) -> None:

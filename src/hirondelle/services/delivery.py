@@ -328,5 +328,7 @@ def store_reply(conn: Connection, source: str, short_code: str, text: str, now: 
             "campaignId": info.campaign_id,
             "message": text,
         }
+        if info.cli_msg_id:
+            params["cliMsgId"] = info.cli_msg_id
         outbox.queue_event(conn, info.account_id, "reply", public_id, reply_url, params, now)
     return reply_id

@@ -21,7 +21,7 @@ from hirondelle.domain.dates import BadDate, parse_send_date
 from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
 from hirondelle.domain.pricing import PriceTable, UnknownCountry
 from hirondelle.domain.routes import is_served
-from hirondelle.domain.sender import sender_for
+from hirondelle.domain.sender import DEFAULT_STOP_SHORT_CODE, sender_for
 from hirondelle.domain.statuses import SendStatus, send_status_text
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,7 @@ def plan_campaign(
     now: datetime,
     short_link_base: str | None = None,
     routes: Sequence[Sequence[str]] | None = None,
+    stop_short_code: str = DEFAULT_STOP_SHORT_CODE,
 ) -> Plan:
     """Validate and price an order; SendRefused names the first rule it breaks.
 
@@ -227,7 +228,9 @@ def plan_campaign(
                 phone=mobile.digits,
                 country=mobile.country,
                 text=text,
-                sender=sender_for(order.tpoa, text, mobile.country, default_sender),
+                sender=sender_for(
+                    order.tpoa, text, mobile.country, default_sender, stop_short_code
+                ),
                 parts=size.parts,
                 credits=size.parts * per_part,
                 cli_msg_id=recipient.cli_msg_id,

@@ -70,6 +70,7 @@ class Reply:
     message: str
     reception_date: str
     at: datetime
+    cli_msg_id: str | None = None  # the CLIMSGID of the message replied to
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ def _reply(row: RowMapping, tz: str) -> Reply:
         message=row["text"],
         reception_date=reception_date,
         at=at,
+        cli_msg_id=row["cli_msg_id"] or None,
     )
 
 

@@ -212,6 +212,7 @@ def _plan_with(
         recipients,
         timezone=account.timezone,
         default_sender=ctx.settings.default_sender,
+        stop_short_code=ctx.settings.stop_short_code,
         prices=ctx.prices,
         blacklisted=blacklisted,
         now=now,

@@ -89,6 +89,7 @@ def _reply_query() -> sa.Select[Any]:
             replies.c.text,
             replies.c.received_at,
             messages.c.sms_id,
+            messages.c.cli_msg_id,
             campaigns.c.public_id.label("campaign_id"),
         )
         .select_from(replies)

@@ -74,11 +74,16 @@ def test_accepted_numbers(raw: str, expected: Mobile) -> None:
         "+33 1 23 45 67 89",
         "0912345678",  # French VoIP: not a mobile
         "0800123456",  # French toll free
-        "0700000000",  # 070 is not allocated to mobiles
+        "0700000000",  # 070, 071 and 072 are not allocated to mobiles
+        "0712345678",
+        "0729999999",
+        "+33 7 20 00 00 00",
         "+262 262 12 34 56",  # Réunion landline
         "+44 20 7946 0958",  # London landline
         "+39 06 1234 5678",  # Rome landline
         "+3861234",  # too short for Slovenia
+        "+32 470 12 34 567",  # too long for Belgium
+        "+44 7911 1234567",  # too long for the United Kingdom
         "+882 1234 5678",  # international network: no country to price
         "+999 1234 5678",  # no such country code
         "33+611111111",

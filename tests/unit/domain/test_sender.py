@@ -40,8 +40,13 @@ def test_valid_tpoa(tpoa: str, expected: bool) -> None:
         ("Promo\r\nSTOP au 36180", True),
         ("Promo stop AU 36180", True),
         ("Promo Stop Au 36180  \n", True),
-        ("Promo STOP au 38100", True),
         ("Promo STOP  au  36180", True),
+        # only the platform's opt-out short code, not any digits
+        ("Promo STOP au 38100", False),
+        ("Promo STOP au 12", False),
+        ("Promo STOP au 361800", False),
+        ("Promo STOP au 3618", False),
+        ("Promo STOP au 0612345678", False),
         ("Promo STOP au 36180.", False),
         ("STOP au 36180", False),  # nothing before it
         ("Promo-STOP au 36180", False),
@@ -55,6 +60,16 @@ def test_valid_tpoa(tpoa: str, expected: bool) -> None:
 )
 def test_stop_mention(message: str, expected: bool) -> None:
     assert has_stop_mention(message) is expected
+
+
+def test_the_stop_mention_names_the_configured_short_code() -> None:
+    assert has_stop_mention("Promo STOP au 38100", "38100")
+    assert not has_stop_mention("Promo STOP au 36180", "38100")
+    assert sender_for("Shop", "Promo STOP au 38100", "FR", stop_short_code="38100") == "Shop"
+    assert sender_for("Shop", "Promo STOP au 36180", "FR", stop_short_code="38100") == "36180"
+    assert sender_for("Shop", "Promo STOP au 38100", "FR") == DEFAULT_SENDER
+    # another country has no such rule, whatever the mention says
+    assert sender_for("Shop", "Promo STOP au 38100", "DE") == "Shop"
 
 
 def test_absent_or_invalid_tpoa_gives_the_default() -> None:

@@ -335,6 +335,7 @@ async def test_a_concatenated_reply_is_stored_when_its_last_part_arrives(
             "phoneNumber": "33612000001",
             "campaignId": campaign["public_id"],
             "message": LONG_TEXT,
+            "cliMsgId": row["cli_msg_id"],  # manual §6.2: given back with the answers
         }
     ]
 

@@ -164,6 +164,21 @@ def items_of(tree: Tree, *names: str) -> list[Any]:
     return []
 
 
+def holds_tag(value: Any, tag: str) -> bool:
+    """Does `value` (a subtree) have a `tag` element anywhere inside it?"""
+    tag = tag.upper()
+    pending = [value]
+    while pending:  # a loop, not recursion: a feed may nest deeper than Python recurses
+        item = pending.pop()
+        if isinstance(item, dict):
+            if tag in item:
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def _looks_like_item(value: Tree) -> bool:
     """A one-key dict that is itself an item (e.g. `{"MOBILEPHONE": "..."}`), not a wrapper."""
     (inner,) = value.values()

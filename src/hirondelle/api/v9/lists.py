@@ -14,7 +14,7 @@ from typing import Any
 
 from hirondelle.api.v9 import feeds
 from hirondelle.api.v9.methods import Call, Fields, MethodError, error, method, resolve_subaccount
-from hirondelle.api.v9.subaccounts import status
+from hirondelle.api.v9.subaccounts import STATUS_0_ERRORS, status
 from hirondelle.domain.dates import format_local
 from hirondelle.services import lists
 from hirondelle.services.accounts import Account
@@ -30,11 +30,8 @@ def failed(text: str) -> MethodError:
 
 
 async def _owner(call: Call, login: str | None) -> Account:
-    """The caller, or its sub-account `login` (status 0 when it is not one)."""
-    try:
-        return await resolve_subaccount(call.ctx, call.caller, login)
-    except MethodError as exc:
-        raise failed(exc.fields["error"]) from None
+    """The caller, or its sub-account `login` (UnknownSubaccount, a status 0, when not one)."""
+    return await resolve_subaccount(call.ctx, call.caller, login)
 
 
 async def _feed(call: Call, parameter: str) -> tuple[Account, dict[str, Any], str]:
@@ -69,7 +66,7 @@ def _field(item: Any) -> FieldSpec:
     return FieldSpec(name, _flag(item, "FILTER"), _flag(item, "MAILING"))
 
 
-@method("createList", takes_subaccount=False, feed="listData")
+@method("createList", errors=STATUS_0_ERRORS, takes_subaccount=False, feed="listData")
 async def create_list(call: Call) -> Fields:
     account, tree, name = await _feed(call, "listData")
     fields = [_field(item) for item in feeds.items_of(tree, "STRUCTURE", "FIELDS", "FIELD")]
@@ -108,17 +105,17 @@ async def _contacts_change(call: Call, parameter: str, change: ContactsChange, v
     return _counts(f"list {name} successfully {verb}", counts)
 
 
-@method("populateList", takes_subaccount=False, feed="populateData")
+@method("populateList", errors=STATUS_0_ERRORS, takes_subaccount=False, feed="populateData")
 async def populate_list(call: Call) -> Fields:
     return await _contacts_change(call, "populateData", lists.populate_list, "populated")
 
 
-@method("deleteContacts", takes_subaccount=False, feed="deleteData")
+@method("deleteContacts", errors=STATUS_0_ERRORS, takes_subaccount=False, feed="deleteData")
 async def delete_contacts(call: Call) -> Fields:
     return await _contacts_change(call, "deleteData", lists.delete_contacts, "updated")
 
 
-@method("deleteList", takes_subaccount=False)
+@method("deleteList", errors=STATUS_0_ERRORS, takes_subaccount=False)
 async def delete_list(call: Call) -> Fields:
     account = await _owner(call, call.param("subaccount"))
     name = call.param("listName")
@@ -159,4 +156,5 @@ async def get_contacts(call: Call) -> Fields:
         _fields, found = await lists.get_contacts(call.ctx, call.account.id, name)
     except ListError as exc:
         raise error(str(exc)) from None
-    return {"contacts": [{"mobilePhone": phone, **values} for phone, values in found]}
+    # `MobilePhone`, as §26 writes it in its samples and its list of returned variables alike.
+    return {"contacts": [{"MobilePhone": phone, **values} for phone, values in found]}

@@ -3,13 +3,16 @@
 A method is an async function of a `Call` returning the answer's fields. The endpoint decodes the
 request, finds the method (case-insensitively), authenticates, resolves `subaccount`, runs the
 method and encodes its answer in the asked format. Every failure a caller can cause becomes an
-answer in that method's own error format, HTTP 200, as the manual's server does.
+answer in that method's own error format, HTTP 200, as the manual's server does: a method with a
+status table in the manual answers a status from it (its `errors`), the others `{"error": ...}`
+(DESIGN §5).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import structlog
@@ -40,6 +43,39 @@ def error(reason: str) -> MethodError:
     return MethodError({"error": reason})
 
 
+class Failure(Enum):
+    """The failures `serve` meets before a method runs, for the method to answer in its format."""
+
+    CREDENTIALS = "credentials"  # no active account for this login and apiKey
+    SUBACCOUNT = "subaccount"  # `subaccount` names no sub-account of the caller
+    REQUEST = "request"  # the request cannot be decoded, or lacks a parameter
+
+
+#: A method's error answer: (what failed, the reason in words) -> the answer's fields.
+ErrorAnswer = Callable[[Failure, str], Fields]
+
+BAD_CREDENTIALS = "Bad credentials: no active account matches this login and apiKey"
+
+
+def generic_errors(_failure: Failure, reason: str) -> Fields:
+    """The answer of the methods without a status table: `{"error": reason}`."""
+    return {"error": reason}
+
+
+def status_errors(code: int, key: str = "statusText") -> ErrorAnswer:
+    """The answer of the methods whose table has a plain error status: `{"status": code, key:
+    reason}` (the lists' and sub-accounts' 0)."""
+
+    def answer(_failure: Failure, reason: str) -> Fields:
+        return {"status": code, key: reason}
+
+    return answer
+
+
+class UnknownSubaccount(ValueError):
+    """`subaccount` names no sub-account of the caller; the message is safe to show."""
+
+
 @dataclass
 class Call:
     """One request to an API 9.0 method, authenticated."""
@@ -53,14 +89,19 @@ class Call:
     account: Account  # the caller, or the sub-account named by `subaccount`
     format: wire.Format = "json"
     extra: dict[str, Any] = field(default_factory=dict)
+    errors: ErrorAnswer = generic_errors
 
     def param(self, name: str) -> str | None:
         return self.params.get(name)
 
+    def fail(self, failure: Failure, reason: str) -> MethodError:
+        """The method's own answer to `failure`, to raise."""
+        return MethodError(self.errors(failure, reason))
+
     def require(self, name: str, reason: str | None = None) -> str:
         value = self.params.get(name)
         if value is None:
-            raise error(reason or f"Missing parameter: {name}")
+            raise self.fail(Failure.REQUEST, reason or f"Missing parameter: {name}")
         return value
 
     @property
@@ -69,18 +110,14 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Fields]]
-AuthFailure = Callable[[], Fields]
-
-
-def generic_auth_failure() -> Fields:
-    return {"error": "Bad credentials: no active account matches this login and apiKey"}
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     handler: Handler
-    auth_failure: AuthFailure = generic_auth_failure
+    #: how the method answers a failure: `generic_errors` unless the manual gives it a table
+    errors: ErrorAnswer = generic_errors
     takes_subaccount: bool = True
     #: the feed parameter whose format decides the answer format (sendSms: smsData)
     feed: str | None = None
@@ -92,25 +129,26 @@ METHODS: dict[str, Method] = {}
 def method(
     name: str,
     *,
-    auth_failure: AuthFailure = generic_auth_failure,
+    errors: ErrorAnswer = generic_errors,
     takes_subaccount: bool = True,
     feed: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register an API 9.0 method under `name` (looked up case-insensitively)."""
 
     def register(handler: Handler) -> Handler:
-        METHODS[name.lower()] = Method(name, handler, auth_failure, takes_subaccount, feed)
+        METHODS[name.lower()] = Method(name, handler, errors, takes_subaccount, feed)
         return handler
 
     return register
 
 
 async def resolve_subaccount(ctx: Context, caller: Account, login: str | None) -> Account:
+    """The caller (no `login`, or its own), or its sub-account `login`; else UnknownSubaccount."""
     if login is None or login == caller.login:
         return caller
     sub = await accounts.find_account(ctx, login)
     if sub is None or sub.parent_id != caller.id:
-        raise error(f"Unknown sub-account: {login}")
+        raise UnknownSubaccount(f"Unknown sub-account: {login}")
     return sub
 
 
@@ -122,7 +160,8 @@ async def serve(request: Request, method_name: str) -> Response:
     try:
         params = await wire.read_params(request)
     except wire.BadRequest as exc:
-        return _respond(method_name, {"error": str(exc)}, "json", json_type)
+        errors = spec.errors if spec else generic_errors
+        return _respond(method_name, errors(Failure.REQUEST, str(exc)), "json", json_type)
     feed = params.get(spec.feed) if spec and spec.feed else None
     fmt = wire.answer_format(params, feed)
     if spec is None:
@@ -130,14 +169,20 @@ async def serve(request: Request, method_name: str) -> Response:
     api_key = params.get("apikey")
     caller = await accounts.authenticate(ctx, params.get("login"), api_key)
     if caller is None or api_key is None:
-        return _respond(spec.name, spec.auth_failure(), fmt, json_type)
+        return _respond(
+            spec.name, spec.errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type
+        )
     try:
         account = caller
         if spec.takes_subaccount:
             account = await resolve_subaccount(ctx, caller, params.get("subaccount"))
-        call = Call(ctx, request, params, spec.name, caller, api_key, account, fmt)
+        call = Call(
+            ctx, request, params, spec.name, caller, api_key, account, fmt, errors=spec.errors
+        )
         fields = await spec.handler(call)
         fmt = call.format
+    except UnknownSubaccount as exc:
+        return _respond(spec.name, spec.errors(Failure.SUBACCOUNT, str(exc)), fmt, json_type)
     except MethodError as exc:
         return _respond(spec.name, exc.fields, exc.format or fmt, json_type)
     return _respond(spec.name, fields, fmt, json_type)

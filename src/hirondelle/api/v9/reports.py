@@ -26,7 +26,7 @@ def _ack(ack: Ack) -> Fields:
 
 
 def _mo(reply: Reply) -> Fields:
-    return {
+    fields: Fields = {
         "phoneNumber": reply.phone_number,
         "id": reply.id,
         "campaignId": reply.campaign_id or "",
@@ -34,6 +34,9 @@ def _mo(reply: Reply) -> Fields:
         "receptionDate": reply.reception_date,
         "smsId": reply.sms_id or "",
     }
+    if reply.cli_msg_id:  # manual §6.2: CLIMSGID comes back with the answers too
+        fields["cliMsgId"] = reply.cli_msg_id
+    return fields
 
 
 def _listed(key: str, items: list[Fields]) -> Fields:
@@ -53,9 +56,10 @@ def _campaign_id(call: Call) -> str:
     return call.require("campId", "Missing parameter: campId").strip()
 
 
-def _common_cli_msg_id(acks: Sequence[Ack]) -> Fields:
-    """The manual puts `cliMsgId` beside the acks: given when all the messages share one."""
-    values = {ack.cli_msg_id for ack in acks}
+def _common_cli_msg_id(items: Sequence[Ack | Reply]) -> Fields:
+    """The manual puts `cliMsgId` beside the acks (§8.2) and the mos (§11.2): given when all the
+    messages share one."""
+    values = {item.cli_msg_id for item in items}
     value = values.pop() if len(values) == 1 else None
     return {"cliMsgId": value} if value else {}
 
@@ -93,7 +97,7 @@ async def get_pull(call: Call) -> Fields:
         replies = await reports.replies_of_campaign(call.ctx, call.account, _campaign_id(call))
     except ReportError as exc:
         raise error(str(exc)) from None
-    return {"mos": [_mo(reply) for reply in replies]}
+    return {"mos": [_mo(reply) for reply in replies], **_common_cli_msg_id(replies)}
 
 
 @method("getPullBySmsId")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hirondelle.api.v9 import feeds
-from hirondelle.api.v9.methods import Call, Fields, MethodError, error, method
+from hirondelle.api.v9.methods import Call, Failure, Fields, MethodError, error, method
 from hirondelle.domain.pricing import UnknownCountry
 from hirondelle.domain.statuses import (
     DELETE_CAMPAIGN_TEXTS,
@@ -18,17 +18,33 @@ from hirondelle.services import campaigns, sending
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 
 
-def send_auth_failure() -> Fields:
-    status = SendStatus.BAD_CREDENTIALS
-    return {"status": int(status), "statusText": send_status_text(status)}
+def send_errors(failure: Failure, reason: str) -> Fields:
+    """Annex 5 for the failures before the send: 102 for an account that does not match (bad
+    credentials, or a `subaccount` that is not the caller's), 109 for a request that cannot be
+    read. The table's text, with the reason after a colon unless it is bad credentials."""
+    status = SendStatus.INVALID_FEED if failure is Failure.REQUEST else SendStatus.BAD_CREDENTIALS
+    text = send_status_text(status)
+    if failure is not Failure.CREDENTIALS:
+        text = f"{text}: {reason}"
+    return {"status": int(status), "statusText": text}
 
 
 def _refusal(status: SendStatus) -> MethodError:
     return MethodError({"status": int(status), "statusText": send_status_text(status)})
 
 
+#: The blocks that hold the recipients: `SMS` (§6.2, appendix 2) and `TEXT` (appendix 1's
+#: `<Text>`, which means the same).
+RECIPIENT_BLOCKS = ("SMS", "TEXT")
+MOBILEPHONE = "MOBILEPHONE"
+
+
 def order_from_feed(feed: str | None) -> SmsOrder:
-    """An SmsOrder from an smsData feed (JSON or XML, manual §6.2 and appendices 1 and 2)."""
+    """An SmsOrder from an smsData feed (JSON or XML, manual §6.2 and appendices 1 and 2).
+
+    A number (a MOBILEPHONE tag) anywhere the send does not read it refuses the feed with 109:
+    a recipient is never dropped because the feed put it in a place we do not understand.
+    """
     try:
         tree = feeds.parse_feed(feed)
     except feeds.EmptyFeed:
@@ -42,7 +58,7 @@ def order_from_feed(feed: str | None) -> SmsOrder:
         raise _refusal(SendStatus.INVALID_FEED) from None
     return SmsOrder(
         message=feeds.text_of(tree, "MESSAGE") or "",
-        recipients=[_recipient(item) for item in feeds.items_of(tree, "SMS")],
+        recipients=_recipients(tree),
         tpoa=feeds.text_of(tree, "TPOA"),
         date=feeds.text_of(tree, "DATE"),
         campaign_name=feeds.text_of(tree, "CAMPAIGN_NAME") or "",
@@ -54,21 +70,41 @@ def order_from_feed(feed: str | None) -> SmsOrder:
     )
 
 
-def _recipient(item: Any) -> Recipient:
+def _recipients(tree: feeds.Tree) -> list[Recipient]:
+    for tag, value in tree.items():
+        if tag not in RECIPIENT_BLOCKS and (
+            tag == MOBILEPHONE or feeds.holds_tag(value, MOBILEPHONE)
+        ):
+            raise _refusal(SendStatus.INVALID_FEED)
+    found: list[Recipient] = []
+    for block in RECIPIENT_BLOCKS:
+        for item in feeds.items_of(tree, block):
+            found.extend(_block_recipients(item))
+    return found
+
+
+def _block_recipients(item: Any) -> list[Recipient]:
+    """The recipients of one block: its MOBILEPHONE (each of them, when it repeats), with the
+    block's PARAM_N and CLIMSGID."""
+    if isinstance(item, str):
+        return [Recipient(mobile=item)]
     if not isinstance(item, dict):
-        return Recipient(mobile=str(item))
+        raise _refusal(SendStatus.INVALID_FEED)
     params: dict[int, str] = {}
     for key, value in item.items():
+        if key != MOBILEPHONE and feeds.holds_tag(value, MOBILEPHONE):
+            raise _refusal(SendStatus.INVALID_FEED)
         # isdecimal, not isdigit: int() refuses "²", and more than 4300 digits.
         number = key[6:]
         valid = key.startswith("PARAM_") and number.isdecimal() and len(number) < 100
         if valid and isinstance(value, str):
             params[int(number)] = value
-    return Recipient(
-        mobile=str(item.get("MOBILEPHONE") or ""),
-        params=params,
-        cli_msg_id=feeds.text_of(item, "CLIMSGID"),
-    )
+    mobiles = item.get(MOBILEPHONE, "")
+    mobiles = mobiles if isinstance(mobiles, list) else [mobiles]
+    if not all(isinstance(mobile, str) for mobile in mobiles):
+        raise _refusal(SendStatus.INVALID_FEED)
+    cli_msg_id = feeds.text_of(item, "CLIMSGID")
+    return [Recipient(mobile=m, params=params, cli_msg_id=cli_msg_id) for m in mobiles]
 
 
 async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Fields:
@@ -86,12 +122,12 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
     return sending.outcome_fields(outcome)
 
 
-@method("sendSms", auth_failure=send_auth_failure, feed="smsData")
+@method("sendSms", errors=send_errors, feed="smsData")
 async def send_sms(call: Call) -> Fields:
     return await _send(call, order_from_feed(call.param("smsData")))
 
 
-@method("simulateCampaign", auth_failure=send_auth_failure, feed="smsData")
+@method("simulateCampaign", errors=send_errors, feed="smsData")
 async def simulate_campaign(call: Call) -> Fields:
     fields = await _send(call, order_from_feed(call.param("smsData")), simulate=True)
     return {
@@ -104,7 +140,7 @@ async def simulate_campaign(call: Call) -> Fields:
     }
 
 
-@method("directSend", auth_failure=send_auth_failure)
+@method("directSend", errors=send_errors)
 async def simplified_send(call: Call) -> Fields:
     """The simplified send of §5: plain parameters, `mobile` separated by semicolons."""
     mobiles = [m for m in (call.param("mobile") or "").replace(",", ";").split(";") if m.strip()]
@@ -119,11 +155,16 @@ async def simplified_send(call: Call) -> Fields:
     return await _send(call, order)
 
 
-def delete_auth_failure() -> Fields:
-    return {"status": DeleteCampaignStatus.CAMPID_NOT_FOUND, "statusText": "Identification Problem"}
+def delete_errors(failure: Failure, reason: str) -> Fields:
+    """Annex 7's CAMPIDNOTFOUND "Identification Problem" for every failure before the method runs
+    (the reason after a colon, unless it is bad credentials)."""
+    text = "Identification Problem"
+    if failure is not Failure.CREDENTIALS:
+        text = f"{text}: {reason}"
+    return {"status": DeleteCampaignStatus.CAMPID_NOT_FOUND, "statusText": text}
 
 
-@method("deleteCampaign", auth_failure=delete_auth_failure)
+@method("deleteCampaign", errors=delete_errors)
 async def delete_campaign(call: Call) -> Fields:
     status = await campaigns.delete_campaign(call.ctx, call.account, call.param("campId"))
     return {"status": status, "statusText": DELETE_CAMPAIGN_TEXTS[status]}

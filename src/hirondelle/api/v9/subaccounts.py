@@ -15,7 +15,7 @@ from enum import IntEnum
 from typing import Any
 
 from hirondelle.api.v9 import feeds
-from hirondelle.api.v9.methods import Call, Fields, MethodError, method
+from hirondelle.api.v9.methods import Call, Fields, MethodError, method, status_errors
 from hirondelle.domain.dates import format_local
 from hirondelle.services import subaccounts
 from hirondelle.services.accounts import AccountError, LoginTaken
@@ -74,6 +74,13 @@ _REFUSALS = {
 }
 
 
+#: The failures before the method runs (bad credentials, an unknown `subaccount`, an unreadable
+#: request) are status 0 with the reason: annex 10's error (key `text`), §18's "no sub-account",
+#: §19's 0 and §20's 0 (key `statusText`).
+ANNEX_10_ERRORS = status_errors(0, "text")
+STATUS_0_ERRORS = status_errors(0)
+
+
 def status(code: int, text: str, key: str = "statusText") -> MethodError:
     """The `{"status": code, key: text}` answer of the methods with a status table."""
     return MethodError({"status": code, key: text})
@@ -117,13 +124,13 @@ async def _account_change(call: Call, login: str | None) -> str:
     return "updated"
 
 
-@method("createSubAccount", takes_subaccount=False, feed="accountData")
+@method("createSubAccount", errors=ANNEX_10_ERRORS, takes_subaccount=False, feed="accountData")
 async def create_sub_account(call: Call) -> Fields:
     await _account_change(call, None)
     return {"status": 1, "text": "Sub-account successfully created"}
 
 
-@method("updateSubAccount", takes_subaccount=False, feed="accountData")
+@method("updateSubAccount", errors=ANNEX_10_ERRORS, takes_subaccount=False, feed="accountData")
 async def update_sub_account(call: Call) -> Fields:
     login = call.param("subaccount")
     if login is None:
@@ -158,7 +165,7 @@ def _details(sub: SubAccountDetails) -> Fields:
     return out
 
 
-@method("getSubAccounts")
+@method("getSubAccounts", errors=STATUS_0_ERRORS)
 async def get_sub_accounts(call: Call) -> Fields:
     subs = await subaccounts.list_subaccounts(call.ctx, call.account.id)
     if not subs:
@@ -181,7 +188,7 @@ def _credits(value: str | None) -> int:
     return credits
 
 
-@method("manageSubAccountCredits", takes_subaccount=False)
+@method("manageSubAccountCredits", errors=STATUS_0_ERRORS, takes_subaccount=False)
 async def manage_sub_account_credits(call: Call) -> Fields:
     login = call.param("subaccount")
     if login is None:
@@ -197,7 +204,7 @@ async def manage_sub_account_credits(call: Call) -> Fields:
     return {"status": "OK", "subaccount": sub if call.format == "xml" else [sub]}
 
 
-@method("deleteSubAccount", takes_subaccount=False)
+@method("deleteSubAccount", errors=STATUS_0_ERRORS, takes_subaccount=False)
 async def delete_sub_account(call: Call) -> Fields:
     login = call.param("loginToDelete")
     if login is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hirondelle.api.v9.feeds import EmptyFeed, InvalidFeed, parse_feed, text_of
-from hirondelle.api.v9.methods import Call, Fields, error, method
+from hirondelle.api.v9.methods import Call, Failure, Fields, error, method
 from hirondelle.domain.email import EmailDraft, EmailStatus
 from hirondelle.services import email, links
 from hirondelle.services.email import EmailOutcome
@@ -19,8 +19,14 @@ async def shorten_url(call: Call) -> Fields:
     return {"url": link.target, "shortUrl": link.short_url}
 
 
-def _email_auth_failure() -> Fields:
-    return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS).fields()
+def _email_errors(failure: Failure, reason: str) -> Fields:
+    """Annex 21, as sendSms answers annex 5: 102 for an account that does not match (bad
+    credentials, an unknown `subaccount`), 109 for a request that cannot be read."""
+    if failure is Failure.CREDENTIALS:
+        return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS).fields()
+    if failure is Failure.SUBACCOUNT:
+        return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS, reason).fields()
+    return EmailOutcome.refused(EmailStatus.INVALID_FEED, reason).fields()
 
 
 def _email_draft(feed: str | None) -> EmailDraft:
@@ -39,7 +45,7 @@ def _email_draft(feed: str | None) -> EmailDraft:
     )
 
 
-@method("sendEmail", auth_failure=_email_auth_failure, feed="emailData")
+@method("sendEmail", errors=_email_errors, feed="emailData")
 async def send_email(call: Call) -> Fields:
     try:
         draft = _email_draft(call.param("emailData"))
