@@ -245,7 +245,7 @@ async def test_malformed_pdu_gets_generic_nack_and_session_goes_on() -> None:
         client.writer.write(
             bytes.fromhex("00000011 00000015 00000000 00000077 00".replace(" ", ""))
         )
-        await sim.wait_for(lambda: sim.records.nacks == [S.ESME_RINVCMDLEN])
+        await sim.wait_for(lambda: list(sim.records.nacks) == [S.ESME_RINVCMDLEN])
         await send_text(session, "fine")
         assert session.stats.disconnects == 0
 
