@@ -74,6 +74,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
+        "message_validity_hours",
+        48.0,
+        "Hours from its due time a message may wait to be submitted (throttled, no answer, "
+        "no connector): then it fails (status 4) and is refunded. Sent as validity_period.",
+    ),
+    Setting(
         "link_check",
         True,
         "shortenUrl checks that the URL answers (one HEAD request, public addresses only).",
@@ -164,6 +170,7 @@ class Settings(BaseSettings):
     var_dir: str = "var"
     simulator_receipt_delay: float = 1.0
     workers: bool = True
+    message_validity_hours: float = Field(default=48.0, gt=0)
     link_check: bool = True
     link_check_timeout: float = 3.0
     allow_private_addresses: bool = False
