@@ -138,6 +138,7 @@ class ConnectorConfig(BaseModel):
     window: int = 10
     encoding: str = "gsm7"
     concatenation: str = "udh8"
+    validity_format: str = "relative"
     source_ton: int | None = None
     source_npi: int | None = None
     dest_ton: int = 1

@@ -4,6 +4,7 @@ Outcome by the destination's last digits:
 
     ...9999  submit refused with ESME_RINVDSTADR (permanent)
     ...7777  ESME_RTHROTTLED, then accepted when sent again
+    (any of `always_throttled`)  ESME_RTHROTTLED every time (none by default)
     ...0000  accepted, receipt UNDELIV err:000 (not delivered)
     ...8888  accepted, receipt UNDELIV err:001 (unknown subscriber -> annex 6 status 5)
     other    accepted, receipt DELIVRD
@@ -244,6 +245,7 @@ class SmscSimulator:
         window: int = 1000,
         decimal_receipt_ids: bool = False,
         history: int = DEFAULT_HISTORY,
+        always_throttled: tuple[str, ...] = (),
     ) -> None:
         self.system_id = system_id
         self.password = password
@@ -253,6 +255,7 @@ class SmscSimulator:
         self.window = window
         self.decimal_receipt_ids = decimal_receipt_ids  # hex ids in submit_sm_resp, decimal after
         self.records = SimulatorRecords(history)
+        self.always_throttled = always_throttled  # destination endings: an SMSC never ready
         self.clients: set[_Client] = set()
         self._ids = itertools.count(0x1000)
         self._minute: tuple[int, str] = (-1, "")  # (time.time() // 60, its YYMMDDhhmm)
@@ -354,6 +357,8 @@ class SmscSimulator:
         destination = pdu.destination_addr
         if destination.endswith("9999"):
             return response_to(pdu, S.ESME_RINVDSTADR)
+        if self.always_throttled and destination.endswith(self.always_throttled):
+            return response_to(pdu, S.ESME_RTHROTTLED)
         key = (destination, pdu.payload)
         if destination.endswith("7777"):
             if key not in self._throttled:
