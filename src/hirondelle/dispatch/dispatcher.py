@@ -49,6 +49,7 @@ class Dispatcher:
         max_in_flight: int = 2000,
         lease: timedelta = timedelta(seconds=120),
         idle_tick: float = 1.0,
+        sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self.ctx = ctx
         self.connectors = dict(connectors)
@@ -57,6 +58,7 @@ class Dispatcher:
         self.max_in_flight = max_in_flight
         self.lease = lease
         self.idle_tick = idle_tick
+        self.sweep_interval = sweep_interval
         self.owner = str(uuid.uuid4())
         self.results: Batcher[SubmitResult] = Batcher(
             lambda batch: delivery.record_submit_results(ctx, batch)
@@ -100,7 +102,7 @@ class Dispatcher:
 
     async def _sweep(self) -> None:
         now = asyncio.get_running_loop().time()
-        if now - self._last_sweep < SWEEP_INTERVAL:
+        if now - self._last_sweep < self.sweep_interval:
             return
         self._last_sweep = now
         try:
