@@ -19,6 +19,9 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
+
+#: How a connector's submit_sm carries the message's validity (SMPP 3.4 §7.1.1), or "none".
+ValidityFormat = Literal["relative", "absolute", "none"]
 DEFAULT_CONFIG_FILE = "hirondelle.toml"
 
 
@@ -138,7 +141,7 @@ class ConnectorConfig(BaseModel):
     window: int = 10
     encoding: str = "gsm7"
     concatenation: str = "udh8"
-    validity_format: str = "relative"
+    validity_format: ValidityFormat = "relative"
     source_ton: int | None = None
     source_npi: int | None = None
     dest_ton: int = 1

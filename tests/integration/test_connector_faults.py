@@ -16,8 +16,9 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hirondelle.config import ValidityFormat
 from hirondelle.control import ConnectorCollector
-from hirondelle.dispatch.connectors import Connector, ValidityFormat
+from hirondelle.dispatch.connectors import Connector
 from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
 from hirondelle.smpp.messages import MessageOptions

@@ -16,9 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
-from hirondelle.config import ConnectorConfig
+from hirondelle.config import ConnectorConfig, ValidityFormat
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.services import delivery
 from hirondelle.services.context import Context
@@ -40,9 +39,6 @@ from hirondelle.store.delivery import ClaimedMessage
 log = logging.getLogger(__name__)
 
 BIND_MODES = {"transceiver": "trx", "trx": "trx", "transmitter+receiver": "tx+rx", "tx+rx": "tx+rx"}
-
-#: How a submit_sm carries the message's validity (SMPP 3.4 §7.1.1), or "none" to leave it out.
-ValidityFormat = Literal["relative", "absolute", "none"]
 
 #: Seconds between two warnings of one connector about throttled or unanswered submits.
 WARNING_INTERVAL = 60.0
@@ -110,8 +106,7 @@ class Connector:
             dest_ton=config.dest_ton,
             dest_npi=config.dest_npi,
         )
-        validity: ValidityFormat = config.validity_format  # type: ignore[assignment]
-        return cls(ctx, config.name, session_config, options, validity=validity)
+        return cls(ctx, config.name, session_config, options, validity=config.validity_format)
 
     @property
     def bound(self) -> bool:

@@ -30,7 +30,7 @@ from hirondelle.smpp.messages import decode_text, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import message_id_forms, normalize_message_id
 from hirondelle.store import delivery as rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, validity
 from hirondelle.store import webhooks as outbox
 
 Outcome = Literal["accepted", "rejected", "retry"]
@@ -128,7 +128,7 @@ async def expire_messages(ctx: Context, now: datetime | None = None, *, batch: i
 
 def apply_expiry(conn: Connection, now: datetime, limit: int) -> int:
     """One batch of `expire_messages`, set-wise like a batch of rejections."""
-    expired = rows.expire_waiting(conn, now, limit)
+    expired = validity.expire_waiting(conn, now, limit)
     if expired:
         rows.add_events(conn, [(m.id, int(AckStatus.REJECTED), EXPIRED) for m in expired], now)
         refunds = [(m.account_id, m.credits, m.sms_id) for m in expired if m.credits]

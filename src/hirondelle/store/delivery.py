@@ -17,7 +17,6 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import (
-    WAITING,
     accounts,
     blacklist,
     campaigns,
@@ -72,7 +71,7 @@ def claim_due(
     """Claim up to `limit` due messages: queued ones first, then claims whose lease ran out."""
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     ids: list[int] = []
-    for condition in (  # never one past its validity: `expire_waiting` fails those
+    for condition in (  # never one past its validity: `validity.expire_waiting` fails those
         "state = 'queued' AND due_at <= ? AND expires_at > ?",
         "state = 'claimed' AND lease_until < ? AND expires_at > ?",
     ):
@@ -94,38 +93,6 @@ def claim_due(
     ]
     claimed.sort(key=lambda m: m.id)
     return claimed
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiredMessage:
-    id: int
-    account_id: int
-    sms_id: str
-    credits: int
-
-
-def expire_waiting(conn: Connection, now: datetime, limit: int) -> list[ExpiredMessage]:
-    """Fail (status 4) up to `limit` messages past their validity that no SMSC took: queued,
-    or claimed under a lease that ran out. Return them, to refund."""
-    postgresql = conn.dialect.name == "postgresql"
-    lock = " FOR UPDATE SKIP LOCKED" if postgresql else ""
-    # Without statistics SQLite would rather scan every queued row by ix_messages_due.
-    index = "" if postgresql else " INDEXED BY ix_messages_expiry"
-    abandoned = "(state = 'queued' OR lease_until < ?)"
-    sql = (
-        f"SELECT id FROM messages{index} WHERE {WAITING} AND expires_at <= ? AND {abandoned}"
-        " ORDER BY expires_at LIMIT ?" + lock
-    )
-    ids = [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (now, now, limit))]
-    if not ids:
-        return []
-    sql = (
-        "UPDATE messages SET state = 'final', status = 4, status_at = ?, lease_until = NULL,"
-        f" claimed_by = NULL WHERE id IN ({_marks(len(ids))}) AND {WAITING} AND {abandoned}"
-        " RETURNING id, account_id, sms_id, credits"
-    )
-    rows = conn.exec_driver_sql(driver_sql(conn, sql), (now, *ids, now))
-    return sorted((ExpiredMessage(*row) for row in rows), key=lambda m: m.id)
 
 
 def release_claims_of_others(conn: Connection, owner: str) -> int:
