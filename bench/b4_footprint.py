@@ -59,6 +59,7 @@ def fill(url: str, account_id: int) -> str:
                         "status": 1,
                         "state": "final",
                         "due_at": now,
+                        "expires_at": now,
                         "status_at": now,
                         "created_at": now,
                     }

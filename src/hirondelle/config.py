@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
+
+#: How a connector's submit_sm carries the message's validity (SMPP 3.4 §7.1.1), or "none".
+ValidityFormat = Literal["relative", "absolute", "none"]
 DEFAULT_CONFIG_FILE = "hirondelle.toml"
 
 
@@ -99,6 +102,12 @@ SETTINGS: tuple[Setting, ...] = (
         "/metrics answers loopback clients only.",
     ),
     Setting(
+        "message_validity_hours",
+        48.0,
+        "Hours from its due time a message may wait to be submitted (throttled, no answer, "
+        "no connector): then it fails (status 4) and is refunded. Sent as validity_period.",
+    ),
+    Setting(
         "link_check",
         True,
         "shortenUrl checks that the URL answers (one HEAD request, public addresses only).",
@@ -159,6 +168,7 @@ class ConnectorConfig(BaseModel):
     window: int = 10
     encoding: str = "gsm7"
     concatenation: str = "udh8"
+    validity_format: ValidityFormat = "relative"
     source_ton: int | None = None
     source_npi: int | None = None
     dest_ton: int = 1
@@ -201,6 +211,7 @@ class Settings(BaseSettings):
     workers: bool = True
     readiness_grace: float = Field(default=30.0, ge=0)
     metrics_token: str = ""
+    message_validity_hours: float = Field(default=48.0, gt=0)
     link_check: bool = True
     link_check_timeout: float = 3.0
     allow_private_addresses: bool = False

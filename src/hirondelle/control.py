@@ -31,6 +31,7 @@ CONNECTOR_STATS = {
     "acknowledged": ("submit_sm accepted by the SMSC", True),
     "rejected": ("submit_sm refused for good", True),
     "throttled": ("throttle or queue-full answers", True),
+    "timeouts": ("submit_sm not answered in time", True),
     "receipts": ("delivery receipts stored and acknowledged", True),
     "replies": ("replies stored and acknowledged", True),
     "in_flight": ("submit_sm awaiting an answer", False),

@@ -128,6 +128,7 @@ def test_metrics_count_a_send_through_the_simulator(live: tuple[Context, TestCli
         "hirondelle_smpp_acknowledged_total": 1,
         "hirondelle_smpp_rejected_total": 0,
         "hirondelle_smpp_throttled_total": 0,
+        "hirondelle_smpp_timeouts_total": 0,
         "hirondelle_smpp_receipts_total": 1,
         "hirondelle_smpp_replies_total": 0,
         "hirondelle_smpp_in_flight": 0,

@@ -32,7 +32,7 @@ PER_REQUEST = 2_000
 class SimulatorThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.simulator = SmscSimulator(receipt_delay=0.0, resend_timeout=1.0)
+        self.simulator = SmscSimulator(receipt_delay=0.0, resend_timeout=1.0, history=MESSAGES)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> SimulatorThread:
@@ -125,7 +125,7 @@ def test_sigkill_mid_campaign_loses_nothing(simulator: SimulatorThread, tmp_path
                     data={"login": "bulk", "apiKey": api_key, "smsData": json.dumps(feed)},
                 ).json()
                 assert answer["status"] == 100, answer
-        wait_until(lambda: len(simulator.simulator.records.submits) >= MESSAGES // 4, 120)
+        wait_until(lambda: simulator.simulator.records.submit_count >= MESSAGES // 4, 120)
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait(10)

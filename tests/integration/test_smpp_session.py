@@ -13,7 +13,7 @@ import pytest
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.smpp.constants import CommandStatus as S
-from hirondelle.smpp.errors import SubmitRejected, SubmitRetryLater
+from hirondelle.smpp.errors import SubmitRejected, SubmitRetryLater, SubmitThrottled, SubmitTimedOut
 from hirondelle.smpp.messages import MessageOptions, Reassembler, build_submits
 from hirondelle.smpp.pdu import DataSm, DeliverSm, EnquireLink, SubmitSmResp
 from hirondelle.smpp.receipts import Receipt, ids_match, receipt_from_deliver_sm, receipt_outcome
@@ -159,7 +159,7 @@ async def test_throttle_is_retried_and_told_apart() -> None:
         assert message_id and session.stats.throttled == 1 and session.stats.submitted == 2
         assert len(sim.records.messages) == 1
     async with running(throttle_retries=0) as (_, session, _):
-        with pytest.raises(SubmitRetryLater) as later:
+        with pytest.raises(SubmitThrottled) as later:
             await send_text(session, "throttled once", to="33677777777")
         assert later.value.temporary and later.value.command_status == S.ESME_RTHROTTLED
 
@@ -246,7 +246,7 @@ async def test_malformed_pdu_gets_generic_nack_and_session_goes_on() -> None:
         client.writer.write(
             bytes.fromhex("00000011 00000015 00000000 00000077 00".replace(" ", ""))
         )
-        await sim.wait_for(lambda: sim.records.nacks == [S.ESME_RINVCMDLEN])
+        await sim.wait_for(lambda: list(sim.records.nacks) == [S.ESME_RINVCMDLEN])
         await send_text(session, "fine")
         assert session.stats.disconnects == 0
 
@@ -261,8 +261,9 @@ async def test_enquire_link_both_ways() -> None:
 
 async def test_no_answer_in_time_is_temporary_and_reconnects() -> None:
     async with running({"submit_delay": 5}, response_timeout=0.05) as (_sim, session, _):
-        with pytest.raises(SubmitRetryLater):
+        with pytest.raises(SubmitTimedOut) as later:
             await send_text(session, "slow")
+        assert later.value.temporary and session.stats.timeouts == 1
         await until(lambda: session.stats.binds == 2 and session.bound)
 
 

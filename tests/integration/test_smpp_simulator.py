@@ -225,3 +225,31 @@ async def test_window_of_the_simulator_holds_deliveries() -> None:
         esme.send(response_to(first))
         second = await esme.next(DeliverSm)
         assert second.receipted_message_id != first.receipted_message_id
+
+
+async def test_history_is_bounded_and_counts_stay_exact() -> None:
+    async with simulator(history=5) as sim:
+        esme = await connect(sim)
+        for n in [*range(12), 11]:  # the last one twice
+            await esme.submit(destination_addr=f"3361234{n:04d}", short_message=b"hi")
+            esme.send(response_to(await esme.next(DeliverSm)))
+        await sim.wait_for(lambda: sim.records.acknowledged_count == 13)
+        records = sim.records
+        counts = (records.submit_count, records.message_count, records.deliveries_sent)
+        assert counts == (13, 13, 13)
+        kept = (len(records.submits), len(records.messages), len(records.acknowledged))
+        assert kept == (5, 5, 5)
+        assert [m.destination for m in records.messages][-3:] == [
+            "33612340010",
+            "33612340011",
+            "33612340011",
+        ]
+        # the tallies keep the `history` keys seen last: a recent duplicate is still one
+        assert len(records.texts) == 5 and records.duplicates() == {("33612340011", "hi"): 2}
+        assert records.texts[("33612340000", "hi")] == 0  # forgotten
+
+
+async def test_history_default_is_bounded() -> None:
+    records = SmscSimulator().records
+    assert records.submits.maxlen == records.messages.maxlen == records.acknowledged.maxlen
+    assert records.submits.maxlen is not None and 100 <= records.submits.maxlen <= 100_000

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,10 +20,12 @@ from starlette.testclient import TestClient
 from hirondelle.services import delivery
 from hirondelle.services.context import Context
 from hirondelle.smpp.simulator import SmscSimulator
-from hirondelle.store.schema import messages
+from hirondelle.smpp.times import parse_time
+from hirondelle.store.schema import ledger, messages
 from tests.helpers import Creds, json_answer, make_account
 
 CAMPAIGN = 1500
+PHONES = ("0612346666", "0612340001")  # the first is throttled for ever, the second delivered
 
 
 def simulator_of(client: TestClient) -> SmscSimulator:
@@ -110,3 +114,49 @@ def test_a_receipt_not_stored_is_not_acknowledged(
     # the receipt went out once per failed attempt, plus the one that was stored and acknowledged
     assert simulator.records.deliveries_sent >= 4
     assert len(simulator.records.acknowledged) == 1
+
+
+@pytest.fixture
+def fast_sweep(live: tuple[Context, TestClient]) -> tuple[Context, TestClient]:
+    """The live server, sweeping every 50 ms and throttled submits retried at once."""
+    workers = live[1].app.state.workers  # type: ignore[attr-defined]
+    workers.dispatcher.sweep_interval = 0.05
+    for connector in workers.connectors.values():
+        connector.session.config = replace(connector.session.config, throttle_delay=0.001)
+    return live
+
+
+def test_a_message_throttled_for_ever_fails_at_the_end_of_its_validity(
+    fast_sweep: tuple[Context, TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx, client = fast_sweep
+    simulator = simulator_of(client)
+    simulator.always_throttled = ("6666",)
+    creds = make_account(ctx, credits=1000)
+    feed = {"DATA": {"MESSAGE": "Hi", "SMS": [{"MOBILEPHONE": n} for n in PHONES]}}
+    sent = json_answer(
+        client.post("/http/9.0/sendSms", data=creds.params(smsData=json.dumps(feed)))
+    )
+    assert sent["status"] == 100
+    wait_until(lambda: final_count(ctx) == 1 and simulator.records.submit_count >= 5)
+    # ... and so on for 48 hours: let them pass
+    throttled = messages.c.phone == "33612346666"
+    soon = datetime.now(UTC) + timedelta(milliseconds=100)
+    ctx.store.write_sync(
+        lambda conn: conn.execute(sa.update(messages).where(throttled).values(expires_at=soon))
+    )
+    wait_until(lambda: final_count(ctx) == 2, timeout=20, state=lambda: message_states(ctx))
+    assert message_states(ctx) == {("final", 1): 1, ("final", 4): 1}
+    row = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.select(messages).where(throttled)).one()._mapping
+    )
+    refunds = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.select(ledger).where(ledger.c.kind == "refund")).all()
+    )
+    assert [(r.reference, r.delta) for r in refunds] == [(row["sms_id"], 15)]
+    # every submit_sm said how long the SMSC may keep trying: the 48 hours left, or nearly
+    for pdu in simulator.records.submits:
+        meant = parse_time(pdu.validity_period, datetime.now(UTC))
+        assert meant is not None and pdu.validity_period.endswith("R")
+        assert timedelta(hours=47) < meant - datetime.now(UTC) <= timedelta(hours=48)
+    assert any("ESME_RTHROTTLED" in r.getMessage() for r in caplog.records)

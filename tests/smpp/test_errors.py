@@ -10,6 +10,8 @@ from hirondelle.smpp.errors import (
     SubmitError,
     SubmitRejected,
     SubmitRetryLater,
+    SubmitThrottled,
+    SubmitTimedOut,
 )
 from hirondelle.smpp.pdu import (
     DeliverSm,
@@ -48,6 +50,9 @@ def test_submit_errors_say_what_to_do() -> None:
     later = SubmitRetryLater("busy", S.ESME_RTHROTTLED)
     assert later.temporary and later.command_status == S.ESME_RTHROTTLED
     assert SubmitRetryLater("connection lost").command_status is None
+    # told apart for the warnings and counters, handled as any temporary refusal
+    for kind in (SubmitThrottled, SubmitTimedOut):
+        assert issubclass(kind, SubmitRetryLater) and kind("x").temporary
 
 
 def test_after_unbind_only_answers_travel() -> None:

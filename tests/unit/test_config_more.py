@@ -112,6 +112,16 @@ def test_connector_defaults_from_the_file(tmp_path: Path) -> None:
     assert (connector.dest_ton, connector.dest_npi, connector.source_ton) == (1, 1, None)
 
 
+def test_message_validity_settings() -> None:
+    assert Settings().message_validity_hours == 48
+    with pytest.raises(ValueError, match="message_validity_hours"):
+        Settings(message_validity_hours=0)
+    assert operator().validity_format == "relative"
+    assert operator(validity_format="absolute").validity_format == "absolute"
+    with pytest.raises(ValueError, match="validity_format"):
+        operator(validity_format="forever")
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [

@@ -1,40 +1,84 @@
 """A connector: one SMPP session to one SMSC, with the options that shape its PDUs.
 
 `Connector.submit_message` turns a claimed message into its submit_sm PDUs (cut exactly where
-the credits were counted) and returns a `SubmitResult` for the dispatcher to store. Incoming
-deliver_sm go to `services.delivery`, which persists them before the session acknowledges.
+the credits were counted, with the message's validity as validity_period, so that the SMSC
+drops it when we stop waiting for it) and returns a `SubmitResult` for the dispatcher to store.
+A submit throttled or not answered is given back to retry later; a warning says so, once a
+minute per connector. Incoming deliver_sm go to `services.delivery`, which persists them before
+the session acknowledges.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from hirondelle.config import ConnectorConfig
+from hirondelle.config import ConnectorConfig, ValidityFormat
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.services import delivery
 from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.smpp.constants import CommandStatus
-from hirondelle.smpp.errors import SubmitRejected, SubmitRetryLater
+from hirondelle.smpp.errors import (
+    SubmitRejected,
+    SubmitRetryLater,
+    SubmitThrottled,
+    SubmitTimedOut,
+)
 from hirondelle.smpp.messages import MessageOptions, build_submits
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
 from hirondelle.smpp.session import SessionConfig, SmppSession
+from hirondelle.smpp.times import absolute_time, relative_time
 from hirondelle.store.delivery import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
 BIND_MODES = {"transceiver": "trx", "trx": "trx", "transmitter+receiver": "tx+rx", "tx+rx": "tx+rx"}
 
+#: Seconds between two warnings of one connector about throttled or unanswered submits.
+WARNING_INTERVAL = 60.0
+
+
+class Occasional:
+    """A log line at most once per `interval` seconds of `clock`, with a count of the others."""
+
+    def __init__(self, interval: float, clock: Callable[[], float]) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.last: float | None = None
+        self.skipped = 0
+
+    def ready(self) -> int | None:
+        """The number of lines held back since the last one when it is time for one, else None."""
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            self.skipped += 1
+            return None
+        skipped, self.skipped, self.last = self.skipped, 0, now
+        return skipped
+
 
 class Connector:
     def __init__(
-        self, ctx: Context, name: str, session_config: SessionConfig, options: MessageOptions
+        self,
+        ctx: Context,
+        name: str,
+        session_config: SessionConfig,
+        options: MessageOptions,
+        *,
+        validity: ValidityFormat = "relative",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ctx = ctx
         self.name = name
         self.options = options
+        self.validity = validity
+        self.retry_warnings = Occasional(WARNING_INTERVAL, clock)
         self.session = SmppSession(session_config, self.on_deliver)
         self.receipts: Batcher[delivery.ReceiptIn] = Batcher(
             lambda batch: delivery.record_receipts(ctx, name, batch)
@@ -63,7 +107,7 @@ class Connector:
             dest_ton=config.dest_ton,
             dest_npi=config.dest_npi,
         )
-        return cls(ctx, config.name, session_config, options)
+        return cls(ctx, config.name, session_config, options, validity=config.validity_format)
 
     @property
     def bound(self) -> bool:
@@ -77,8 +121,18 @@ class Connector:
 
     async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
         """Submit every part of a message; the result says what to store."""
+        left = message.expires_at - datetime.now(UTC)
+        if left <= timedelta(0):  # the expiry sweep fails it, refunded
+            return SubmitResult(
+                message.id, "retry", self.name, detail="validity over", retry_in=timedelta(0)
+            )
+        options = self.options
+        if self.validity == "relative":
+            options = replace(options, validity_period=relative_time(left))
+        elif self.validity == "absolute":
+            options = replace(options, validity_period=absolute_time(message.expires_at))
         pdus = build_submits(
-            message.text, message.sender, message.phone, self.options, reference=message.id
+            message.text, message.sender, message.phone, options, reference=message.id
         )
         smsc_ids: list[str] = []
         try:
@@ -88,8 +142,21 @@ class Connector:
         except SubmitRejected as exc:
             return SubmitResult(message.id, "rejected", self.name, detail=str(exc)[:255])
         except SubmitRetryLater as exc:
+            if isinstance(exc, SubmitThrottled | SubmitTimedOut):
+                self._warn_retry(exc)
             return SubmitResult(message.id, "retry", self.name, detail=str(exc)[:255])
         return SubmitResult(message.id, "accepted", self.name, smsc_ids)
+
+    def _warn_retry(self, exc: SubmitRetryLater) -> None:
+        skipped = self.retry_warnings.ready()
+        if skipped is not None:
+            more = f" ({skipped} more since the last warning)" if skipped else ""
+            log.warning(
+                "smpp %s: %s; messages are given back to retry until their validity ends%s",
+                self.name,
+                exc,
+                more,
+            )
 
     async def on_deliver(self, pdu: DeliverSm | DataSm) -> int:
         """Persist a receipt or a reply; only then does the session acknowledge it."""

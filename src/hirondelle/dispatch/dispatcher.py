@@ -7,7 +7,10 @@ when one refuses for a temporary reason). Outcomes are gathered and written toge
 transaction per few hundred messages, instead of one per message.
 
 Messages waiting for a connector that is down stay queued: they are claimed only when at least
-one connector is bound, and given back with a short delay when none of theirs is.
+one connector is bound, and given back with a short delay when none of theirs is. Whatever
+keeps a message from being submitted (throttling, no answer, no connector), it is not retried
+past its validity: every sweep fails and refunds those (`delivery.expire_messages`), bound
+connector or not.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from hirondelle.store.delivery import ClaimedMessage
 log = logging.getLogger(__name__)
 
 NO_ROUTE_RETRY = timedelta(seconds=5)
-STALE_SWEEP_INTERVAL = 10.0  # seconds between two looks at receipts waiting for their message
+#: Seconds between two sweeps: receipts waiting for their message, messages past their validity.
+SWEEP_INTERVAL = 10.0
 
 
 class Dispatcher:
@@ -45,6 +49,7 @@ class Dispatcher:
         max_in_flight: int = 2000,
         lease: timedelta = timedelta(seconds=120),
         idle_tick: float = 1.0,
+        sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self.ctx = ctx
         self.connectors = dict(connectors)
@@ -53,6 +58,7 @@ class Dispatcher:
         self.max_in_flight = max_in_flight
         self.lease = lease
         self.idle_tick = idle_tick
+        self.sweep_interval = sweep_interval
         self.owner = str(uuid.uuid4())
         self.results: Batcher[SubmitResult] = Batcher(
             lambda batch: delivery.record_submit_results(ctx, batch)
@@ -75,7 +81,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim and submit until `stop()`; then let the messages in flight finish."""
         while not self._stopping.is_set():
-            await self._sweep_stale_receipts()
+            await self._sweep()
             room = self.max_in_flight - self.in_flight
             # Refill by whole batches: claiming one message per finished one would cost a
             # transaction each.
@@ -94,15 +100,22 @@ class Dispatcher:
         if self._tasks:
             await asyncio.wait(self._tasks)
 
-    async def _sweep_stale_receipts(self) -> None:
+    async def _sweep(self) -> None:
         now = asyncio.get_running_loop().time()
-        if now - self._last_sweep < STALE_SWEEP_INTERVAL:
+        if now - self._last_sweep < self.sweep_interval:
             return
         self._last_sweep = now
         try:
             await delivery.resolve_stale_receipts(self.ctx)
         except Exception:
             log.exception("could not resolve waiting receipts")
+        try:
+            expired = await delivery.expire_messages(self.ctx)
+        except Exception:
+            log.exception("could not expire the messages past their validity")
+        else:
+            if expired:
+                log.warning("%d messages failed: not submitted within their validity", expired)
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
         now = datetime.now(UTC)

@@ -30,7 +30,7 @@ from hirondelle.smpp.messages import decode_text, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import message_id_forms, normalize_message_id
 from hirondelle.store import delivery as rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, validity
 from hirondelle.store import webhooks as outbox
 
 Outcome = Literal["accepted", "rejected", "retry"]
@@ -107,6 +107,34 @@ def _reject(conn: Connection, result: SubmitResult, now: datetime) -> None:
     if refund:
         ledger.move(conn, info.account_id, refund, "refund", info.sms_id)
     _queue_receipt_webhooks(conn, {info.id: AckStatus.REJECTED}, now)
+
+
+#: The status history's detail for a message whose validity ended before it was submitted.
+EXPIRED = "validity period expired"
+
+
+async def expire_messages(ctx: Context, now: datetime | None = None, *, batch: int = 500) -> int:
+    """Fail (status 4) and refund the messages past their validity that no SMSC took, a batch
+    per transaction; return how many. One the SMSC took keeps status 3 (the manual's "sent to
+    the operator") whether or not its receipt ever comes."""
+    at = now or datetime.now(UTC)
+    total = 0
+    while True:
+        count = await ctx.store.write(lambda conn: apply_expiry(conn, at, batch))
+        total += count
+        if count < batch:
+            return total
+
+
+def apply_expiry(conn: Connection, now: datetime, limit: int) -> int:
+    """One batch of `expire_messages`, set-wise like a batch of rejections."""
+    expired = validity.expire_waiting(conn, now, limit)
+    if expired:
+        rows.add_events(conn, [(m.id, int(AckStatus.REJECTED), EXPIRED) for m in expired], now)
+        refunds = [(m.account_id, m.credits, m.sms_id) for m in expired if m.credits]
+        ledger.credit_each(conn, "refund", refunds)
+        _queue_receipt_webhooks(conn, {m.id: AckStatus.REJECTED for m in expired}, now)
+    return len(expired)
 
 
 # -- receipts ------------------------------------------------------------------------------------

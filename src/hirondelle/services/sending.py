@@ -145,7 +145,7 @@ async def send(
                 available=exc.available,
                 credits=exc.available,
             ) from None
-        _store_campaign(conn, account, order, plan, campaign_id, now, ctx.settings.base_url)
+        _store_campaign(conn, ctx, account, order, plan, campaign_id, now)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
@@ -275,13 +275,15 @@ async def _earlier_answer(
 
 def _store_campaign(
     conn: Connection,
+    ctx: Context,
     account: Account,
     order: SmsOrder,
     plan: Plan,
     campaign_id: str,
     now: datetime,
-    base_url: str,
 ) -> None:
+    base_url = ctx.settings.base_url
+    expires_at = plan.due_at + timedelta(hours=ctx.settings.message_validity_hours)
     first = plan.messages[0]
     texts = [m.text for m in plan.messages]
     if order.shorten:  # one short link per URL and recipient, counted as planned
@@ -323,6 +325,7 @@ def _store_campaign(
                 0,
                 "queued",
                 plan.due_at,
+                expires_at,
                 now,
             )
             for m, text in zip(plan.messages, texts, strict=True)

@@ -73,3 +73,11 @@ class SubmitRetryLater(SubmitError):
     no answer in time. In the last two cases the SMSC may have taken the message."""
 
     temporary = True
+
+
+class SubmitThrottled(SubmitRetryLater):
+    """Still ESME_RTHROTTLED or ESME_RMSGQFUL after the session's own spaced retries."""
+
+
+class SubmitTimedOut(SubmitRetryLater):
+    """No answer in time (the link is dropped: the SMSC may or may not have taken it)."""

@@ -12,8 +12,9 @@ answers ESME_RX_T_APPN (or nothing, with `answer_handler_errors=False`), and the
 again later.
 
 `submit()` returns the SubmitSmResp, or raises `SubmitRejected` (permanent: record status 4)
-or `SubmitRetryLater` (temporary: throttled or queue full after `throttle_retries` spaced
-retries, not bound, connection lost, no answer in time: retry later, not a failure).
+or `SubmitRetryLater` (temporary: retry later, not a failure): `SubmitThrottled` when throttled
+or queue full after `throttle_retries` spaced retries, `SubmitTimedOut` when not answered in
+time, the base class when not bound or the connection was lost.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from typing import Literal
 from .connection import Connection, Refused, Role, State, events
 from .constants import TEMPORARY_STATUSES, status_name
 from .constants import CommandStatus as S
-from .errors import ProtocolError, SubmitRejected, SubmitRetryLater
+from .errors import (
+    ProtocolError,
+    SubmitRejected,
+    SubmitRetryLater,
+    SubmitThrottled,
+    SubmitTimedOut,
+)
 from .pdu import (
     BindReceiver,
     BindTransceiver,
@@ -108,6 +115,7 @@ class SessionStats:
     acknowledged: int = 0  # submit_sm_resp with ESME_ROK
     rejected: int = 0  # permanent refusals
     throttled: int = 0  # ESME_RTHROTTLED / ESME_RMSGQFUL answers
+    timeouts: int = 0  # submit_sm not answered in time
     receipts: int = 0  # delivery receipts acknowledged
     replies: int = 0  # mobile-originated messages acknowledged
     in_flight: int = 0  # submits awaiting their answer now
@@ -305,7 +313,7 @@ class _Link:
         except TimeoutError:
             # The window slot stays taken for good: this connection is no longer trustworthy.
             self.abort()
-            raise SubmitRetryLater(f"no answer to {type(pdu).__name__} in time") from None
+            raise SubmitTimedOut(f"no answer to {type(pdu).__name__} in time") from None
         finally:
             self.pending.pop(seq, None)
 
@@ -457,6 +465,9 @@ class SmppSession:
             self.stats.in_flight += 1
             try:
                 resp = await link.request(pdu, windowed=True)
+            except SubmitTimedOut:
+                self.stats.timeouts += 1
+                raise
             finally:
                 self.stats.in_flight -= 1
             status = resp.command_status
@@ -469,7 +480,7 @@ class SmppSession:
             self.stats.throttled += 1
             pause = config.throttle_delay * 2**attempt
             self._throttled_until = max(self._throttled_until, loop.time() + pause)
-        raise SubmitRetryLater(f"submit_sm still refused: {status_name(status)}", status)
+        raise SubmitThrottled(f"submit_sm still refused: {status_name(status)}", status)
 
     async def close(self) -> None:
         """Unbind cleanly (§4.2), then stop reconnecting."""

@@ -3,7 +3,8 @@
 Outcome by the destination's last digits:
 
     ...9999  submit refused with ESME_RINVDSTADR (permanent)
-    ...7777  ESME_RTHROTTLED the first time, accepted when sent again
+    ...7777  ESME_RTHROTTLED, then accepted when sent again
+    (any of `always_throttled`)  ESME_RTHROTTLED every time (none by default)
     ...0000  accepted, receipt UNDELIV err:000 (not delivered)
     ...8888  accepted, receipt UNDELIV err:001 (unknown subscriber -> annex 6 status 5)
     other    accepted, receipt DELIVRD
@@ -23,11 +24,11 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .connection import Connection, Refused, Role, State, events
 from .constants import CommandStatus as S
@@ -55,6 +56,11 @@ from .timers import FifoTimer
 
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
+
+#: PDUs and messages the simulator's records keep, by kind (the counts are kept apart, whole).
+DEFAULT_HISTORY = 1000
+
 _OUTCOMES: dict[str, tuple[ReceiptStat, str]] = {
     "0000": (ReceiptStat.UNDELIV, "000"),
     "8888": (ReceiptStat.UNDELIV, "001"),
@@ -77,23 +83,46 @@ class _Delivery:
     attempts: int = 0
 
 
-@dataclass
-class SimulatorRecords:
-    """What the simulator saw, for tests."""
+class RecentCounter(Counter[K]):
+    """A Counter of the `maxlen` keys counted last: the oldest is forgotten first."""
 
-    submits: list[SubmitSm] = field(default_factory=list)  # every submit_sm, refused ones too
-    messages: list[ReceivedMessage] = field(default_factory=list)
-    texts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (destination, text)
-    references: Counter[int] = field(default_factory=Counter)  # user_message_reference
-    acknowledged: list[DeliverSm] = field(default_factory=list)  # deliver_sm answered ESME_ROK
-    deliveries_sent: int = 0  # deliver_sm written, resends included
-    binds: int = 0
-    unbinds: int = 0
-    enquire_links: int = 0
-    nacks: list[int] = field(default_factory=list)  # command_status of each generic_nack got
-    max_in_flight: int = 0  # most submit_sm awaiting our answer on one connection
+    def __init__(self, maxlen: int) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+
+    def add(self, key: K) -> None:
+        self[key] = self.pop(key, 0) + 1  # to the end: the most recent
+        if len(self) > self.maxlen:
+            del self[next(iter(self))]
+
+
+class SimulatorRecords:
+    """What the simulator saw, for tests.
+
+    A simulator serving for days must not keep every PDU (300,000 messages held 700 MiB): the
+    PDU lists and the tallies keep the last `history` items or keys, and the `*_count` fields
+    count everything, exactly.
+    """
+
+    def __init__(self, history: int = DEFAULT_HISTORY) -> None:
+        self.history = history
+        self.submits: deque[SubmitSm] = deque(maxlen=history)  # refused ones too
+        self.messages: deque[ReceivedMessage] = deque(maxlen=history)
+        self.texts: RecentCounter[tuple[str, str]] = RecentCounter(history)  # (destination, text)
+        self.references: RecentCounter[int] = RecentCounter(history)  # user_message_reference
+        self.acknowledged: deque[DeliverSm] = deque(maxlen=history)  # deliver_sm answered ROK
+        self.nacks: deque[int] = deque(maxlen=history)  # command_status of each generic_nack
+        self.submit_count = 0  # every submit_sm
+        self.message_count = 0  # whole messages reassembled from them
+        self.acknowledged_count = 0
+        self.deliveries_sent = 0  # deliver_sm written, resends included
+        self.binds = 0
+        self.unbinds = 0
+        self.enquire_links = 0
+        self.max_in_flight = 0  # most submit_sm awaiting our answer on one connection
 
     def duplicates(self) -> dict[tuple[str, str], int]:
+        """(destination, text) received more than once, among the last `history` of them."""
         return {key: n for key, n in self.texts.items() if n > 1}
 
 
@@ -215,6 +244,8 @@ class SmscSimulator:
         submit_delay: float = 0.0,
         window: int = 1000,
         decimal_receipt_ids: bool = False,
+        history: int = DEFAULT_HISTORY,
+        always_throttled: tuple[str, ...] = (),
     ) -> None:
         self.system_id = system_id
         self.password = password
@@ -223,7 +254,8 @@ class SmscSimulator:
         self.submit_delay = submit_delay  # answer each submit_sm this late (to fill windows)
         self.window = window
         self.decimal_receipt_ids = decimal_receipt_ids  # hex ids in submit_sm_resp, decimal after
-        self.records = SimulatorRecords()
+        self.records = SimulatorRecords(history)
+        self.always_throttled = always_throttled  # destination endings: an SMSC never ready
         self.clients: set[_Client] = set()
         self._ids = itertools.count(0x1000)
         self._minute: tuple[int, str] = (-1, "")  # (time.time() // 60, its YYMMDDhhmm)
@@ -309,6 +341,7 @@ class SmscSimulator:
     def on_delivery_answer(self, delivery: _Delivery, status: int) -> None:
         if status == S.ESME_ROK:
             self.records.acknowledged.append(delivery.pdu)
+            self.records.acknowledged_count += 1
         elif status not in (S.ESME_RX_P_APPN, S.ESME_RX_R_APPN):
             self.later(self.resend_timeout, self.dispatch, delivery)
         self.flush()  # a window slot is free
@@ -320,22 +353,28 @@ class SmscSimulator:
 
     def on_submit(self, pdu: SubmitSm) -> Pdu:
         self.records.submits.append(pdu)
+        self.records.submit_count += 1
         destination = pdu.destination_addr
         if destination.endswith("9999"):
             return response_to(pdu, S.ESME_RINVDSTADR)
-        key = (destination, pdu.payload)
-        if destination.endswith("7777") and key not in self._throttled:
-            self._throttled.add(key)
+        if self.always_throttled and destination.endswith(self.always_throttled):
             return response_to(pdu, S.ESME_RTHROTTLED)
+        key = (destination, pdu.payload)
+        if destination.endswith("7777"):
+            if key not in self._throttled:
+                self._throttled.add(key)
+                return response_to(pdu, S.ESME_RTHROTTLED)
+            self._throttled.discard(key)  # accepted: forget it (the set stays small)
         message_id = self.new_message_id()
         whole = self._reassembler.feed(pdu)
         if whole is not None:
             self.records.messages.append(
                 ReceivedMessage(whole.source, whole.destination, whole.text, whole.parts)
             )
-            self.records.texts[(whole.destination, whole.text)] += 1
+            self.records.message_count += 1
+            self.records.texts.add((whole.destination, whole.text))
         if pdu.user_message_reference is not None:
-            self.records.references[pdu.user_message_reference] += 1
+            self.records.references.add(pdu.user_message_reference)
         if pdu.registered_delivery & 0x03:
             self.later(self.receipt_delay, self.dispatch, _Delivery(self._receipt(pdu, message_id)))
         return response_to(pdu, message_id=message_id)

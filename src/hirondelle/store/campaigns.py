@@ -58,6 +58,7 @@ MESSAGE_COLUMNS = (
     "status",
     "state",
     "due_at",
+    "expires_at",
     "created_at",
 )
 

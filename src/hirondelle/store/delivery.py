@@ -2,15 +2,15 @@
 
 A message moves `queued` → `claimed` (a lease, by one dispatcher) → `submitted` (status 3, its
 parts' SMSC ids stored) → `final` (status 1, 2 or 5), or → `final` with status 4 when the SMSC
-rejects it (its credits refunded). A claim whose lease ran out goes back to the pool, so the
-messages of a crashed dispatcher are retried.
+rejects it or its validity ends before it was submitted (its credits refunded). A claim whose
+lease ran out goes back to the pool, so the messages of a crashed dispatcher are retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -39,6 +39,13 @@ class ClaimedMessage:
     sender: str
     parts: int
     attempts: int
+    expires_at: datetime
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A stored moment as aware UTC (SQLite's driver gives back the text it stored)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # The statements of this module run for every message: they are written at driver level, as
@@ -64,23 +71,26 @@ def claim_due(
     """Claim up to `limit` due messages: queued ones first, then claims whose lease ran out."""
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     ids: list[int] = []
-    for condition, moment in (
-        ("state = 'queued' AND due_at <= ?", now),
-        ("state = 'claimed' AND lease_until < ?", now),
+    for condition in (  # never one past its validity: `validity.expire_waiting` fails those
+        "state = 'queued' AND due_at <= ? AND expires_at > ?",
+        "state = 'claimed' AND lease_until < ? AND expires_at > ?",
     ):
         if len(ids) < limit:
             sql = f"SELECT id FROM messages WHERE {condition} ORDER BY due_at, id LIMIT ?" + lock
-            found = conn.exec_driver_sql(driver_sql(conn, sql), (moment, limit - len(ids)))
+            found = conn.exec_driver_sql(driver_sql(conn, sql), (now, now, limit - len(ids)))
             ids.extend(row[0] for row in found)
     if not ids:
         return []
     sql = (
         "UPDATE messages SET state = 'claimed', lease_until = ?, claimed_by = ?"
         f" WHERE id IN ({_marks(len(ids))})"
-        " RETURNING id, account_id, phone, text, sender, parts, attempts"
+        " RETURNING id, account_id, phone, text, sender, parts, attempts, expires_at"
     )
     rows = conn.exec_driver_sql(driver_sql(conn, sql), (now + lease, owner, *ids))
-    claimed = [ClaimedMessage(*row) for row in rows]
+    claimed = [
+        ClaimedMessage(m, account, phone, text, sender, parts, attempts, _moment(expires))
+        for m, account, phone, text, sender, parts, attempts, expires in rows
+    ]
     claimed.sort(key=lambda m: m.id)
     return claimed
 

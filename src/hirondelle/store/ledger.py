@@ -6,6 +6,7 @@ concurrent debits can never take a prepaid balance below zero.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -57,6 +58,34 @@ def move(conn: Connection, account_id: int, delta: int, kind: str, reference: st
         (account_id, delta, new_balance, kind, reference, datetime.now(UTC)),
     )
     return int(new_balance)
+
+
+def credit_each(conn: Connection, kind: str, credits: Sequence[tuple[int, int, str]]) -> None:
+    """Add (account_id, credits, reference) back, one ledger row each, set-wise: one UPDATE per
+    account and one INSERT for all (a batch of expired messages is refunded at once)."""
+    by_account: dict[int, list[tuple[int, str]]] = {}
+    for account_id, delta, reference in credits:
+        by_account.setdefault(account_id, []).append((delta, reference))
+    rows: list[tuple[object, ...]] = []
+    now = datetime.now(UTC)
+    for account_id in sorted(by_account):  # one order for every writer: no deadlock
+        items = by_account[account_id]
+        total = sum(delta for delta, _ in items)
+        update = "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance"
+        balance = conn.exec_driver_sql(driver_sql(conn, update), (total, account_id)).scalar_one()
+        balance -= total
+        for delta, reference in items:
+            balance += delta
+            rows.append((account_id, delta, balance, kind, reference, now))
+    if rows:
+        conn.exec_driver_sql(
+            driver_sql(
+                conn,
+                "INSERT INTO ledger (account_id, delta, balance_after, kind, reference,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            ),
+            rows,
+        )
 
 
 def entries(conn: Connection, account_id: int, limit: int = 100) -> list[sa.RowMapping]:

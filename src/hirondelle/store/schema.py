@@ -99,6 +99,9 @@ campaigns = sa.Table(
     sa.Index("ix_campaigns_account", "account_id", "id"),
 )
 
+#: Messages not submitted yet (the rows `ix_messages_expiry` holds).
+WAITING = "state IN ('queued', 'claimed')"
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -118,6 +121,9 @@ messages = sa.Table(
     # queued | claimed | submitted | final | cancelled
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("due_at", UtcDateTime, nullable=False),
+    # Not submitted by then (throttled, no answer, no connector): status 4, refunded. Set from
+    # the first due_at (message_validity_hours), not moved by retries.
+    sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("lease_until", UtcDateTime, nullable=True),
     sa.Column("claimed_by", sa.String(36), nullable=True),
     sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
@@ -127,6 +133,13 @@ messages = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_messages_campaign", "campaign_id", "id"),
     sa.Index("ix_messages_due", "state", "due_at"),
+    # Partial: a message leaves it once submitted, so it stays the size of the backlog.
+    sa.Index(
+        "ix_messages_expiry",
+        "expires_at",
+        sqlite_where=sa.text(WAITING),
+        postgresql_where=sa.text(WAITING),
+    ),
     sa.Index("ix_messages_phone", "phone", "id"),
 )
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+import sqlalchemy as sa
 
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import NO_ROUTE_RETRY, Dispatcher
@@ -16,7 +17,7 @@ from hirondelle.dispatch.routing import Route, Router
 from hirondelle.services.context import Context
 from hirondelle.services.delivery import Outcome, SubmitResult
 from hirondelle.store.delivery import ClaimedMessage
-from hirondelle.store.schema import ledger, message_parts
+from hirondelle.store.schema import ledger, message_parts, messages
 from tests.unit.delivery_helpers import claim, message, new_account, queue, select, utc
 
 pytestmark = pytest.mark.anyio
@@ -182,3 +183,24 @@ async def test_stop_lets_submits_in_flight_finish(ctx: Context, anyio_backend: s
     await asyncio.wait_for(task, DEADLINE)
     row = await message(ctx, message_id)
     assert (row["state"], row["status"]) == ("submitted", 3)
+
+
+@pytest.mark.parametrize("bound", [True, False])
+async def test_a_message_past_its_validity_fails_instead_of_being_sent(
+    ctx: Context, anyio_backend: str, bound: bool
+) -> None:
+    old, fresh = await queue(ctx, await new_account(ctx), *PHONES)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await ctx.store.write(
+        lambda conn: conn.execute(
+            sa.update(messages).where(messages.c.id == old).values(expires_at=past)
+        )
+    )
+    smsc = FakeConnector("a", bound=bound)  # expiry does not wait for a connector
+    async with running(dispatcher(ctx, (smsc, ()))):
+        await settled(ctx, old, state="final", status=4)
+        if bound:
+            await settled(ctx, fresh, state="submitted")
+    assert smsc.submitted == ([fresh] if bound else [])
+    refunds = await select(ctx, ledger, ledger.c.kind == "refund")
+    assert [r["reference"] for r in refunds] == [(await message(ctx, old))["sms_id"]]
