@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Seconds before the built-in SMSC simulator sends a receipt (when no connector is set).",
     ),
+    Setting(
+        "receipt_retention_hours",
+        72.0,
+        "Hours a delivery receipt that matches no message is kept, waiting for its message's "
+        "SMSC id (the manual's 72 h).",
+    ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
         "link_check",
@@ -163,6 +169,7 @@ class Settings(BaseSettings):
     log_format: str = "console"
     var_dir: str = "var"
     simulator_receipt_delay: float = 1.0
+    receipt_retention_hours: float = Field(default=72.0, gt=0)
     workers: bool = True
     link_check: bool = True
     link_check_timeout: float = 3.0
