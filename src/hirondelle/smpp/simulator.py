@@ -215,6 +215,7 @@ class SmscSimulator:
         submit_delay: float = 0.0,
         window: int = 1000,
         decimal_receipt_ids: bool = False,
+        wrap_ids: int = 0,
     ) -> None:
         self.system_id = system_id
         self.password = password
@@ -225,7 +226,12 @@ class SmscSimulator:
         self.decimal_receipt_ids = decimal_receipt_ids  # hex ids in submit_sm_resp, decimal after
         self.records = SimulatorRecords()
         self.clients: set[_Client] = set()
-        self._ids = itertools.count(0x1000)
+        # Message ids follow the clock in microseconds (one more than the last when it did not
+        # move), so a restarted simulator never gives an id again. With `wrap_ids` (tests) they
+        # wrap every that many, as the counters of some SMSCs do.
+        self.wrap_ids = wrap_ids
+        self._last_id = time.time_ns() // 1000
+        self._ids = itertools.count()
         self._minute: tuple[int, str] = (-1, "")  # (time.time() // 60, its YYMMDDhhmm)
         self._queue: list[_Delivery] = []
         self._throttled: set[tuple[str, bytes]] = set()
@@ -316,7 +322,10 @@ class SmscSimulator:
     # -- the SMSC's rules -----------------------------------------------------------------------
 
     def new_message_id(self) -> str:
-        return f"{next(self._ids):X}"
+        if self.wrap_ids:
+            return f"{self._last_id + next(self._ids) % self.wrap_ids:X}"
+        self._last_id = max(time.time_ns() // 1000, self._last_id + 1)
+        return f"{self._last_id:X}"
 
     def on_submit(self, pdu: SubmitSm) -> Pdu:
         self.records.submits.append(pdu)
