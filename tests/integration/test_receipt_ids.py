@@ -89,7 +89,7 @@ def check_outcomes(
 def test_an_smsc_whose_ids_wrap_every_1000_messages(database_url: str, tmp_path: Path) -> None:
     with SimulatorThread(wrap_ids=1000, resend_timeout=60.0) as sim:
         connector = ConnectorConfig(
-            name="wrap", host="127.0.0.1", port=sim.port, system_id="test", window=50
+            name="wrap", host="127.0.0.1", port=sim.port, system_id="test", window=100
         )
         settings = make_settings(database_url, tmp_path, workers=True, connectors=[connector])
         ctx = open_ctx(settings)

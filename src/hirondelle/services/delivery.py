@@ -3,7 +3,8 @@
 - `record_submit_results`: a batch of submit outcomes (accepted with SMSC ids, rejected and
   refunded, or to retry later), with any receipt that arrived before its submit_sm_resp.
 - `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
-  hex and decimal forms); an unknown number (status 5) blacklists the number as `refused`.
+  reused ids, hex and decimal forms); an unknown number (status 5) blacklists the number as
+  `refused`. Receipts that match nothing wait, swept by `resolve_stale_receipts`.
 - `record_inbound`: a reply from a handset (or one part of it), linked to the last message sent
   to that number, with STOP / START handled.
 
