@@ -88,6 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Seconds before the built-in SMSC simulator sends a receipt (when no connector is set).",
     ),
+    Setting(
+        "receipt_retention_hours",
+        72.0,
+        "Hours a delivery receipt that matches no message is kept, waiting for its message's "
+        "SMSC id (the manual's 72 h).",
+    ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
         "readiness_grace",
@@ -208,6 +214,7 @@ class Settings(BaseSettings):
     log_format: str = "console"
     var_dir: str = "var"
     simulator_receipt_delay: float = 1.0
+    receipt_retention_hours: float = Field(default=72.0, gt=0)
     workers: bool = True
     readiness_grace: float = Field(default=30.0, ge=0)
     metrics_token: str = ""

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,9 +31,11 @@ PER_REQUEST = 2_000
 
 
 class SimulatorThread:
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         self.loop = asyncio.new_event_loop()
-        self.simulator = SmscSimulator(receipt_delay=0.0, resend_timeout=1.0, history=MESSAGES)
+        self.simulator = SmscSimulator(
+            **{"receipt_delay": 0.0, "resend_timeout": 1.0, "history": MESSAGES, **options}
+        )
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> SimulatorThread:

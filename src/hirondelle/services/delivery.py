@@ -3,7 +3,8 @@
 - `record_submit_results`: a batch of submit outcomes (accepted with SMSC ids, rejected and
   refunded, or to retry later), with any receipt that arrived before its submit_sm_resp.
 - `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
-  hex and decimal forms); an unknown number (status 5) blacklists the number as `refused`.
+  reused ids, hex and decimal forms); an unknown number (status 5) blacklists the number as
+  `refused`. Receipts that match nothing wait, swept by `resolve_stale_receipts`.
 - `record_inbound`: a reply from a handset (or one part of it), linked to the last message sent
   to that number, with STOP / START handled.
 
@@ -31,6 +32,7 @@ from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import message_id_forms, normalize_message_id
 from hirondelle.store import delivery as rows
 from hirondelle.store import ledger, validity
+from hirondelle.store import receipts as receipt_rows
 from hirondelle.store import webhooks as outbox
 
 Outcome = Literal["accepted", "rejected", "retry"]
@@ -92,11 +94,8 @@ def _mark_submitted(
     rows.add_events(conn, [(m, int(AckStatus.TRANSMITTED), "submitted") for m in ours], now)
     _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now)
     # Receipts that beat their submit_sm_resp, by exact id: another form could be another's.
-    early = rows.take_pending_receipts(conn, connector, [str(p["smsc_id"]) for p in parts])
-    if early:
-        store_receipts(
-            conn, connector, [(r["smsc_id"], r["status"], r["detail"]) for r in early], now
-        )
+    early = receipt_rows.pending_for(conn, connector, {str(p["smsc_id"]) for p in parts})
+    _apply_waiting(conn, connector, early, now, other_forms=False)
 
 
 def _reject(conn: Connection, result: SubmitResult, now: datetime) -> None:
@@ -158,34 +157,64 @@ def apply_receipts(
     receipts: Sequence[ReceiptIn],
     now: datetime,
     *,
+    arrived: Sequence[datetime] | None = None,
     other_forms: bool = False,
-) -> list[ReceiptIn]:
-    """Match receipts to message parts and apply them; return those that matched no part.
+) -> list[int]:
+    """Match receipts to message parts and apply them; return the positions of those left.
+
+    SMSCs reuse their ids (counters that wrap, restarts): a receipt goes to the part that holds
+    its id last, and only if that part has no final status from its own receipt yet (a second
+    receipt for it waits, for the next submit its id comes back with) and, for receipts that
+    waited, was recorded no later than `RECEIPT_LEAD` after the receipt `arrived`. So a message
+    final from its own receipt is never changed, and a receipt that waited is never given to a
+    later holder.
 
     Some SMSCs report in decimal the id they gave in hex (or the reverse). A receipt matches its
     exact id; with `other_forms` (only for receipts that waited long enough for their message's
-    id to be stored, see `resolve_stale_receipts`), another form of it matches when exactly one
-    part has it — before that, another message's id could be taken for it.
+    id to be stored, see `resolve_stale_receipts`), another form of it matches when no part
+    holds the exact id and exactly one holds another form — before that, another message's id
+    could be taken for it.
     """
     if other_forms:
         wanted = {form for receipt in receipts for form in message_id_forms(receipt[0])}
     else:
         wanted = {normalize_message_id(receipt[0]) for receipt in receipts}
-    parts_by_id = {part.smsc_id: part for part in rows.find_parts(conn, connector, wanted)}
-    matches: list[rows.PartMatch] = []
+    holders = {part.smsc_id: part for part in receipt_rows.latest_holders(conn, connector, wanted)}
+    matches: list[receipt_rows.PartMatch] = []
     receipt_of: dict[int, ReceiptIn] = {}  # part id -> its receipt
-    unmatched: list[ReceiptIn] = []
-    for receipt in receipts:
-        exact = normalize_message_id(receipt[0])
-        part = parts_by_id.get(exact)
-        if part is None and other_forms:
-            others = [parts_by_id[f] for f in message_id_forms(receipt[0]) if f in parts_by_id]
-            part = others[0] if len(others) == 1 else None
-        if part is None:
-            unmatched.append((exact, receipt[1], receipt[2]))
+    left: list[int] = []
+    for index, receipt in enumerate(receipts):
+        part = _holder(holders, receipt[0], other_forms)
+        if (
+            part is None
+            or part.part_status != AckStatus.TRANSMITTED
+            or part.part_id in receipt_of
+            or (arrived is not None and part.created_at > arrived[index] + RECEIPT_LEAD)
+        ):
+            left.append(index)
         else:
             matches.append(part)
             receipt_of[part.part_id] = receipt
+    _apply_matches(conn, matches, receipt_of, now)
+    return left
+
+
+def _holder(
+    holders: dict[str, receipt_rows.PartMatch], smsc_id: str, other_forms: bool
+) -> receipt_rows.PartMatch | None:
+    part = holders.get(normalize_message_id(smsc_id))
+    if part is None and other_forms:
+        others = [holders[f] for f in message_id_forms(smsc_id) if f in holders]
+        part = others[0] if len(others) == 1 else None
+    return part
+
+
+def _apply_matches(
+    conn: Connection,
+    matches: Sequence[receipt_rows.PartMatch],
+    receipt_of: dict[int, ReceiptIn],
+    now: datetime,
+) -> None:
     part_updates = [(p.part_id, receipt_of[p.part_id][1]) for p in matches]
     status_of: dict[int, int] = {
         p.message_id: receipt_of[p.part_id][1] for p in matches if p.parts == 1
@@ -212,15 +241,21 @@ def apply_receipts(
         if status == AckStatus.UNKNOWN_NUMBER:
             info = rows.message_info(conn, message_id)
             rows.blacklist_add(conn, info.account_id, info.phone, "refused", now)
-    return unmatched
 
 
 def store_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
 ) -> None:
-    """Apply receipts; keep those whose message id is not known yet in pending_receipts."""
+    """Apply receipts; keep those that matched no part they may change in pending_receipts."""
     rows.lock_connector(conn, connector)
-    rows.add_pending_receipts(conn, connector, apply_receipts(conn, connector, receipts, now), now)
+    left = [receipts[i] for i in apply_receipts(conn, connector, receipts, now)]
+    receipt_rows.add_pending(
+        conn,
+        connector,
+        [(normalize_message_id(smsc_id), status, detail) for smsc_id, status, detail in left],
+        now,
+        now + STALE_RECEIPT,
+    )
 
 
 def apply_receipt(
@@ -230,22 +265,59 @@ def apply_receipt(
     store_receipts(conn, connector, [(smsc_id, status, detail)], now)
 
 
-#: A receipt still unmatched after this long is tried against the other forms of its id.
+def _apply_waiting(
+    conn: Connection,
+    connector: str,
+    waiting: Sequence[receipt_rows.Pending],
+    now: datetime,
+    *,
+    other_forms: bool,
+) -> list[receipt_rows.Pending]:
+    """Apply waiting receipts of one connector, each as of its arrival; delete those that
+    matched and return the others, left as they were."""
+    if not waiting:
+        return []
+    receipts = [(p.smsc_id, p.status, p.detail) for p in waiting]
+    arrived = [p.received_at for p in waiting]
+    left = apply_receipts(conn, connector, receipts, now, arrived=arrived, other_forms=other_forms)
+    kept = set(left)
+    receipt_rows.delete_pending(conn, [p.id for i, p in enumerate(waiting) if i not in kept])
+    return [waiting[i] for i in left]
+
+
+#: A receipt reaches us this long at most before its submit_sm_resp is stored (the dispatcher's
+#: lease: a message whose outcome takes longer is submitted again). A part stored later than
+#: that after a receipt arrived is a later holder of a reused id, not the receipt's message.
+RECEIPT_LEAD = timedelta(minutes=2)
+#: A receipt still unmatched after this long is tried against the other forms of its id; then
+#: again after as long as it has waited (a geometric back-off), until the retention drops it.
 STALE_RECEIPT = timedelta(seconds=30)
+#: Waiting receipts one sweep looks at (and expired ones it drops): one short transaction.
+SWEEP_LIMIT = 1000
 
 
-async def resolve_stale_receipts(ctx: Context) -> int:
-    """Apply the receipts that waited long enough, trying the other forms of their ids."""
+async def resolve_stale_receipts(ctx: Context, *, limit: int = SWEEP_LIMIT) -> int:
+    """Drop waiting receipts older than the retention; apply those due for another look,
+    trying the other forms of their ids; return how many matched.
+
+    Each call reads at most `limit` receipts through indexes, whatever the table holds.
+    """
     now = datetime.now(UTC)
+    retention = timedelta(hours=ctx.settings.receipt_retention_hours)
 
     def resolve(conn: Connection) -> int:
+        receipt_rows.drop_expired(conn, now - retention, limit)
+        by_connector: dict[str, list[receipt_rows.Pending]] = {}
+        for pending in receipt_rows.due_pending(conn, now, limit):
+            by_connector.setdefault(pending.connector, []).append(pending)
         resolved = 0
-        for connector, waiting in rows.take_stale_pending(conn, now - STALE_RECEIPT).items():
-            receipts = [(r["smsc_id"], r["status"], r["detail"]) for r in waiting]
-            left = apply_receipts(conn, connector, receipts, now, other_forms=True)
-            resolved += len(receipts) - len(left)
-            kept = {r[0] for r in left}
-            rows.restore_pending(conn, [r for r in waiting if r["smsc_id"] in kept])
+        for connector, waiting in sorted(by_connector.items()):
+            rows.lock_connector(conn, connector)
+            left = _apply_waiting(conn, connector, waiting, now, other_forms=True)
+            resolved += len(waiting) - len(left)
+            receipt_rows.put_off(
+                conn, [(p.id, now + max(STALE_RECEIPT, now - p.received_at)) for p in left]
+            )
         return resolved
 
     return await ctx.store.write(resolve)

@@ -246,6 +246,7 @@ class SmscSimulator:
         decimal_receipt_ids: bool = False,
         history: int = DEFAULT_HISTORY,
         always_throttled: tuple[str, ...] = (),
+        wrap_ids: int = 0,
     ) -> None:
         self.system_id = system_id
         self.password = password
@@ -257,7 +258,12 @@ class SmscSimulator:
         self.records = SimulatorRecords(history)
         self.always_throttled = always_throttled  # destination endings: an SMSC never ready
         self.clients: set[_Client] = set()
-        self._ids = itertools.count(0x1000)
+        # Message ids follow the clock in microseconds (one more than the last when it did not
+        # move), so a restarted simulator never gives an id again. With `wrap_ids` (tests) they
+        # wrap every that many, as the counters of some SMSCs do.
+        self.wrap_ids = wrap_ids
+        self._last_id = time.time_ns() // 1000
+        self._ids = itertools.count()
         self._minute: tuple[int, str] = (-1, "")  # (time.time() // 60, its YYMMDDhhmm)
         self._queue: list[_Delivery] = []
         self._throttled: set[tuple[str, bytes]] = set()
@@ -349,7 +355,10 @@ class SmscSimulator:
     # -- the SMSC's rules -----------------------------------------------------------------------
 
     def new_message_id(self) -> str:
-        return f"{next(self._ids):X}"
+        if self.wrap_ids:
+            return f"{self._last_id + next(self._ids) % self.wrap_ids:X}"
+        self._last_id = max(time.time_ns() // 1000, self._last_id + 1)
+        return f"{self._last_id:X}"
 
     def on_submit(self, pdu: SubmitSm) -> Pdu:
         self.records.submits.append(pdu)

@@ -8,7 +8,7 @@ lease ran out goes back to the pool, so the messages of a crashed dispatcher are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +23,6 @@ from hirondelle.store.schema import (
     inbound_parts,
     message_parts,
     messages,
-    pending_receipts,
     replies,
 )
 
@@ -184,31 +183,6 @@ def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: dat
 # -- receipts ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PartMatch:
-    part_id: int
-    message_id: int
-    parts: int
-    message_status: int
-    smsc_id: str
-
-
-def find_parts(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
-    """The message parts known by any of these SMSC ids on this connector."""
-    ids = list(smsc_ids)
-    found: list[PartMatch] = []
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        sql = (
-            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id FROM message_parts p"
-            " JOIN messages m ON m.id = p.message_id"
-            f" WHERE p.connector = ? AND p.smsc_id IN ({_marks(len(chunk))})"
-        )
-        rows = conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))
-        found.extend(PartMatch(*row) for row in rows)
-    return found
-
-
 def set_parts_status(conn: Connection, updates: Sequence[tuple[int, int]]) -> None:
     """Set (part_id, status) pairs."""
     if updates:
@@ -232,64 +206,6 @@ def set_messages_status(
         )
         conn.exec_driver_sql(
             driver_sql(conn, sql), [(status, now, status, m) for m, status in updates]
-        )
-
-
-def add_pending_receipts(
-    conn: Connection, connector: str, receipts: Sequence[tuple[str, int, str]], now: datetime
-) -> None:
-    """Keep (smsc_id, status, detail) receipts that arrived before their message's id."""
-    if receipts:
-        sql = (
-            "INSERT INTO pending_receipts (connector, smsc_id, status, detail, received_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-        )
-        conn.exec_driver_sql(
-            driver_sql(conn, sql), [(connector, i, status, d, now) for i, status, d in receipts]
-        )
-
-
-def take_pending_receipts(
-    conn: Connection, connector: str, smsc_id_forms: Iterable[str]
-) -> list[RowMapping]:
-    """Remove and return the receipts that waited for one of these SMSC ids."""
-    forms = list(smsc_id_forms)
-    taken: list[RowMapping] = []
-    for start in range(0, len(forms), 2000):
-        where = sa.and_(
-            pending_receipts.c.connector == connector,
-            pending_receipts.c.smsc_id.in_(forms[start : start + 2000]),
-        )
-        rows = list(conn.execute(sa.select(pending_receipts).where(where)).mappings())
-        if rows:
-            conn.execute(sa.delete(pending_receipts).where(where))
-            taken.extend(rows)
-    taken.sort(key=lambda row: row["id"])
-    return taken
-
-
-def take_stale_pending(conn: Connection, before: datetime) -> dict[str, list[RowMapping]]:
-    """Remove and return, by connector, the pending receipts received before `before`."""
-    where = pending_receipts.c.received_at < before
-    found = list(
-        conn.execute(sa.select(pending_receipts).where(where).order_by(pending_receipts.c.id))
-        .mappings()
-        .all()
-    )
-    if found:
-        conn.execute(sa.delete(pending_receipts).where(where))
-    by_connector: dict[str, list[RowMapping]] = {}
-    for row in found:
-        by_connector.setdefault(row["connector"], []).append(row)
-    return by_connector
-
-
-def restore_pending(conn: Connection, waiting: Sequence[RowMapping]) -> None:
-    """Put taken pending receipts back as they were."""
-    if waiting:
-        conn.execute(
-            sa.insert(pending_receipts),
-            [{k: v for k, v in row.items() if k != "id"} for row in waiting],
         )
 
 

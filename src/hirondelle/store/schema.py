@@ -154,7 +154,9 @@ message_parts = sa.Table(
     sa.Column("connector", sa.String(64), nullable=False),
     sa.Column("status", sa.SmallInteger, nullable=False, server_default="3"),
     sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.UniqueConstraint("connector", "smsc_id", name="uq_message_parts_smsc_id"),
+    # Not unique: SMSCs reuse ids (counters that wrap, restarts); the latest holder of an id
+    # gets its receipts (services/delivery.py, apply_receipts).
+    sa.Index("ix_message_parts_smsc_id", "connector", "smsc_id"),
 )
 
 blacklist = sa.Table(
@@ -192,8 +194,9 @@ message_events = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
 )
 
-# A receipt that arrived before the submit_sm_resp of its message was stored: kept (so it can be
-# acknowledged) and applied as soon as the message id is known.
+# A receipt that matched no part it may change (it arrived before the submit_sm_resp of its
+# message was stored, or its id's latest holder already has its own receipt): kept (so it can be
+# acknowledged) and applied as soon as a submit brings its id, for receipt_retention_hours.
 pending_receipts = sa.Table(
     "pending_receipts",
     metadata,
@@ -203,7 +206,11 @@ pending_receipts = sa.Table(
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("detail", sa.String(255), nullable=False, server_default=""),
     sa.Column("received_at", UtcDateTime, nullable=False),
+    # When the stale sweep looks at it next (a geometric back-off); dropped after the retention.
+    sa.Column("retry_at", UtcDateTime, nullable=False),
     sa.Index("ix_pending_receipts_id", "connector", "smsc_id"),
+    sa.Index("ix_pending_receipts_retry_at", "retry_at"),
+    sa.Index("ix_pending_receipts_received_at", "received_at"),
 )
 
 # Parts of a concatenated reply, each persisted before it is acknowledged.

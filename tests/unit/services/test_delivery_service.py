@@ -16,6 +16,7 @@ from hirondelle.services.delivery import ReceiptIn, SubmitResult
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm
 from hirondelle.store import delivery as rows
+from hirondelle.store import receipts as waiting
 from hirondelle.store.schema import (
     blacklist,
     campaigns,
@@ -183,27 +184,31 @@ async def test_an_early_receipt_waits_for_its_submit_result(
     await receive(ctx, ("77", 2, "stat:UNDELIV err:001"))
     waiting = await select(ctx, pending_receipts)
     assert [(r["connector"], r["smsc_id"], r["status"]) for r in waiting] == [("smsc", "77", 2)]
-    await accept(ctx, "smsc", {message_id: ["077"]})
+    await accept(ctx, "smsc", {message_id: ["077"]}, NOW)
     assert await select(ctx, pending_receipts) == []
     assert await state(ctx, message_id) == ("final", 2)
     assert await events(ctx, message_id) == [(3, "submitted"), (2, "stat:UNDELIV err:001")]
 
 
+def long_ago() -> datetime:
+    return datetime.now(UTC) - delivery.STALE_RECEIPT - timedelta(minutes=5)
+
+
 async def stale(ctx: Context, *receipts: ReceiptIn) -> None:
     """Receipts that have waited in pending_receipts for five minutes."""
-    old = datetime.now(UTC) - delivery.STALE_RECEIPT - timedelta(minutes=5)
-    await ctx.store.write(lambda conn: rows.add_pending_receipts(conn, "smsc", receipts, old))
+    old = long_ago()
+    await ctx.store.write(lambda conn: waiting.add_pending(conn, "smsc", receipts, old, old))
 
 
 async def test_another_message_id_is_never_taken_for_another_form(
     ctx: Context, anyio_backend: str
 ) -> None:
     hex_id, decimal_id = await queue(ctx, await hooked(ctx), PHONE_1, PHONE_2)
-    await accept(ctx, "smsc", {hex_id: ["1000"]})  # 0x1000 is 4096; decimal_id stays claimed
+    await accept(ctx, "smsc", {hex_id: ["1000"]}, NOW)  # 0x1000 is 4096; decimal_id stays claimed
     await receive(ctx, ("4096", 1, ""))
     assert await state(ctx, hex_id) == ("submitted", 3)  # "4096" may be another message's id
     assert [r["smsc_id"] for r in await select(ctx, pending_receipts)] == ["4096"]
-    await accept(ctx, "smsc", {decimal_id: ["4096"]})
+    await accept(ctx, "smsc", {decimal_id: ["4096"]}, NOW)
     assert await state(ctx, decimal_id) == ("final", 1)  # it was
     assert await state(ctx, hex_id) == ("submitted", 3)
     assert await select(ctx, pending_receipts) == []
@@ -213,7 +218,7 @@ async def test_a_stale_receipt_matches_the_one_part_with_another_form(
     ctx: Context, anyio_backend: str
 ) -> None:
     (message_id,) = await queue(ctx, await hooked(ctx), PHONE_1)
-    await accept(ctx, "smsc", {message_id: ["1000"]})
+    await accept(ctx, "smsc", {message_id: ["1000"]}, long_ago())
     await stale(ctx, ("4096", 1, "decimal of 0x1000"), ("77", 2, "no such id"))
     assert await delivery.resolve_stale_receipts(ctx) == 1
     assert await state(ctx, message_id) == ("final", 1)
@@ -224,7 +229,7 @@ async def test_a_stale_receipt_matches_the_one_part_with_another_form(
 
 async def test_a_stale_receipt_prefers_its_exact_id(ctx: Context, anyio_backend: str) -> None:
     hex_id, decimal_id = await queue(ctx, await hooked(ctx), PHONE_1, PHONE_2)
-    await accept(ctx, "smsc", {hex_id: ["1000"], decimal_id: ["4096"]})
+    await accept(ctx, "smsc", {hex_id: ["1000"], decimal_id: ["4096"]}, long_ago())
     await stale(ctx, ("4096", 2, ""))
     assert await delivery.resolve_stale_receipts(ctx) == 1
     assert await state(ctx, decimal_id) == ("final", 2)
@@ -233,7 +238,7 @@ async def test_a_stale_receipt_prefers_its_exact_id(ctx: Context, anyio_backend:
 
 async def test_ambiguous_other_forms_stay_pending(ctx: Context, anyio_backend: str) -> None:
     first, second = await queue(ctx, await hooked(ctx), PHONE_1, PHONE_2)
-    await accept(ctx, "smsc", {first: ["4096"], second: ["3e8"]})
+    await accept(ctx, "smsc", {first: ["4096"], second: ["3e8"]}, long_ago())
     await stale(ctx, ("1000", 1, "which one?"))  # 1000 is 0x3e8, and 0x1000 is 4096
     assert await delivery.resolve_stale_receipts(ctx) == 0
     assert [await state(ctx, m) for m in (first, second)] == [("submitted", 3)] * 2

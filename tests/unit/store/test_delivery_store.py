@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from hirondelle.services.context import Context
 from hirondelle.store import Store
 from hirondelle.store import delivery as rows
+from hirondelle.store import receipts as waiting
 from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages, pending_receipts
 from tests.conftest import TEST_SECRET, make_settings, truncate_all
@@ -81,20 +82,11 @@ async def test_release_claims_of_others(ctx: Context, anyio_backend: str) -> Non
 def add_pending(
     conn: Connection, connector: str, smsc_id: str, received_at: datetime, status: int = 1
 ) -> None:
-    conn.execute(
-        sa.insert(pending_receipts).values(
-            connector=connector,
-            smsc_id=smsc_id,
-            status=status,
-            detail=f"d-{smsc_id}",
-            received_at=received_at,
-        )
-    )
+    retry_at = received_at + timedelta(seconds=30)
+    waiting.add_pending(conn, connector, [(smsc_id, status, f"d-{smsc_id}")], received_at, retry_at)
 
 
-async def test_take_pending_receipts_by_connector_and_exact_id(
-    ctx: Context, anyio_backend: str
-) -> None:
+async def test_pending_for_by_connector_and_exact_id(ctx: Context, anyio_backend: str) -> None:
     now = datetime.now(UTC)
 
     def seed(conn: Connection) -> None:
@@ -102,17 +94,22 @@ async def test_take_pending_receipts_by_connector_and_exact_id(
             add_pending(conn, connector, smsc_id, now)
 
     await ctx.store.write(seed)
-    taken = await ctx.store.write(lambda conn: rows.take_pending_receipts(conn, "a", ["ff", "10"]))
-    assert [(r["connector"], r["smsc_id"], r["detail"]) for r in taken] == [
-        ("a", "ff", "d-ff"),
-        ("a", "10", "d-10"),
+    found = await ctx.store.read(lambda conn: waiting.pending_for(conn, "a", ["ff", "10"]))
+    assert [(r.connector, r.smsc_id, r.detail, r.received_at) for r in found] == [
+        ("a", "ff", "d-ff", now),
+        ("a", "10", "d-10", now),
     ]
+    assert await ctx.store.read(lambda conn: waiting.pending_for(conn, "a", [])) == []
+    await ctx.store.write(lambda conn: waiting.delete_pending(conn, [found[0].id]))
     left = await select(ctx, pending_receipts)
-    assert [(r["connector"], r["smsc_id"]) for r in left] == [("a", "255"), ("b", "ff")]
-    assert await ctx.store.write(lambda conn: rows.take_pending_receipts(conn, "a", [])) == []
+    assert [(r["connector"], r["smsc_id"]) for r in left] == [
+        ("a", "255"),
+        ("b", "ff"),
+        ("a", "10"),
+    ]
 
 
-async def test_take_stale_pending_and_restore(ctx: Context, anyio_backend: str) -> None:
+async def test_due_pending_put_off_and_drop_expired(ctx: Context, anyio_backend: str) -> None:
     now = datetime.now(UTC)
     old = now - timedelta(minutes=5)
 
@@ -122,21 +119,17 @@ async def test_take_stale_pending_and_restore(ctx: Context, anyio_backend: str) 
         add_pending(conn, "a", "3", now)
 
     await ctx.store.write(seed)
-    stale = await ctx.store.write(lambda conn: rows.take_stale_pending(conn, now - timedelta(1)))
-    assert stale == {}
-    stale = await ctx.store.write(
-        lambda conn: rows.take_stale_pending(conn, now - timedelta(seconds=30))
-    )
-    assert {c: [(r["smsc_id"], r["status"]) for r in found] for c, found in stale.items()} == {
-        "a": [("1", 2)],
-        "b": [("2", 1)],
-    }
-    assert [r["smsc_id"] for r in await select(ctx, pending_receipts)] == ["3"]
-    await ctx.store.write(lambda conn: rows.restore_pending(conn, stale["a"]))
-    back = await select(ctx, pending_receipts, pending_receipts.c.smsc_id == "1")
-    assert [(r["connector"], r["status"], r["detail"], utc(r["received_at"])) for r in back] == [
-        ("a", 2, "d-1", old)
-    ]
+    due = await ctx.store.read(lambda conn: waiting.due_pending(conn, now, 10))
+    assert [(r.connector, r.smsc_id, r.status) for r in due] == [("a", "1", 2), ("b", "2", 1)]
+    assert len(await ctx.store.read(lambda conn: waiting.due_pending(conn, now, 1))) == 1
+    later = now + timedelta(minutes=10)
+    await ctx.store.write(lambda conn: waiting.put_off(conn, [(due[0].id, later)]))
+    due = await ctx.store.read(lambda conn: waiting.due_pending(conn, now, 10))
+    assert [r.smsc_id for r in due] == ["2"]
+    dropped = await ctx.store.write(lambda conn: waiting.drop_expired(conn, now, 10))
+    assert dropped == 2
+    left = await select(ctx, pending_receipts)
+    assert [(r["smsc_id"], utc(r["received_at"])) for r in left] == [("3", now)]
 
 
 async def test_lock_connector_is_a_no_op_on_sqlite(sqlite_url: str, anyio_backend: str) -> None:

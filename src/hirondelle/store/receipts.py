@@ -1,0 +1,150 @@
+"""Queries of receipt matching: the latest holder of an SMSC id, and the receipts that wait.
+
+SMSCs reuse their message ids (counters that wrap, restarts), so `message_parts` may hold an id
+more than once per connector: the part inserted last holds it. A receipt that matches no part it
+may change waits in `pending_receipts` until a submit brings its id, a sweep matches another form
+of it, or the retention drops it. Every query here reads through an index and, for the sweep,
+at most `limit` rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from hirondelle.store.engine import driver_sql
+
+CHUNK = 2000
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def moment(value: datetime | str) -> datetime:
+    """A stored moment as aware UTC: SQLite gives driver-level reads back as text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PartMatch:
+    part_id: int
+    message_id: int
+    parts: int
+    message_status: int
+    smsc_id: str
+    part_status: int
+    created_at: datetime
+
+
+def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
+    """For each of these SMSC ids on this connector, the part that holds it last."""
+    ids = list(smsc_ids)
+    found: list[PartMatch] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        sql = (
+            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
+            " FROM message_parts p JOIN messages m ON m.id = p.message_id"
+            " WHERE p.id IN (SELECT max(id) FROM message_parts"
+            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))}) GROUP BY smsc_id)"
+        )
+        for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
+            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], moment(row[6])))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A receipt waiting in pending_receipts."""
+
+    id: int
+    connector: str
+    smsc_id: str
+    status: int
+    detail: str
+    received_at: datetime
+
+
+_COLUMNS = "id, connector, smsc_id, status, detail, received_at"
+
+
+def _pending(rows: Iterable[Sequence[Any]]) -> list[Pending]:
+    return [Pending(row[0], row[1], row[2], row[3], row[4], moment(row[5])) for row in rows]
+
+
+def add_pending(
+    conn: Connection,
+    connector: str,
+    receipts: Sequence[tuple[str, int, str]],
+    received_at: datetime,
+    retry_at: datetime,
+) -> None:
+    """Keep (smsc_id, status, detail) receipts that matched no part they may change."""
+    if receipts:
+        sql = (
+            "INSERT INTO pending_receipts (connector, smsc_id, status, detail, received_at,"
+            " retry_at) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        conn.exec_driver_sql(
+            driver_sql(conn, sql),
+            [(connector, i, status, d, received_at, retry_at) for i, status, d in receipts],
+        )
+
+
+def pending_for(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[Pending]:
+    """The receipts waiting for one of these exact SMSC ids on this connector, oldest first."""
+    ids = list(smsc_ids)
+    found: list[Pending] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        sql = (
+            f"SELECT {_COLUMNS} FROM pending_receipts"
+            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))})"
+        )
+        found.extend(_pending(conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))))
+    found.sort(key=lambda pending: pending.id)
+    return found
+
+
+#: The sweep's slice: receipts due for another look, by the index on retry_at.
+DUE_PENDING_SQL = (
+    f"SELECT {_COLUMNS} FROM pending_receipts WHERE retry_at <= ? ORDER BY retry_at, id LIMIT ?"
+)
+#: Receipts kept longer than the retention, by the index on received_at.
+EXPIRED_PENDING_SQL = (
+    "SELECT id FROM pending_receipts WHERE received_at < ? ORDER BY received_at LIMIT ?"
+)
+
+
+def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
+    """At most `limit` waiting receipts due for another look, the longest due first."""
+    return _pending(conn.exec_driver_sql(driver_sql(conn, DUE_PENDING_SQL), (now, limit)))
+
+
+def delete_pending(conn: Connection, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        sql = f"DELETE FROM pending_receipts WHERE id IN ({_marks(len(chunk))})"
+        conn.exec_driver_sql(driver_sql(conn, sql), tuple(chunk))
+
+
+def put_off(conn: Connection, retry_at: Sequence[tuple[int, datetime]]) -> None:
+    """Set (id, retry_at) pairs: when the sweep looks at those receipts again."""
+    if retry_at:
+        sql = "UPDATE pending_receipts SET retry_at = ? WHERE id = ?"
+        conn.exec_driver_sql(driver_sql(conn, sql), [(at, i) for i, at in retry_at])
+
+
+def drop_expired(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete at most `limit` waiting receipts received before `before`; return how many."""
+    found = conn.exec_driver_sql(driver_sql(conn, EXPIRED_PENDING_SQL), (before, limit))
+    ids = [row[0] for row in found]
+    delete_pending(conn, ids)
+    return len(ids)
