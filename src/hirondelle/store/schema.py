@@ -70,11 +70,20 @@ ledger = sa.Table(
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("delta", sa.BigInteger, nullable=False),
     sa.Column("balance_after", sa.BigInteger, nullable=False),
-    # topup | debit | refund | transfer_in | transfer_out | adjustment
+    # topup | debit | refund | cancel | transfer_in | transfer_out | adjustment
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("reference", sa.String(64), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_ledger_account", "account_id", "id"),
+    # A deleted campaign's refund (kind `cancel`, reference its campaign id) happens once, ever.
+    # Other kinds may repeat a reference (an email campaign's per-message `refund` rows).
+    sa.Index(
+        "ux_ledger_cancel",
+        "reference",
+        unique=True,
+        sqlite_where=sa.text("kind = 'cancel'"),
+        postgresql_where=sa.text("kind = 'cancel'"),
+    ),
 )
 
 campaigns = sa.Table(
