@@ -23,6 +23,9 @@ accounts = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("postpaid", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True, index=True),
+    # May another account make itself this one's sub-account with sendSms's MASTERACCOUNT?
+    # The master's consent, off unless its operator turns it on (`hirondelle accounts set`).
+    sa.Column("accepts_masteraccount", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="Europe/Paris"),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("profile", sa.String(255), nullable=False, server_default=""),
