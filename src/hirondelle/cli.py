@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from hirondelle import __version__
-from hirondelle.cli_delivery import blacklist_app, webhooks_app
+from hirondelle.cli_delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli_sim import sim_app, smsc_sim
 from hirondelle.config import Settings, load_settings
 from hirondelle.services import accounts
@@ -29,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(sim_app, name="sim")
 app.add_typer(blacklist_app, name="blacklist")
+app.add_typer(replies_app, name="replies")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("smsc-sim")(smsc_sim)
 
@@ -122,6 +123,8 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
         "active": account.active,
         "postpaid": account.postpaid,
         "timezone": account.timezone,
+        "replyNumber": account.reply_number,
+        "acceptsMasteraccount": account.accepts_masteraccount,
     }
     if api_key is not None:
         data["apiKey"] = api_key
@@ -207,7 +210,10 @@ def accounts_show(
     config: ConfigOption = None,
 ) -> None:
     """Show one account."""
-    account = _run(_find(login), _settings(config, database_url=database))
+    _echo_account(_run(_find(login), _settings(config, database_url=database)), as_json)
+
+
+def _echo_account(account: accounts.Account, as_json: bool) -> None:
     data = _account_json(account)
     if as_json:
         typer.echo(json.dumps(data))
@@ -228,6 +234,39 @@ def accounts_topup(
         lambda ctx: accounts.top_up(ctx, login, credits), _settings(config, database_url=database)
     )
     typer.echo(f"{login}: {balance} credits")
+
+
+@accounts_app.command("set")
+def accounts_set(
+    login: Annotated[str, typer.Argument(help="Login of the account.")],
+    reply_number: Annotated[
+        str | None,
+        typer.Option(
+            help="The account's own number (short code or +CC…): it sends from it, and every "
+            "reply written to it reaches this account. 'none' removes it."
+        ),
+    ] = None,
+    accepts_masteraccount: Annotated[
+        bool | None,
+        typer.Option(
+            "--accept-masteraccount/--refuse-masteraccount",
+            help="Let other accounts make themselves its sub-accounts with sendSms's "
+            "MASTERACCOUNT (refused unless accepted).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change an account's reply number and MASTERACCOUNT consent, then show it."""
+    account = _run(
+        lambda ctx: accounts.configure(
+            ctx, login, reply_number=reply_number, accepts_masteraccount=accepts_masteraccount
+        ),
+        _settings(config, database_url=database),
+    )
+    _echo_account(account, as_json)
 
 
 @accounts_app.command("rotate-key")

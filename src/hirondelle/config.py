@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("timezone", "Europe/Paris", "Default time zone of accounts (dates in the API)."),
     Setting("default_sender", "36180", "Sender (TPOA) used when none or an invalid one is given."),
+    Setting(
+        "reply_window_hours",
+        72.0,
+        "Hours after a message during which a reply to the shared sender is routed to its account "
+        "(and a STOP blacklists the number for it).",
+    ),
     Setting("tls_cert", "", "PEM certificate file: when set with tls_key, serve HTTPS."),
     Setting("tls_key", "", "PEM private key file for tls_cert."),
     Setting(
@@ -153,6 +159,7 @@ class Settings(BaseSettings):
     public_url: str = ""
     timezone: str = "Europe/Paris"
     default_sender: str = "36180"
+    reply_window_hours: float = Field(default=72.0, gt=0)
     tls_cert: str = ""
     tls_key: str = ""
     secret_key: str = ""

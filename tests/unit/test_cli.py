@@ -58,3 +58,30 @@ def test_help_explains(run) -> None:  # type: ignore[no-untyped-def]
     for command in ("serve", "db", "accounts"):
         assert command in text
     assert "demo account" in run("serve", "--help")
+
+
+def test_account_settings(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    run("accounts", "create", "other")
+    shown = json.loads(
+        run(
+            "accounts",
+            "set",
+            "acme",
+            "--reply-number",
+            "+33 6 12 34 56 78",
+            "--accept-masteraccount",
+            "--json",
+        )
+    )
+    assert (shown["replyNumber"], shown["acceptsMasteraccount"]) == ("33612345678", True)
+    taken = run("accounts", "set", "other", "--reply-number", "33612345678", code=1)
+    assert "already the reply number of acme" in taken
+    assert "shared sender" in run("accounts", "set", "other", "--reply-number", "36180", code=1)
+    assert "3 to 15 digits" in run("accounts", "set", "other", "--reply-number", "1_0", code=1)
+    assert "replyNumber: None" in run("accounts", "show", "other")
+    cleared = run(
+        "accounts", "set", "acme", "--reply-number", "none", "--refuse-masteraccount", "--json"
+    )
+    assert json.loads(cleared)["replyNumber"] is None
+    assert json.loads(cleared)["acceptsMasteraccount"] is False

@@ -52,3 +52,17 @@ def sender_for(tpoa: str | None, message: str, country: str, default: str = DEFA
     if country.upper() in STOP_MENTION_COUNTRIES and not has_stop_mention(message):
         return default
     return tpoa
+
+
+def reply_address(address: str) -> str:
+    """The number a reply was written to, as senders are stored: no blanks, no leading `+`."""
+    return address.strip().removeprefix("+")
+
+
+def parse_reply_number(text: str) -> str:
+    """An account's own reply number: a short code or an international number, 3 to 15 ASCII
+    digits once a leading `+` and blanks are set aside; ValueError otherwise."""
+    number = reply_address("".join(text.split()))
+    if not (number.isascii() and number.isdigit() and 3 <= len(number) <= 15):
+        raise ValueError(f"a reply number is 3 to 15 digits (a short code or +CC...), not {text!r}")
+    return number

@@ -4,8 +4,8 @@
   refunded, or to retry later), with any receipt that arrived before its submit_sm_resp.
 - `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
   hex and decimal forms); an unknown number (status 5) blacklists the number as `refused`.
-- `record_inbound`: a reply from a handset (or one part of it), linked to the last message sent
-  to that number, with STOP / START handled.
+- `record_inbound`: a reply from a handset (or one part of it), routed to an account by the
+  number it was written to (see `store_reply`), with STOP / START handled.
 
 Each writes the status history and the webhook events in the same transaction, and returns only
 once durable: the SMPP session acknowledges a deliver_sm only after these return.
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.keywords import keyword_of
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
+from hirondelle.domain.sender import reply_address
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.services.context import Context
 from hirondelle.smpp.messages import decode_text, segment_of
@@ -259,10 +260,15 @@ def _queue_receipt_webhooks(
 
 async def record_inbound(ctx: Context, connector: str, pdu: DeliverSm | DataSm) -> None:
     """Store a reply from a handset, or one part of a concatenated reply."""
-    await ctx.store.write(lambda conn: apply_inbound(conn, connector, pdu, datetime.now(UTC)))
+    window = timedelta(hours=ctx.settings.reply_window_hours)
+    await ctx.store.write(
+        lambda conn: apply_inbound(conn, connector, pdu, datetime.now(UTC), window)
+    )
 
 
-def apply_inbound(conn: Connection, connector: str, pdu: DeliverSm | DataSm, now: datetime) -> None:
+def apply_inbound(
+    conn: Connection, connector: str, pdu: DeliverSm | DataSm, now: datetime, window: timedelta
+) -> None:
     segment, body = segment_of(pdu)
     if segment is not None and segment.total > 1:
         parts = rows.add_inbound_part(
@@ -281,7 +287,7 @@ def apply_inbound(conn: Connection, connector: str, pdu: DeliverSm | DataSm, now
             return
         body = b"".join(part["data"] for part in parts)
     text = decode_text(body, pdu.data_coding)
-    store_reply(conn, pdu.source_addr, pdu.destination_addr, text, now)
+    store_reply(conn, pdu.source_addr, pdu.destination_addr, text, now, window)
 
 
 def _phone_digits(address: str) -> str:
@@ -291,10 +297,28 @@ def _phone_digits(address: str) -> str:
         return "".join(ch for ch in address if ch.isdigit()) or address
 
 
-def store_reply(conn: Connection, source: str, short_code: str, text: str, now: datetime) -> int:
-    """Store a whole reply: link it, apply its keyword, queue its webhook; return its row id."""
+def store_reply(
+    conn: Connection, source: str, short_code: str, text: str, now: datetime, window: timedelta
+) -> int:
+    """Store a whole reply: route it, apply its keyword, queue its webhook; return its row id.
+
+    Routing (docs/operations.md, "Reply routing"): a reply written to an account's own reply
+    number is that account's; on a shared sender it goes to the account that most recently sent
+    to that number from that sender within `window`, and a STOP / START there applies to every
+    account that did; a reply matching no message of the window has no account (the operator's
+    unassigned replies).
+    """
     phone = _phone_digits(source)
-    message_id = rows.last_message_to(conn, phone)
+    to = reply_address(short_code)
+    owner = rows.reply_number_owner(conn, to) if to else None
+    recent = rows.recent_messages_to(conn, phone, to, now - window) if to else []
+    if owner is not None:
+        recent = [(message_id, account) for message_id, account in recent if account == owner]
+        concerned = [owner]
+    else:
+        concerned = list(dict.fromkeys(account for _message_id, account in recent))
+    account_id = concerned[0] if concerned else None
+    message_id = recent[0][0] if recent else None
     info = rows.message_info(conn, message_id) if message_id is not None else None
     keyword = keyword_of(text)
     public_id = str(uuid.uuid4())
@@ -302,7 +326,7 @@ def store_reply(conn: Connection, source: str, short_code: str, text: str, now: 
         conn,
         {
             "public_id": public_id,
-            "account_id": info.account_id if info else None,
+            "account_id": account_id,
             "message_id": message_id,
             "campaign_id": info.campaign_db_id if info else None,
             "phone": phone,
@@ -312,21 +336,22 @@ def store_reply(conn: Connection, source: str, short_code: str, text: str, now: 
             "received_at": now,
         },
     )
-    if info is None:
+    if account_id is None:
         return reply_id
-    if keyword == "stop":
-        rows.blacklist_add(conn, info.account_id, phone, "stop", now)
-    elif keyword == "start":
-        rows.blacklist_remove(conn, info.account_id, phone, ["stop"])
-    reply_url, timezone = rows.account_reply_settings(conn, info.account_id)
+    for account in concerned:
+        if keyword == "stop":
+            rows.blacklist_add(conn, account, phone, "stop", now)
+        elif keyword == "start":
+            rows.blacklist_remove(conn, account, phone, ["stop"])
+    reply_url, timezone = rows.account_reply_settings(conn, account_id)
     if reply_url:
         params = {
-            "smsId": info.sms_id,
+            "smsId": info.sms_id if info else "",
             "smsMoId": public_id,
             "receptionDate": format_local(now, timezone),
             "phoneNumber": phone,
-            "campaignId": info.campaign_id,
+            "campaignId": info.campaign_id if info else "",
             "message": text,
         }
-        outbox.queue_event(conn, info.account_id, "reply", public_id, reply_url, params, now)
+        outbox.queue_event(conn, account_id, "reply", public_id, reply_url, params, now)
     return reply_id

@@ -211,7 +211,7 @@ def _plan_with(
         order,
         recipients,
         timezone=account.timezone,
-        default_sender=ctx.settings.default_sender,
+        default_sender=account.reply_number or ctx.settings.default_sender,
         prices=ctx.prices,
         blacklisted=blacklisted,
         now=now,

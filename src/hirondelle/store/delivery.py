@@ -334,14 +334,27 @@ def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, M
     return found
 
 
-def last_message_to(conn: Connection, phone: str) -> int | None:
-    """The most recent message sent (submitted or final) to this number, any account."""
+def recent_messages_to(
+    conn: Connection, phone: str, sender: str, since: datetime
+) -> list[tuple[int, int]]:
+    """(message id, account id) of the messages sent (submitted or final) to `phone` from
+    `sender` since `since`, most recently sent first (`due_at` is when it was last sent)."""
     query = (
-        sa.select(messages.c.id)
-        .where(messages.c.phone == phone, messages.c.state.in_(("submitted", "final")))
-        .order_by(messages.c.id.desc())
-        .limit(1)
+        sa.select(messages.c.id, messages.c.account_id)
+        .where(
+            messages.c.phone == phone,
+            messages.c.sender == sender,
+            messages.c.state.in_(("submitted", "final")),
+            messages.c.due_at >= since,
+        )
+        .order_by(messages.c.due_at.desc(), messages.c.id.desc())
     )
+    return [(int(row[0]), int(row[1])) for row in conn.execute(query)]
+
+
+def reply_number_owner(conn: Connection, number: str) -> int | None:
+    """The account whose own reply number this is, if any."""
+    query = sa.select(accounts.c.id).where(accounts.c.reply_number == number)
     return conn.execute(query).scalar()
 
 

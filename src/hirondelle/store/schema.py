@@ -26,6 +26,10 @@ accounts = sa.Table(
     # May another account make itself this one's sub-account with sendSms's MASTERACCOUNT?
     # The master's consent, off unless its operator turns it on (`hirondelle accounts set`).
     sa.Column("accepts_masteraccount", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A number of its own (a dedicated short code or long number): its messages are sent from it
+    # when no custom sender applies, and every reply written to it reaches this account
+    # (docs/operations.md, "Reply routing"). NULL: the platform's shared default sender.
+    sa.Column("reply_number", sa.String(21), nullable=True, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="Europe/Paris"),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("profile", sa.String(255), nullable=False, server_default=""),
