@@ -12,6 +12,7 @@ from hirondelle import __version__
 from hirondelle.cli_delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli_sim import sim_app, smsc_sim
 from hirondelle.config import Settings, load_settings
+from hirondelle.domain.pricing import parse_credits
 from hirondelle.services import accounts
 from hirondelle.services.context import Context, open_context
 
@@ -44,6 +45,14 @@ DatabaseOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _credits(value: str | int) -> int:
+    """A credit amount in ASCII digits (typer's int would read `١٠` or `1_0` as 10)."""
+    try:
+        return parse_credits(str(value))  # a default arrives as an int
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _settings(config: str | None, **overrides: Any) -> Settings:
@@ -134,7 +143,7 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
 @accounts_app.command("create")
 def accounts_create(
     login: Annotated[str, typer.Argument(help="Unique login of the new account.")],
-    credits: Annotated[int, typer.Option(help="Opening credits.")] = 0,
+    credits: Annotated[int, typer.Option(parser=_credits, help="Opening credits.")] = 0,
     password: Annotated[
         str | None, typer.Option(help="Customer-area password (at least 6 characters).")
     ] = None,
@@ -225,7 +234,7 @@ def _echo_account(account: accounts.Account, as_json: bool) -> None:
 @accounts_app.command("topup")
 def accounts_topup(
     login: Annotated[str, typer.Argument(help="Login of the account.")],
-    credits: Annotated[int, typer.Argument(help="Credits to add (positive).")],
+    credits: Annotated[int, typer.Argument(parser=_credits, help="Credits to add (positive).")],
     database: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:

@@ -85,3 +85,11 @@ def test_account_settings(run) -> None:  # type: ignore[no-untyped-def]
     )
     assert json.loads(cleared)["replyNumber"] is None
     assert json.loads(cleared)["acceptsMasteraccount"] is False
+
+
+@pytest.mark.parametrize("credits", ["\u0661\u0660", "1_0", "\uff11\uff10", "+5"])
+def test_credit_amounts_are_ascii_digits(run, credits: str) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme", "--credits", "7")
+    assert "whole number" in run("accounts", "topup", "acme", credits, code=2)
+    assert "whole number" in run("accounts", "create", "other", "--credits", credits, code=2)
+    assert json.loads(run("accounts", "show", "acme", "--json"))["credits"] == 7
