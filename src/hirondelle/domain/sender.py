@@ -22,7 +22,7 @@ DEFAULT_SENDER: Final = "36180"
 STOP_MENTION_COUNTRIES: Final = frozenset({"FR", "RE", "YT", "GP", "MQ", "GF", "BL", "MF"})
 
 _TPOA: Final = re.compile(r"[A-Za-z][A-Za-z0-9 ]{2,10}")
-_STOP_MENTION: Final = re.compile(r"[ \r\n]stop +au +[0-9]+\s*\Z", re.IGNORECASE)
+_STOP_MENTION: Final = re.compile(r"[ \r\n]stop +au +([0-9]+)\s*\Z", re.IGNORECASE)
 
 
 def valid_tpoa(tpoa: str) -> bool:
@@ -57,6 +57,17 @@ def sender_for(tpoa: str | None, message: str, country: str, default: str = DEFA
 def reply_address(address: str) -> str:
     """The number a reply was written to, as senders are stored: no blanks, no leading `+`."""
     return address.strip().removeprefix("+")
+
+
+def answered_at(sender: str, message: str) -> str | None:
+    """Where a handset's answer to this message goes: a numeric sender itself; for a name
+    (which cannot be answered), the number of the message's closing "STOP au <number>"; else
+    nowhere (None)."""
+    address = reply_address(sender)
+    if address.isascii() and address.isdigit():
+        return address
+    mention = _STOP_MENTION.search(message)
+    return mention.group(1) if mention else None
 
 
 def parse_reply_number(text: str) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.keywords import keyword_of
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
-from hirondelle.domain.sender import reply_address
+from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.services.context import Context
 from hirondelle.smpp.messages import decode_text, segment_of
@@ -303,15 +303,19 @@ def store_reply(
     """Store a whole reply: route it, apply its keyword, queue its webhook; return its row id.
 
     Routing (docs/operations.md, "Reply routing"): a reply written to an account's own reply
-    number is that account's; on a shared sender it goes to the account that most recently sent
-    to that number from that sender within `window`, and a STOP / START there applies to every
-    account that did; a reply matching no message of the window has no account (the operator's
-    unassigned replies).
+    number is that account's; on a shared number it goes to the account that most recently sent
+    to that person a message answered there (`answered_at`) within `window`, and a STOP / START
+    applies to every account that did; a reply matching no message of the window has no account
+    (the operator's unassigned replies).
     """
     phone = _phone_digits(source)
     to = reply_address(short_code)
     owner = rows.reply_number_owner(conn, to) if to else None
-    recent = rows.recent_messages_to(conn, phone, to, now - window) if to else []
+    recent = [
+        (row["id"], row["account_id"])
+        for row in (rows.recent_messages_to(conn, phone, now - window) if to else [])
+        if answered_at(row["sender"], row["text"]) == to
+    ]
     if owner is not None:
         recent = [(message_id, account) for message_id, account in recent if account == owner]
         concerned = [owner]

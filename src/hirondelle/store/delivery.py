@@ -334,22 +334,19 @@ def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, M
     return found
 
 
-def recent_messages_to(
-    conn: Connection, phone: str, sender: str, since: datetime
-) -> list[tuple[int, int]]:
-    """(message id, account id) of the messages sent (submitted or final) to `phone` from
-    `sender` since `since`, most recently sent first (`due_at` is when it was last sent)."""
+def recent_messages_to(conn: Connection, phone: str, since: datetime) -> list[RowMapping]:
+    """The messages sent (submitted or final) to `phone` since `since` — id, account_id, sender
+    and text — most recently sent first (`due_at` is when a message was last sent)."""
     query = (
-        sa.select(messages.c.id, messages.c.account_id)
+        sa.select(messages.c.id, messages.c.account_id, messages.c.sender, messages.c.text)
         .where(
             messages.c.phone == phone,
-            messages.c.sender == sender,
             messages.c.state.in_(("submitted", "final")),
             messages.c.due_at >= since,
         )
         .order_by(messages.c.due_at.desc(), messages.c.id.desc())
     )
-    return [(int(row[0]), int(row[1])) for row in conn.execute(query)]
+    return list(conn.execute(query).mappings())
 
 
 def reply_number_owner(conn: Connection, number: str) -> int | None:

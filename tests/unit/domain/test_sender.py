@@ -2,6 +2,7 @@ import pytest
 
 from hirondelle.domain.sender import (
     DEFAULT_SENDER,
+    answered_at,
     has_stop_mention,
     parse_reply_number,
     reply_address,
@@ -115,3 +116,18 @@ def test_parse_reply_number_refuses(text: str) -> None:
 
 def test_reply_address_is_the_stored_form_of_a_sender() -> None:
     assert [reply_address(a) for a in ("+38001", " 36180", "")] == ["38001", "36180", ""]
+
+
+@pytest.mark.parametrize(
+    ("sender", "message", "where"),
+    [
+        ("36180", "Hello", "36180"),
+        ("+38001", "Hello STOP au 36180", "38001"),  # a number is answered at itself
+        ("Shop", WITH_STOP, "36180"),
+        ("Shop", "Promo\nStop au 38001 ", "38001"),
+        ("Shop", "Hello", None),  # a name without a mention cannot be answered
+        ("Shop", "STOP au 36180 then more", None),
+    ],
+)
+def test_answered_at(sender: str, message: str, where: str | None) -> None:
+    assert answered_at(sender, message) == where

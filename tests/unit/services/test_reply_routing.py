@@ -126,3 +126,16 @@ async def test_a_reply_matching_no_message_of_the_window_is_unassigned(ctx: Cont
         assert (got["account_id"], got["message_id"], got["campaign_id"]) == (None, None, None)
     assert await stopped(ctx) == set()
     assert await reply_hooks(ctx) == []
+
+
+async def test_a_named_sender_is_answered_at_the_number_of_its_stop_mention(ctx: Context) -> None:
+    alice = await new_account(ctx, "alice", **HOOKS)
+    bob = await new_account(ctx, "bob", reply_number="38001", **HOOKS)
+    promo = await texted(ctx, alice, days_ago=1)
+    update_rows(ctx, messages, messages.c.id == promo, sender="Boutique", text="-20% STOP au 36180")
+    other = await texted(ctx, bob)  # later, from bob's own number, with a mention of it
+    update_rows(ctx, messages, messages.c.id == other, sender="Bob", text="Hi\nStop au 38001")
+    got = await reply(ctx, "STOP")
+    assert (got["account_id"], got["message_id"]) == (alice.id, promo)
+    assert (await reply(ctx, "stop", to="38001"))["message_id"] == other
+    assert await stopped(ctx) == {(alice.id, "stop"), (bob.id, "stop")}
