@@ -24,6 +24,8 @@ RUNS = 30
 DELETES = 40
 
 
+@pytest.mark.postgres  # SQLite has one writer: the race needs parallel transactions
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_concurrent_deletes_refund_a_campaign_once(ctx: Context) -> None:
     creds = make_account(ctx, credits=100_000)
     account = await accounts.find_account(ctx, creds.login)
@@ -31,17 +33,18 @@ async def test_concurrent_deletes_refund_a_campaign_once(ctx: Context) -> None:
     order = SmsOrder(
         message="Later", recipients=[Recipient(n) for n in mobiles(2)], date="2099-01-01 10:00:00"
     )
+    deleted = []
     for _ in range(RUNS):
-        start = balance(ctx, creds.login)
         sent = await sending.send(ctx, account, order)
-        assert balance(ctx, creds.login) == start - 30
+        assert sent.credits == 100_000 - 30
         statuses = await asyncio.gather(
             *(delete_campaign(ctx, account, sent.campaign_id) for _ in range(DELETES))
         )
         assert sorted(statuses) == [Status.ALREADY_DELETED] * (DELETES - 1) + [Status.OK]
-        assert balance(ctx, creds.login) == start
-        refunds = [row for row in ledger_rows_of(ctx, creds.login) if row[2] == sent.campaign_id]
-        assert refunds == [("debit", -30, sent.campaign_id), ("cancel", 30, sent.campaign_id)]
+        assert balance(ctx, creds.login) == 100_000
+        deleted.append(sent.campaign_id)
+    cancels = [row for row in ledger_rows_of(ctx, creds.login) if row[0] == "cancel"]
+    assert cancels == [("cancel", 30, campaign_id) for campaign_id in deleted]
 
 
 async def test_the_ledger_refuses_a_second_cancellation_of_one_campaign(ctx: Context) -> None:
