@@ -297,6 +297,26 @@ def _phone_digits(address: str) -> str:
         return "".join(ch for ch in address if ch.isdigit()) or address
 
 
+def _route_reply(
+    conn: Connection, phone: str, short_code: str, since: datetime
+) -> tuple[int | None, int | None, list[int]]:
+    """(account, message replied to, accounts its STOP / START applies to) of a reply."""
+    to = reply_address(short_code)
+    if not to:
+        return None, None, []
+    owner = rows.reply_number_owner(conn, to)
+    recent = [
+        (row["id"], row["account_id"])
+        for row in rows.recent_messages_to(conn, phone, since)
+        if answered_at(row["sender"], row["text"]) == to
+        and (owner is None or row["account_id"] == owner)
+    ]
+    if owner is not None:
+        return owner, recent[0][0] if recent else None, [owner]
+    concerned = list(dict.fromkeys(account for _message_id, account in recent))  # newest first
+    return (concerned[0], recent[0][0], concerned) if recent else (None, None, [])
+
+
 def store_reply(
     conn: Connection, source: str, short_code: str, text: str, now: datetime, window: timedelta
 ) -> int:
@@ -309,20 +329,7 @@ def store_reply(
     (the operator's unassigned replies).
     """
     phone = _phone_digits(source)
-    to = reply_address(short_code)
-    owner = rows.reply_number_owner(conn, to) if to else None
-    recent = [
-        (row["id"], row["account_id"])
-        for row in (rows.recent_messages_to(conn, phone, now - window) if to else [])
-        if answered_at(row["sender"], row["text"]) == to
-    ]
-    if owner is not None:
-        recent = [(message_id, account) for message_id, account in recent if account == owner]
-        concerned = [owner]
-    else:
-        concerned = list(dict.fromkeys(account for _message_id, account in recent))
-    account_id = concerned[0] if concerned else None
-    message_id = recent[0][0] if recent else None
+    account_id, message_id, concerned = _route_reply(conn, phone, short_code, now - window)
     info = rows.message_info(conn, message_id) if message_id is not None else None
     keyword = keyword_of(text)
     public_id = str(uuid.uuid4())
