@@ -9,9 +9,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from hirondelle import __version__
-from hirondelle.cli_delivery import blacklist_app, webhooks_app
+from hirondelle.cli_delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli_sim import sim_app, smsc_sim
 from hirondelle.config import ConfigError, Settings, load_settings
+from hirondelle.domain.pricing import parse_credits
 from hirondelle.services import accounts
 from hirondelle.services.context import Context, open_context
 from hirondelle.store.engine import StoreUnavailable
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(sim_app, name="sim")
 app.add_typer(blacklist_app, name="blacklist")
+app.add_typer(replies_app, name="replies")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("smsc-sim")(smsc_sim)
 
@@ -50,6 +52,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Stop with one line on stderr: what is wrong and, where it helps, what to do."""
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _credits(value: str | int) -> int:
+    """A credit amount in ASCII digits (typer's int would read `١٠` or `1_0` as 10)."""
+    try:
+        return parse_credits(str(value))  # a default arrives as an int
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _settings(config: str | None, **overrides: Any) -> Settings:
@@ -138,6 +148,8 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
         "active": account.active,
         "postpaid": account.postpaid,
         "timezone": account.timezone,
+        "replyNumber": account.reply_number,
+        "acceptsMasteraccount": account.accepts_masteraccount,
     }
     if api_key is not None:
         data["apiKey"] = api_key
@@ -147,7 +159,7 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
 @accounts_app.command("create")
 def accounts_create(
     login: Annotated[str, typer.Argument(help="Unique login of the new account.")],
-    credits: Annotated[int, typer.Option(help="Opening credits.")] = 0,
+    credits: Annotated[int, typer.Option(parser=_credits, help="Opening credits.")] = 0,
     password: Annotated[
         str | None, typer.Option(help="Customer-area password (at least 6 characters).")
     ] = None,
@@ -223,7 +235,10 @@ def accounts_show(
     config: ConfigOption = None,
 ) -> None:
     """Show one account."""
-    account = _run(_find(login), _settings(config, database_url=database))
+    _echo_account(_run(_find(login), _settings(config, database_url=database)), as_json)
+
+
+def _echo_account(account: accounts.Account, as_json: bool) -> None:
     data = _account_json(account)
     if as_json:
         typer.echo(json.dumps(data))
@@ -235,7 +250,7 @@ def accounts_show(
 @accounts_app.command("topup")
 def accounts_topup(
     login: Annotated[str, typer.Argument(help="Login of the account.")],
-    credits: Annotated[int, typer.Argument(help="Credits to add (positive).")],
+    credits: Annotated[int, typer.Argument(parser=_credits, help="Credits to add (positive).")],
     database: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -244,6 +259,39 @@ def accounts_topup(
         lambda ctx: accounts.top_up(ctx, login, credits), _settings(config, database_url=database)
     )
     typer.echo(f"{login}: {balance} credits")
+
+
+@accounts_app.command("set")
+def accounts_set(
+    login: Annotated[str, typer.Argument(help="Login of the account.")],
+    reply_number: Annotated[
+        str | None,
+        typer.Option(
+            help="The account's own number (short code or +CC…): it sends from it, and every "
+            "reply written to it reaches this account. 'none' removes it."
+        ),
+    ] = None,
+    accepts_masteraccount: Annotated[
+        bool | None,
+        typer.Option(
+            "--accept-masteraccount/--refuse-masteraccount",
+            help="Let other accounts make themselves its sub-accounts with sendSms's "
+            "MASTERACCOUNT (refused unless accepted).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Change an account's reply number and MASTERACCOUNT consent, then show it."""
+    account = _run(
+        lambda ctx: accounts.configure(
+            ctx, login, reply_number=reply_number, accepts_masteraccount=accepts_masteraccount
+        ),
+        _settings(config, database_url=database),
+    )
+    _echo_account(account, as_json)
 
 
 @accounts_app.command("rotate-key")

@@ -1,4 +1,5 @@
-"""`hirondelle blacklist` and `hirondelle webhooks`: what comes back to an account, by hand."""
+"""`hirondelle blacklist`, `hirondelle webhooks` and `hirondelle replies`: what comes back to an
+account, by hand, and the replies that reached no account."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ blacklist_app = typer.Typer(
 )
 webhooks_app = typer.Typer(
     help="Where an account's receipts and replies are pushed, and the secret that signs them.",
+    no_args_is_help=True,
+)
+
+replies_app = typer.Typer(
+    help="Replies for the operator: those that matched no account (docs/operations.md).",
     no_args_is_help=True,
 )
 
@@ -164,3 +170,35 @@ def webhooks_show(
         login, lambda ctx, a: webhooks.webhook_settings(ctx, a.id), config, database
     )
     _show(found, as_json)
+
+
+@replies_app.command("unassigned")
+def replies_unassigned(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    as_json: AsJson = False,
+    config: Config = None,
+    database: Database = None,
+) -> None:
+    """List replies that matched no account: written to no account's number, and to no message
+    of the reply window (dates in UTC)."""
+    from hirondelle import cli  # cli imports this module: import it when a command runs
+
+    found = cli._run(
+        lambda ctx: reports.unassigned_replies(ctx, limit),
+        cli._settings(config, database_url=database),
+    )
+    if as_json:
+        rows = [
+            {
+                "phoneNumber": r.phone_number,
+                "to": r.to,
+                "message": r.message,
+                "receptionDate": r.reception_date,
+            }
+            for r in found
+        ]
+        typer.echo(json.dumps(rows))
+        return
+    for r in found:
+        typer.echo(f"{r.reception_date}  {r.phone_number:<16} to {r.to:<16} {r.message}")
+    typer.echo(f"{len(found)} unassigned reply(ies)")

@@ -65,6 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
         'Opt-out short code: to France, a custom sender needs the message to end with "STOP au" '
         "and this number.",
     ),
+    Setting(
+        "reply_window_hours",
+        72.0,
+        "Hours after a message during which a reply to the shared sender is routed to its account "
+        "(and a STOP blacklists the number for it).",
+    ),
     Setting("tls_cert", "", "PEM certificate file: when set with tls_key, serve HTTPS."),
     Setting("tls_key", "", "PEM private key file for tls_cert."),
     Setting(
@@ -204,6 +210,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Paris"
     default_sender: str = "36180"
     stop_short_code: str = "36180"
+    reply_window_hours: float = Field(default=72.0, gt=0)
     tls_cert: str = ""
     tls_key: str = ""
     secret_key: str = ""

@@ -68,7 +68,7 @@ def test_ok_refunds_the_campaign_and_cancels_its_messages(client: TestClient, ct
     assert delete(client, creds, sent["campaignId"]) == OK
 
     assert balance(ctx, creds.login) == 985
-    assert ledger_rows_of(ctx, creds.login)[-1] == ("refund", 90, sent["campaignId"])
+    assert ledger_rows_of(ctx, creds.login)[-1] == ("cancel", 90, sent["campaignId"])
     campaign = campaign_row(ctx, sent["campaignId"])
     assert campaign["state"] == "deleted"
     assert campaign["deleted_at"] is not None

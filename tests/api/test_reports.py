@@ -60,7 +60,8 @@ def submit_and_receipt(ctx: Context, receipts: dict[str, int]) -> None:
 
 def reply(ctx: Context, phone: str, text: str, minutes: int = 0) -> None:
     at = WINTER + timedelta(minutes=minutes)
-    ctx.store.write_sync(lambda conn: delivery.store_reply(conn, phone, "36180", text, at))
+    window = timedelta(hours=ctx.settings.reply_window_hours)
+    ctx.store.write_sync(lambda conn: delivery.store_reply(conn, phone, "36180", text, at, window))
 
 
 @pytest.fixture

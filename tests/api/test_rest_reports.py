@@ -71,10 +71,11 @@ def test_replies_are_handed_out_once(client: TestClient, ctx: Context, alice: Cr
     sent = post(client, "/sms/send/", alice, {"text": "Hi", "to": "0611111111"}).json()
     at = datetime(2024, 7, 1, 10, 0, tzinfo=UTC)
     submit_and_deliver(ctx, 1, at)  # replies match messages handed to an SMSC
+    window = timedelta(hours=ctx.settings.reply_window_hours)
     for text, minute in (("Yes", 1), ("Thanks", 2)):
         ctx.store.write_sync(
             lambda conn, t=text, m=minute: delivery.store_reply(
-                conn, "33611111111", "36180", t, at + timedelta(minutes=m)
+                conn, "33611111111", "36180", t, at + timedelta(minutes=m), window
             )
         )
     answer = client.get("/replies", params={"limit": 1}, auth=auth(alice)).json()

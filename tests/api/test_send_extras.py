@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hirondelle.domain.links import CODE_LENGTH
 from hirondelle.services.context import Context
-from hirondelle.store.accounts import find_by_login
+from hirondelle.store.accounts import find_by_id, find_by_login
 from hirondelle.store.schema import blacklist, messages, short_links
 from tests.helpers import Creds, json_answer, make_account
 
@@ -105,17 +106,47 @@ def test_shorten_gives_each_recipient_its_own_link_and_counts_it(
     assert (redirect.status_code, redirect.headers["location"]) == (302, long_url)
 
 
+def parent_of(ctx: Context, login: str) -> str | None:
+    def read(conn: sa.Connection) -> str | None:
+        parent_id = find_by_login(conn, login)["parent_id"]
+        return None if parent_id is None else str(find_by_id(conn, parent_id)["login"])
+
+    return ctx.store.read_sync(read)
+
+
 def test_masteraccount_binds_a_free_account_to_a_valid_master(
     client: TestClient, ctx: Context
 ) -> None:
-    make_account(ctx, "boss", credits=10)
+    make_account(ctx, "boss", credits=10, accepts_masteraccount=True)
     creds = make_account(ctx, "newbie", credits=100)
     data = {"MESSAGE": "Hi", "MASTERACCOUNT": "boss", "SMS": [{"MOBILEPHONE": "0611111111"}]}
     assert send(client, creds, data)["status"] == 100
-    rows = ctx.store.read_sync(
-        lambda conn: (find_by_login(conn, "newbie")["parent_id"], find_by_login(conn, "boss")["id"])
-    )
-    assert rows[0] == rows[1]
+    assert parent_of(ctx, "newbie") == "boss"
+
+
+def test_masteraccount_needs_the_consent_of_the_master(client: TestClient, ctx: Context) -> None:
+    make_account(ctx, "boss", credits=10)  # accepts_masteraccount is off by default
+    creds = make_account(ctx, "newbie", credits=100)
+    data = {"MESSAGE": "Hi", "MASTERACCOUNT": "boss", "SMS": [{"MOBILEPHONE": "0611111111"}]}
+    assert send(client, creds, data)["status"] == 100
+    assert parent_of(ctx, "newbie") is None
+
+
+@pytest.mark.parametrize(
+    ("credits", "message", "status"),
+    [(0, "Hi", 104), (100, "", 110), (100, "a" * 2000, 111)],
+)
+def test_a_refused_send_binds_nothing(
+    client: TestClient, ctx: Context, credits: int, message: str, status: int
+) -> None:
+    make_account(ctx, "boss", credits=10, accepts_masteraccount=True)
+    creds = make_account(ctx, "newbie", credits=credits)
+    data = {"MESSAGE": message, "MASTERACCOUNT": "boss", "SMS": [{"MOBILEPHONE": "0611111111"}]}
+    assert send(client, creds, data)["status"] == status
+    assert parent_of(ctx, "newbie") is None
+    many = {**data, "SMS": [{"MOBILEPHONE": f"0612{n:06d}"} for n in range(600)]}
+    assert send(client, creds, many)["status"] == status  # planned outside the write
+    assert parent_of(ctx, "newbie") is None
 
 
 def test_an_invalid_masteraccount_does_not_stop_the_send(client: TestClient, ctx: Context) -> None:

@@ -358,6 +358,11 @@ CREDIT_CASES = [
     (1, {"credits": "5"}, 'The "subaccount" parameter is not defined'),
     (2, {"subaccount": "child"}, 'The "credits" parameter is not defined'),
     (2, {"subaccount": "child", "credits": "1.5"}, "must be a non-zero whole number"),
+    # Only ASCII digits: int() would read each of these as 10.
+    (2, {"subaccount": "child", "credits": "\u0661\u0660"}, "must be a non-zero whole number"),
+    (2, {"subaccount": "child", "credits": "1_0"}, "must be a non-zero whole number"),
+    (2, {"subaccount": "child", "credits": "\uff11\uff10"}, "must be a non-zero whole number"),
+    (2, {"subaccount": "child", "credits": "-\u0661"}, "must be a non-zero whole number"),
     (2, {"subaccount": "child", "credits": "0"}, "must be a non-zero whole number"),
     (3, {"subaccount": "postpaid", "credits": "5"}, "The account is under subscription"),
     (4, {"subaccount": "child", "credits": "-11"}, "The sub account has insufficient funds"),

@@ -96,3 +96,38 @@ def test_db_upgrade_never_prints_the_password(
     assert result.exit_code == 0, result.output
     assert "revision 0001" in result.output and "***" in result.output
     assert "hunter2" not in result.output
+
+
+def test_account_settings(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    run("accounts", "create", "other")
+    shown = json.loads(
+        run(
+            "accounts",
+            "set",
+            "acme",
+            "--reply-number",
+            "+33 6 12 34 56 78",
+            "--accept-masteraccount",
+            "--json",
+        )
+    )
+    assert (shown["replyNumber"], shown["acceptsMasteraccount"]) == ("33612345678", True)
+    taken = run("accounts", "set", "other", "--reply-number", "33612345678", code=1)
+    assert "already the reply number of acme" in taken
+    assert "shared sender" in run("accounts", "set", "other", "--reply-number", "36180", code=1)
+    assert "3 to 15 digits" in run("accounts", "set", "other", "--reply-number", "1_0", code=1)
+    assert "replyNumber: None" in run("accounts", "show", "other")
+    cleared = run(
+        "accounts", "set", "acme", "--reply-number", "none", "--refuse-masteraccount", "--json"
+    )
+    assert json.loads(cleared)["replyNumber"] is None
+    assert json.loads(cleared)["acceptsMasteraccount"] is False
+
+
+@pytest.mark.parametrize("credits", ["\u0661\u0660", "1_0", "\uff11\uff10", "+5"])
+def test_credit_amounts_are_ascii_digits(run, credits: str) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme", "--credits", "7")
+    assert "whole number" in run("accounts", "topup", "acme", credits, code=2)
+    assert "whole number" in run("accounts", "create", "other", "--credits", credits, code=2)
+    assert json.loads(run("accounts", "show", "acme", "--json"))["credits"] == 7

@@ -1,11 +1,15 @@
-"""`hirondelle blacklist` and `hirondelle webhooks`, in-process against a temporary SQLite store."""
+"""`hirondelle blacklist`, `webhooks` and `replies`, in-process against a temporary SQLite store."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from hirondelle.services import delivery
+from hirondelle.store.engine import opened
 from tests.unit.test_cli import run  # noqa: F401 (the fixture: a CLI runner on a temporary store)
 
 
@@ -41,3 +45,23 @@ def test_webhooks(acme, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignor
     assert shown == {"receipt_url": "http://127.0.0.1/dlr", "reply_url": "", "has_secret": True}
     assert "new_secret" in acme("webhooks", "set", "acme", "--secret", "generate")
     assert "16 to 128" in acme("webhooks", "set", "acme", "--secret", "short", code=1)
+
+
+def test_unassigned_replies(acme, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert "0 unassigned reply(ies)" in acme("replies", "unassigned")
+    at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    with opened(f"sqlite:///{tmp_path}/cli.db") as store:
+        for text, to in (("Who is this?", "36180"), ("Hello", "38999")):
+            store.write_sync(
+                lambda conn, t=text, d=to: delivery.store_reply(
+                    conn, "33611111111", d, t, at, timedelta(hours=72)
+                )
+            )
+    listed = json.loads(acme("replies", "unassigned", "--json"))
+    assert [(r["phoneNumber"], r["to"], r["message"]) for r in listed] == [
+        ("33611111111", "38999", "Hello"),
+        ("33611111111", "36180", "Who is this?"),
+    ]
+    assert listed[0]["receptionDate"] == "2026-01-05 09:30:00"  # UTC
+    text = acme("replies", "unassigned", "--limit", "1")
+    assert "Hello" in text and "Who is this?" not in text

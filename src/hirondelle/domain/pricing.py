@@ -81,10 +81,25 @@ class PriceTable:
         return self.credits_per_part(iso) * parts * recipients
 
 
+def parse_credits(text: str, *, signed: bool = False) -> int:
+    """A credit amount: ASCII digits, with a leading `+` or `-` when `signed`; ValueError else.
+
+    Not `int()`, which reads any Unicode decimal digits (Arabic-Indic, fullwidth) and `1_0`.
+    Surrounding blanks are ignored.
+    """
+    digits = text.strip()
+    if signed and digits[:1] in ("+", "-"):
+        digits = digits[1:]
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"credits must be a whole number, not {text!r}")
+    return int(text.strip())
+
+
 def _whole_credits(text: str, line: int) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError(f"price table line {line}: credits must be a whole number, not {text!r}")
-    return int(text)
+    try:
+        return parse_credits(text)
+    except ValueError as exc:
+        raise ValueError(f"price table line {line}: {exc}") from None
 
 
 @cache

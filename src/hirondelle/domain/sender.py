@@ -64,3 +64,28 @@ def sender_for(
     if country.upper() in STOP_MENTION_COUNTRIES and not has_stop_mention(message, stop_short_code):
         return default
     return tpoa
+
+
+def reply_address(address: str) -> str:
+    """The number a reply was written to, as senders are stored: no blanks, no leading `+`."""
+    return address.strip().removeprefix("+")
+
+
+def answered_at(sender: str, message: str) -> str | None:
+    """Where a handset's answer to this message goes: a numeric sender itself; for a name
+    (which cannot be answered), the number of the message's closing "STOP au <number>"; else
+    nowhere (None)."""
+    address = reply_address(sender)
+    if address.isascii() and address.isdigit():
+        return address
+    mention = _STOP_MENTION.search(message)
+    return mention.group(1) if mention else None
+
+
+def parse_reply_number(text: str) -> str:
+    """An account's own reply number: a short code or an international number, 3 to 15 ASCII
+    digits once a leading `+` and blanks are set aside; ValueError otherwise."""
+    number = reply_address("".join(text.split()))
+    if not (number.isascii() and number.isdigit() and 3 <= len(number) <= 15):
+        raise ValueError(f"a reply number is 3 to 15 digits (a short code or +CC...), not {text!r}")
+    return number

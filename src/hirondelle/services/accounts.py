@@ -13,7 +13,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from hirondelle.domain.sender import parse_reply_number, reply_address
 from hirondelle.services.context import Context
 from hirondelle.store import accounts as account_rows
 from hirondelle.store import ledger
@@ -52,6 +54,8 @@ class Account:
     last_name: str
     society: str
     email: str
+    reply_number: str | None
+    accepts_masteraccount: bool
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Account:
@@ -157,6 +161,52 @@ async def rotate_api_key(ctx: Context, login: str) -> str:
 
     await ctx.store.write(rotate)
     return api_key
+
+
+async def configure(
+    ctx: Context,
+    login: str,
+    *,
+    reply_number: str | None = None,
+    accepts_masteraccount: bool | None = None,
+) -> Account:
+    """Change what the operator decides for an account: its own reply number (`none` removes
+    it) and whether other accounts may bind themselves under it with MASTERACCOUNT."""
+    values: dict[str, Any] = {}
+    if reply_number is not None:
+        values["reply_number"] = _reply_number(ctx, reply_number)
+    if accepts_masteraccount is not None:
+        values["accepts_masteraccount"] = accepts_masteraccount
+
+    def change(conn: Connection) -> Account:
+        row = account_rows.find_by_login(conn, login)
+        if row is None:
+            raise AccountError(f"No account with login {login!r}")
+        number = values.get("reply_number")
+        owner = account_rows.find_by_reply_number(conn, number) if number else None
+        if owner is not None and owner["id"] != row["id"]:
+            raise AccountError(f"{number} is already the reply number of {owner['login']}")
+        account_rows.update_account(conn, row["id"], values)
+        changed = account_rows.find_by_id(conn, row["id"])
+        assert changed is not None
+        return Account.from_row(changed)
+
+    try:
+        return await ctx.store.write(change)
+    except IntegrityError as exc:  # a concurrent change took the number first
+        raise AccountError(f"{values.get('reply_number')} is already a reply number") from exc
+
+
+def _reply_number(ctx: Context, text: str) -> str | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        number = parse_reply_number(text)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    if number == reply_address(ctx.settings.default_sender):
+        raise AccountError(f"{number} is the platform's shared sender (default_sender)")
+    return number
 
 
 async def top_up(ctx: Context, login: str, credits: int, reference: str = "top-up") -> int:

@@ -49,10 +49,11 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
             return Status.BAD_STATUS if pending else Status.ALREADY_SENT
         if due_at - now < DELETE_GUARD:
             return Status.BAD_DATE
+        if not campaign_rows.mark_campaign_deleted(conn, campaign["id"], now):
+            return Status.ALREADY_DELETED  # a concurrent deletion won
         refund = campaign_rows.cancel_queued_messages(conn, campaign["id"], now)
-        campaign_rows.mark_campaign_deleted(conn, campaign["id"], now)
-        if refund:
-            ledger.move(conn, account.id, refund, "refund", campaign_id)
+        if refund:  # kind `cancel`: the ledger holds at most one per campaign
+            ledger.move(conn, account.id, refund, "cancel", campaign_id)
         return Status.OK
 
     return await ctx.store.write(delete)

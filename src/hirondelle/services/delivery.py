@@ -5,8 +5,8 @@
 - `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
   reused ids, hex and decimal forms); an unknown number (status 5) blacklists the number as
   `refused`. Receipts that match nothing wait, swept by `resolve_stale_receipts`.
-- `record_inbound`: a reply from a handset (or one part of it), linked to the last message sent
-  to that number, with STOP / START handled.
+- `record_inbound`: a reply from a handset (or one part of it), routed to an account by the
+  number it was written to (see `store_reply`), with STOP / START handled.
 
 Each writes the status history and the webhook events in the same transaction, and returns only
 once durable: the SMPP session acknowledges a deliver_sm only after these return.
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.keywords import keyword_of
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
+from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.services.context import Context
 from hirondelle.smpp.messages import decode_text, segment_of
@@ -359,10 +360,15 @@ def _queue_receipt_webhooks(
 
 async def record_inbound(ctx: Context, connector: str, pdu: DeliverSm | DataSm) -> None:
     """Store a reply from a handset, or one part of a concatenated reply."""
-    await ctx.store.write(lambda conn: apply_inbound(conn, connector, pdu, datetime.now(UTC)))
+    window = timedelta(hours=ctx.settings.reply_window_hours)
+    await ctx.store.write(
+        lambda conn: apply_inbound(conn, connector, pdu, datetime.now(UTC), window)
+    )
 
 
-def apply_inbound(conn: Connection, connector: str, pdu: DeliverSm | DataSm, now: datetime) -> None:
+def apply_inbound(
+    conn: Connection, connector: str, pdu: DeliverSm | DataSm, now: datetime, window: timedelta
+) -> None:
     segment, body = segment_of(pdu)
     if segment is not None and segment.total > 1:
         parts = rows.add_inbound_part(
@@ -381,7 +387,7 @@ def apply_inbound(conn: Connection, connector: str, pdu: DeliverSm | DataSm, now
             return
         body = b"".join(part["data"] for part in parts)
     text = decode_text(body, pdu.data_coding)
-    store_reply(conn, pdu.source_addr, pdu.destination_addr, text, now)
+    store_reply(conn, pdu.source_addr, pdu.destination_addr, text, now, window)
 
 
 def _phone_digits(address: str) -> str:
@@ -391,10 +397,39 @@ def _phone_digits(address: str) -> str:
         return "".join(ch for ch in address if ch.isdigit()) or address
 
 
-def store_reply(conn: Connection, source: str, short_code: str, text: str, now: datetime) -> int:
-    """Store a whole reply: link it, apply its keyword, queue its webhook; return its row id."""
+def _route_reply(
+    conn: Connection, phone: str, short_code: str, since: datetime
+) -> tuple[int | None, int | None, list[int]]:
+    """(account, message replied to, accounts its STOP / START applies to) of a reply."""
+    to = reply_address(short_code)
+    if not to:
+        return None, None, []
+    owner = rows.reply_number_owner(conn, to)
+    recent = [
+        (row["id"], row["account_id"])
+        for row in rows.recent_messages_to(conn, phone, since)
+        if answered_at(row["sender"], row["text"]) == to
+        and (owner is None or row["account_id"] == owner)
+    ]
+    if owner is not None:
+        return owner, recent[0][0] if recent else None, [owner]
+    concerned = list(dict.fromkeys(account for _message_id, account in recent))  # newest first
+    return (concerned[0], recent[0][0], concerned) if recent else (None, None, [])
+
+
+def store_reply(
+    conn: Connection, source: str, short_code: str, text: str, now: datetime, window: timedelta
+) -> int:
+    """Store a whole reply: route it, apply its keyword, queue its webhook; return its row id.
+
+    Routing (docs/operations.md, "Reply routing"): a reply written to an account's own reply
+    number is that account's; on a shared number it goes to the account that most recently sent
+    to that person a message answered there (`answered_at`) within `window`, and a STOP / START
+    applies to every account that did; a reply matching no message of the window has no account
+    (the operator's unassigned replies).
+    """
     phone = _phone_digits(source)
-    message_id = rows.last_message_to(conn, phone)
+    account_id, message_id, concerned = _route_reply(conn, phone, short_code, now - window)
     info = rows.message_info(conn, message_id) if message_id is not None else None
     keyword = keyword_of(text)
     public_id = str(uuid.uuid4())
@@ -402,7 +437,7 @@ def store_reply(conn: Connection, source: str, short_code: str, text: str, now: 
         conn,
         {
             "public_id": public_id,
-            "account_id": info.account_id if info else None,
+            "account_id": account_id,
             "message_id": message_id,
             "campaign_id": info.campaign_db_id if info else None,
             "phone": phone,
@@ -412,23 +447,24 @@ def store_reply(conn: Connection, source: str, short_code: str, text: str, now: 
             "received_at": now,
         },
     )
-    if info is None:
+    if account_id is None:
         return reply_id
-    if keyword == "stop":
-        rows.blacklist_add(conn, info.account_id, phone, "stop", now)
-    elif keyword == "start":
-        rows.blacklist_remove(conn, info.account_id, phone, ["stop"])
-    reply_url, timezone = rows.account_reply_settings(conn, info.account_id)
+    for account in concerned:
+        if keyword == "stop":
+            rows.blacklist_add(conn, account, phone, "stop", now)
+        elif keyword == "start":
+            rows.blacklist_remove(conn, account, phone, ["stop"])
+    reply_url, timezone = rows.account_reply_settings(conn, account_id)
     if reply_url:
         params = {
-            "smsId": info.sms_id,
+            "smsId": info.sms_id if info else "",
             "smsMoId": public_id,
             "receptionDate": format_local(now, timezone),
             "phoneNumber": phone,
-            "campaignId": info.campaign_id,
+            "campaignId": info.campaign_id if info else "",
             "message": text,
         }
-        if info.cli_msg_id:
+        if info is not None and info.cli_msg_id:
             params["cliMsgId"] = info.cli_msg_id
-        outbox.queue_event(conn, info.account_id, "reply", public_id, reply_url, params, now)
+        outbox.queue_event(conn, account_id, "reply", public_id, reply_url, params, now)
     return reply_id

@@ -74,6 +74,17 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class UnassignedReply:
+    """A reply that reached no account (docs/operations.md, "Reply routing")."""
+
+    phone_number: str
+    to: str  # the number the handset wrote to
+    message: str
+    reception_date: str  # UTC: it belongs to no account's time zone
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class BlacklistEntry:
     phone_number: str
     comment: str  # stop | refused | manual
@@ -222,6 +233,17 @@ async def replies_by_sms_ids(ctx: Context, account: Account, sms_ids: Sequence[s
     """Every reply to those messages, newest first (pulled or not)."""
     found = await ctx.store.read(lambda conn: rows.replies_to_sms_ids(conn, account.id, sms_ids))
     return [_reply(row, account.timezone) for row in found]
+
+
+async def unassigned_replies(
+    ctx: Context, limit: int = DEFAULT_PULL_LIMIT
+) -> list[UnassignedReply]:
+    """Replies that matched no account, newest first, for the operator."""
+    found = await ctx.store.read(lambda conn: rows.unassigned_replies(conn, limit))
+    return [
+        UnassignedReply(r["phone"], r["short_code"], r["text"], *_when(r["received_at"], "UTC"))
+        for r in found
+    ]
 
 
 # -- blacklist -----------------------------------------------------------------------------------

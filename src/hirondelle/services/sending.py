@@ -112,8 +112,6 @@ async def send(
         earlier = await _earlier_answer(ctx, account, idempotency_key, now)
         if earlier is not None:
             return earlier
-    if order.master_account and not simulate:
-        account = await _bind_to_master(ctx, account, order.master_account)
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
     # A big campaign is planned before the write, off the writer; a small one inside it, which
@@ -136,6 +134,8 @@ async def send(
         plan = planned or _plan_in(
             conn, ctx, account, order, parse_recipients(order.recipients), now
         )
+        if order.master_account:  # before the debit: its row locks come in id order
+            _bind_to_master(conn, account, order.master_account)
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
@@ -211,7 +211,7 @@ def _plan_with(
         order,
         recipients,
         timezone=account.timezone,
-        default_sender=ctx.settings.default_sender,
+        default_sender=account.reply_number or ctx.settings.default_sender,
         stop_short_code=ctx.settings.stop_short_code,
         prices=ctx.prices,
         blacklisted=blacklisted,
@@ -238,16 +238,16 @@ async def _mail_refusal(ctx: Context, account: Account, refused: SendRefused) ->
         log.exception("could not queue the MAIL_NOTIF copy for %s", account.login)
 
 
-async def _bind_to_master(ctx: Context, account: Account, master_login: str) -> Account:
+def _bind_to_master(conn: Connection, account: Account, master_login: str) -> None:
     """MASTERACCOUNT: bind the sender to that master when the relation is valid, else send as
-    is (the manual makes it a convenience, not a condition of the send)."""
+    is (the manual makes it a convenience, not a condition of the send). Inside the send's
+    transaction: a refused send binds nothing."""
     from hirondelle.services import subaccounts
 
     try:
-        return await subaccounts.bind_to_master(ctx, account, master_login)
+        subaccounts.bind_to_master(conn, account.id, master_login)
     except AccountError as exc:
         log.info("MASTERACCOUNT %r ignored for %s: %s", master_login, account.login, exc)
-        return account
 
 
 async def _with_list_contacts(ctx: Context, account: Account, order: SmsOrder) -> SmsOrder:

@@ -325,38 +325,36 @@ async def delete_subaccount(ctx: Context, master: Account, login: str) -> int:
     return await ctx.store.write(delete)
 
 
-async def bind_to_master(ctx: Context, account: Account, master_login: str) -> Account:
-    """Make `account` a sub-account of `master_login` (sendSms's MASTERACCOUNT, manual §6).
+def bind_to_master(conn: Connection, account_id: int, master_login: str) -> None:
+    """Make the account a sub-account of `master_login` (sendSms's MASTERACCOUNT, manual §6).
 
-    Binds only when the master exists, is active and is itself no sub-account, and `account`
-    is not the master, has no master yet (already bound to this one: nothing to do), has no
-    sub-accounts of its own and is not postpaid under a prepaid master. Returns the account as
-    bound; raises BindRefused with the reason otherwise. One transaction, rows locked.
+    Runs inside the send's own transaction, before its debit, so a refused send binds nothing.
+    Binds only when the master exists, is active, is itself no sub-account and has consented
+    (`accepts_masteraccount`), and the account is not the master, has no master yet (already
+    bound to this one: nothing to do), has no sub-accounts of its own and is not postpaid under a
+    prepaid master; raises BindRefused with the reason otherwise. Rows locked in id order.
     """
-
-    def bind(conn: Connection) -> Account:
-        master = account_rows.find_by_login(conn, master_login.strip())
-        if master is None:
-            raise BindRefused(f"MASTERACCOUNT: no account with login {master_login!r}")
-        rows = sub_rows.lock_accounts(conn, master["id"], account.id)
-        master, own = rows.get(master["id"]), rows.get(account.id)
-        if own is None:
-            raise BindRefused("MASTERACCOUNT: the sending account no longer exists")
-        if master is None or not master["active"]:
-            raise BindRefused(f"MASTERACCOUNT: the account {master_login!r} is not active")
-        if master["id"] == own["id"]:
-            raise BindRefused("MASTERACCOUNT: an account cannot be its own master")
-        if own["parent_id"] == master["id"]:
-            return Account.from_row(own)
-        if own["parent_id"] is not None:
-            raise BindRefused("MASTERACCOUNT: this account already has another master")
-        if master["parent_id"] is not None:
-            raise BindRefused(f"MASTERACCOUNT: {master_login!r} is itself a sub-account")
-        if sub_rows.has_children(conn, own["id"]):
-            raise BindRefused("MASTERACCOUNT: this account has sub-accounts of its own")
-        if own["postpaid"] and not master["postpaid"]:
-            raise BindRefused("MASTERACCOUNT: a postpaid account needs a postpaid master")
-        account_rows.update_account(conn, own["id"], {"parent_id": master["id"]})
-        return _reread(conn, own["id"])
-
-    return await ctx.store.write(bind)
+    master = account_rows.find_by_login(conn, master_login.strip())
+    if master is None:
+        raise BindRefused(f"MASTERACCOUNT: no account with login {master_login!r}")
+    rows = sub_rows.lock_accounts(conn, master["id"], account_id)
+    master, own = rows.get(master["id"]), rows.get(account_id)
+    if own is None:
+        raise BindRefused("MASTERACCOUNT: the sending account no longer exists")
+    if master is None or not master["active"]:
+        raise BindRefused(f"MASTERACCOUNT: the account {master_login!r} is not active")
+    if master["id"] == own["id"]:
+        raise BindRefused("MASTERACCOUNT: an account cannot be its own master")
+    if own["parent_id"] == master["id"]:
+        return
+    if own["parent_id"] is not None:
+        raise BindRefused("MASTERACCOUNT: this account already has another master")
+    if master["parent_id"] is not None:
+        raise BindRefused(f"MASTERACCOUNT: {master_login!r} is itself a sub-account")
+    if not master["accepts_masteraccount"]:
+        raise BindRefused(f"MASTERACCOUNT: {master_login!r} does not accept MASTERACCOUNT")
+    if sub_rows.has_children(conn, own["id"]):
+        raise BindRefused("MASTERACCOUNT: this account has sub-accounts of its own")
+    if own["postpaid"] and not master["postpaid"]:
+        raise BindRefused("MASTERACCOUNT: a postpaid account needs a postpaid master")
+    account_rows.update_account(conn, own["id"], {"parent_id": master["id"]})

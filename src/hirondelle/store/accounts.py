@@ -67,6 +67,8 @@ AUTH_COLUMNS = (
     "last_name",
     "society",
     "email",
+    "reply_number",
+    "accepts_masteraccount",
     "api_key_digest",
 )
 
@@ -81,11 +83,17 @@ def find_for_auth(conn: Connection, login: str) -> dict[str, Any] | None:
     values = dict(zip(AUTH_COLUMNS, row, strict=True))
     values["active"] = bool(values["active"])
     values["postpaid"] = bool(values["postpaid"])
+    values["accepts_masteraccount"] = bool(values["accepts_masteraccount"])
     return values
 
 
 def find_by_id(conn: Connection, account_id: int) -> RowMapping | None:
     return conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).mappings().first()
+
+
+def find_by_reply_number(conn: Connection, number: str) -> RowMapping | None:
+    query = sa.select(accounts).where(accounts.c.reply_number == number)
+    return conn.execute(query).mappings().first()
 
 
 def list_accounts(conn: Connection, parent_id: int | None = None) -> list[RowMapping]:

@@ -96,21 +96,33 @@ def message_states(conn: Connection, campaign_id: int) -> dict[str, int]:
 
 
 def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) -> int:
-    """Cancel the campaign's messages still waiting; return the credits they had cost."""
+    """Cancel the campaign's messages still waiting; return the credits of those it cancelled.
+
+    One UPDATE ... RETURNING: only rows this statement moved out of `queued` are counted, so a
+    concurrent cancellation or claim can never be counted twice.
+    """
     waiting = sa.and_(messages.c.campaign_id == campaign_id, messages.c.state == "queued")
-    credits = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(messages.c.credits), 0)).where(waiting)
-    ).scalar_one()
-    conn.execute(sa.update(messages).where(waiting).values(state="cancelled", status_at=now))
-    return int(credits)
+    cancelled = conn.execute(
+        sa.update(messages)
+        .where(waiting)
+        .values(state="cancelled", status_at=now)
+        .returning(messages.c.credits)
+    )
+    return sum(int(credits) for (credits,) in cancelled)
 
 
-def mark_campaign_deleted(conn: Connection, campaign_id: int, now: datetime) -> None:
-    conn.execute(
+def mark_campaign_deleted(conn: Connection, campaign_id: int, now: datetime) -> bool:
+    """Move a scheduled campaign to `deleted`; False if it was not scheduled any more.
+
+    A conditional UPDATE: on PostgreSQL a concurrent deletion waits for the row lock, then finds
+    the state changed and matches nothing, so exactly one deletion wins.
+    """
+    deleted = conn.execute(
         sa.update(campaigns)
-        .where(campaigns.c.id == campaign_id)
+        .where(campaigns.c.id == campaign_id, campaigns.c.state == "scheduled")
         .values(state="deleted", deleted_at=now)
     )
+    return deleted.rowcount == 1
 
 
 def find_idempotent_answer(

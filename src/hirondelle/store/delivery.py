@@ -260,14 +260,24 @@ def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, M
     return found
 
 
-def last_message_to(conn: Connection, phone: str) -> int | None:
-    """The most recent message sent (submitted or final) to this number, any account."""
+def recent_messages_to(conn: Connection, phone: str, since: datetime) -> list[RowMapping]:
+    """The messages sent (submitted or final) to `phone` since `since` — id, account_id, sender
+    and text — most recently sent first (`due_at` is when a message was last sent)."""
     query = (
-        sa.select(messages.c.id)
-        .where(messages.c.phone == phone, messages.c.state.in_(("submitted", "final")))
-        .order_by(messages.c.id.desc())
-        .limit(1)
+        sa.select(messages.c.id, messages.c.account_id, messages.c.sender, messages.c.text)
+        .where(
+            messages.c.phone == phone,
+            messages.c.state.in_(("submitted", "final")),
+            messages.c.due_at >= since,
+        )
+        .order_by(messages.c.due_at.desc(), messages.c.id.desc())
     )
+    return list(conn.execute(query).mappings())
+
+
+def reply_number_owner(conn: Connection, number: str) -> int | None:
+    """The account whose own reply number this is, if any."""
+    query = sa.select(accounts.c.id).where(accounts.c.reply_number == number)
     return conn.execute(query).scalar()
 
 

@@ -152,6 +152,17 @@ def replies_to_sms_ids(
 # -- blacklist -----------------------------------------------------------------------------------
 
 
+def unassigned_replies(conn: Connection, limit: int) -> list[RowMapping]:
+    """Replies that reached no account (the operator's to look at), newest first."""
+    query = (
+        sa.select(replies.c.phone, replies.c.short_code, replies.c.text, replies.c.received_at)
+        .where(replies.c.account_id.is_(None))
+        .order_by(replies.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
 def blacklist_of(conn: Connection, account_id: int) -> list[RowMapping]:
     """The account's blacklist, most recent first."""
     query = (

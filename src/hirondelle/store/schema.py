@@ -23,6 +23,13 @@ accounts = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("postpaid", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True, index=True),
+    # May another account make itself this one's sub-account with sendSms's MASTERACCOUNT?
+    # The master's consent, off unless its operator turns it on (`hirondelle accounts set`).
+    sa.Column("accepts_masteraccount", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A number of its own (a dedicated short code or long number): its messages are sent from it
+    # when no custom sender applies, and every reply written to it reaches this account
+    # (docs/operations.md, "Reply routing"). NULL: the platform's shared default sender.
+    sa.Column("reply_number", sa.String(21), nullable=True, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="Europe/Paris"),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("profile", sa.String(255), nullable=False, server_default=""),
@@ -70,11 +77,20 @@ ledger = sa.Table(
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("delta", sa.BigInteger, nullable=False),
     sa.Column("balance_after", sa.BigInteger, nullable=False),
-    # topup | debit | refund | transfer_in | transfer_out | adjustment
+    # topup | debit | refund | cancel | transfer_in | transfer_out | adjustment
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("reference", sa.String(64), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_ledger_account", "account_id", "id"),
+    # A deleted campaign's refund (kind `cancel`, reference its campaign id) happens once, ever.
+    # Other kinds may repeat a reference (an email campaign's per-message `refund` rows).
+    sa.Index(
+        "ux_ledger_cancel",
+        "reference",
+        unique=True,
+        sqlite_where=sa.text("kind = 'cancel'"),
+        postgresql_where=sa.text("kind = 'cancel'"),
+    ),
 )
 
 campaigns = sa.Table(

@@ -3,7 +3,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from hirondelle.domain.pricing import PriceTable, UnknownCountry
+from hirondelle.domain.pricing import PriceTable, UnknownCountry, parse_credits
 
 # ISO 3166-1 alpha-2, all 249 officially assigned codes.
 _ISO_TEXT = """
@@ -111,3 +111,27 @@ def test_load_an_operator_table(tmp_path: Path) -> None:
     assert PriceTable.load(str(path)) == table
     with pytest.raises(UnknownCountry):
         table.credits_per_part("DE")
+
+
+@pytest.mark.parametrize(
+    ("text", "signed", "value"),
+    [("10", False, 10), (" 007 ", False, 7), ("-5", True, -5), ("+5", True, 5), ("0", True, 0)],
+)
+def test_parse_credits_reads_ascii_digits(text: str, signed: bool, value: int) -> None:
+    assert parse_credits(text, signed=signed) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "1.5", "1_0", "\u0661\u0660", "\uff11\uff10", "1e3", "1 0", "--5", "0x10", "\u00b2"],
+)
+@pytest.mark.parametrize("signed", [False, True])
+def test_parse_credits_refuses_anything_else(text: str, signed: bool) -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        parse_credits(text, signed=signed)
+
+
+@pytest.mark.parametrize("text", ["-5", "+5"])
+def test_parse_credits_refuses_a_sign_unless_signed(text: str) -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        parse_credits(text)

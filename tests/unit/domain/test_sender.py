@@ -1,6 +1,14 @@
 import pytest
 
-from hirondelle.domain.sender import DEFAULT_SENDER, has_stop_mention, sender_for, valid_tpoa
+from hirondelle.domain.sender import (
+    DEFAULT_SENDER,
+    answered_at,
+    has_stop_mention,
+    parse_reply_number,
+    reply_address,
+    sender_for,
+    valid_tpoa,
+)
 
 WITH_STOP = "Soldes -20% ce week-end ! STOP au 36180"
 
@@ -105,3 +113,36 @@ def test_other_countries_take_a_valid_tpoa_as_given(country: str) -> None:
 def test_the_tpoa_is_taken_without_surrounding_whitespace() -> None:
     assert sender_for("  Shop \n", "Sale!", "DE") == "Shop"
     assert sender_for("   ", "Sale!", "DE") == DEFAULT_SENDER
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("38001", "38001"), ("+33 6 12 34 56 78", "33612345678"), (" 36180 ", "36180")],
+)
+def test_parse_reply_number(text: str, number: str) -> None:
+    assert parse_reply_number(text) == number
+
+
+@pytest.mark.parametrize("text", ["", "12", "1" * 16, "3_8001", "\u0663\u0668\u0660", "SHOP", "+"])
+def test_parse_reply_number_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="3 to 15 digits"):
+        parse_reply_number(text)
+
+
+def test_reply_address_is_the_stored_form_of_a_sender() -> None:
+    assert [reply_address(a) for a in ("+38001", " 36180", "")] == ["38001", "36180", ""]
+
+
+@pytest.mark.parametrize(
+    ("sender", "message", "where"),
+    [
+        ("36180", "Hello", "36180"),
+        ("+38001", "Hello STOP au 36180", "38001"),  # a number is answered at itself
+        ("Shop", WITH_STOP, "36180"),
+        ("Shop", "Promo\nStop au 38001 ", "38001"),
+        ("Shop", "Hello", None),  # a name without a mention cannot be answered
+        ("Shop", "STOP au 36180 then more", None),
+    ],
+)
+def test_answered_at(sender: str, message: str, where: str | None) -> None:
+    assert answered_at(sender, message) == where

@@ -58,7 +58,8 @@ async def receive(ctx: Context, *receipts: ReceiptIn, connector: str = "smsc") -
 
 
 async def inbound(ctx: Context, pdu: DeliverSm) -> None:
-    await apply(ctx, lambda conn, at: delivery.apply_inbound(conn, "smsc", pdu, at), NOW)
+    window = timedelta(hours=ctx.settings.reply_window_hours)
+    await apply(ctx, lambda conn, at: delivery.apply_inbound(conn, "smsc", pdu, at, window), NOW)
 
 
 def reply_pdus(text: str, source: str = "33612000001") -> list[DeliverSm]:

@@ -52,7 +52,8 @@ async def receipt(ctx: Context, smsc_id: str, status: int, at: datetime) -> None
 
 
 async def reply(ctx: Context, phone: str, text: str, at: datetime) -> None:
-    await ctx.store.write(lambda conn: delivery.store_reply(conn, phone, "36180", text, at))
+    window = timedelta(hours=ctx.settings.reply_window_hours)
+    await ctx.store.write(lambda conn: delivery.store_reply(conn, phone, "36180", text, at, window))
 
 
 async def test_acks_show_the_latest_status_in_the_account_time_zone(ctx: Context) -> None:

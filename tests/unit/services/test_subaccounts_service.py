@@ -18,12 +18,18 @@ def load(ctx: Context, login: str) -> Account:
     return Account.from_row(ctx.store.read_sync(lambda conn: find_by_login(conn, login)))
 
 
+async def bind(ctx: Context, login: str, master_login: str) -> Account:
+    account_id = load(ctx, login).id
+    await ctx.store.write(lambda conn: subaccounts.bind_to_master(conn, account_id, master_login))
+    return load(ctx, login)
+
+
 async def test_bind_a_parentless_account(ctx: Context) -> None:
-    make_account(ctx, "master")
+    make_account(ctx, "master", accepts_masteraccount=True)
     make_account(ctx, "seller")
-    bound = await subaccounts.bind_to_master(ctx, load(ctx, "seller"), " master ")
+    bound = await bind(ctx, "seller", " master ")
     assert bound.parent_id == load(ctx, "master").id == load(ctx, "seller").parent_id
-    again = await subaccounts.bind_to_master(ctx, load(ctx, "seller"), "master")
+    again = await bind(ctx, "seller", "master")
     assert again.parent_id == bound.parent_id
 
 
@@ -35,34 +41,36 @@ async def test_bind_a_parentless_account(ctx: Context) -> None:
         ("seller", "cannot be its own master"),
         ("child", "is itself a sub-account"),
         ("other", "already has another master"),
+        ("shy", "'shy' does not accept MASTERACCOUNT"),
     ],
 )
 async def test_bind_refusals(ctx: Context, master_login: str, reason: str) -> None:
-    make_account(ctx, "master")
+    make_account(ctx, "master", accepts_masteraccount=True)
     make_account(ctx, "sleeping", active=False)
     make_account(ctx, "child", parent_id=load(ctx, "master").id)
-    make_account(ctx, "other")
+    make_account(ctx, "other", accepts_masteraccount=True)
+    make_account(ctx, "shy")
     make_account(ctx, "seller")
     if master_login == "other":
-        await subaccounts.bind_to_master(ctx, load(ctx, "seller"), "master")
+        await bind(ctx, "seller", "master")
     with pytest.raises(BindRefused, match=reason):
-        await subaccounts.bind_to_master(ctx, load(ctx, "seller"), master_login)
+        await bind(ctx, "seller", master_login)
     expected = load(ctx, "master").id if master_login == "other" else None
     assert load(ctx, "seller").parent_id == expected
 
 
 async def test_bind_refuses_a_master_of_its_own_or_a_postpaid_under_prepaid(ctx: Context) -> None:
-    make_account(ctx, "master")
+    make_account(ctx, "master", accepts_masteraccount=True)
     make_account(ctx, "reseller")
     make_account(ctx, "client", parent_id=load(ctx, "reseller").id)
     with pytest.raises(BindRefused, match="has sub-accounts of its own"):
-        await subaccounts.bind_to_master(ctx, load(ctx, "reseller"), "master")
+        await bind(ctx, "reseller", "master")
     make_account(ctx, "big", postpaid=True)
     with pytest.raises(BindRefused, match="postpaid account needs a postpaid master"):
-        await subaccounts.bind_to_master(ctx, load(ctx, "big"), "master")
+        await bind(ctx, "big", "master")
     master_id = load(ctx, "master").id
     ctx.store.write_sync(lambda conn: update_account(conn, master_id, {"postpaid": True}))
-    assert (await subaccounts.bind_to_master(ctx, load(ctx, "big"), "master")).parent_id
+    assert (await bind(ctx, "big", "master")).parent_id
 
 
 def test_clean_values_normalises() -> None:

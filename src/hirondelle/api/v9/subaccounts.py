@@ -17,6 +17,7 @@ from typing import Any
 from hirondelle.api.v9 import feeds
 from hirondelle.api.v9.methods import Call, Fields, MethodError, method, status_errors
 from hirondelle.domain.dates import format_local
+from hirondelle.domain.pricing import parse_credits
 from hirondelle.services import subaccounts
 from hirondelle.services.accounts import AccountError, LoginTaken
 from hirondelle.services.subaccounts import KNOWN_FIELDS, SubAccountDetails, TransferRefused
@@ -177,7 +178,7 @@ def _credits(value: str | None) -> int:
     if value is None:
         raise status(CreditStatus.NO_CREDITS, CREDIT_TEXTS[CreditStatus.NO_CREDITS])
     try:
-        credits = int(value.strip())
+        credits = parse_credits(value, signed=True)
     except ValueError:
         credits = 0
     if credits == 0 or abs(credits) > subaccounts.MAX_TRANSFER:
