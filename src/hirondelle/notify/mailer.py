@@ -101,7 +101,7 @@ def render_message(email: OutgoingEmail) -> bytes:
         for line in head.split(b"\r\n")
         if line and line[:1] not in b" \t"
     ]
-    if not blank or sorted(names) != sorted(key.lower() for key in message.keys()):
+    if not blank or sorted(names) != sorted(key.lower() for key in message):
         raise UnsafeHeader(f"the message's headers are not the ones set: {names}")
     return data
 
