@@ -30,8 +30,13 @@ class Running:
         cwd: Path,
         env: dict[str, str] | None = None,
         program: list[str] | None = None,
+        unset: tuple[str, ...] = (),
     ) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")}
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("HIRONDELLE_") and k not in unset
+        }
         self.process = subprocess.Popen(
             [*(program or [sys.executable, "-m", "hirondelle.cli"]), *args],
             cwd=cwd,
