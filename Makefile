@@ -3,41 +3,56 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` needs the runtime dependencies only; `make test` adds the test tools.
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint format bench docs clean
+.PHONY: run test lint format bench docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall whenever pyproject.toml changes (new dependency, new extra).
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): $(STAMP_RUN)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+	touch $@
 
-run: $(STAMP)
-	$(BIN)/hirondelle serve
+# A make recipe cannot change the PATH of the shell that called it: it says how, and the
+# server (and whatever it starts) runs with $(BIN) first on its PATH.
+run: $(STAMP_RUN)
+	@echo "The hirondelle command is in $(BIN): '. $(BIN)/activate' puts it on your PATH (or call $(BIN)/hirondelle)."
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hirondelle serve
 
-test: $(STAMP)
+test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(STAMP_TEST)
 	$(BIN)/ruff format src tests $(wildcard bench)
 	$(BIN)/ruff check --fix src tests $(wildcard bench)
 
-bench: $(STAMP)
+bench: $(STAMP_TEST)
 	$(BIN)/python bench/run_all.py
 
-docs: $(STAMP)
+docs: $(STAMP_TEST)
 	$(BIN)/cog -r docs/cli.md
 
+# An sdist and a wheel in dist/ (templates, static files, translations, migrations and the price
+# table inside the package).
+dist: $(STAMP_TEST)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis dist build

@@ -10,17 +10,35 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import TracebackType
 
+#: The welcome text's ready-to-paste line: the base URL, the demo login and its API key.
+WELCOME_CURL = re.compile(
+    r"curl '(?P<base>https?://[^/']+)/http/9\.0/getInfo\?login=(?P<login>[^&]+)&apiKey=(?P<key>[^']+)'"
+)
+
 
 class Running:
-    """`python -m hirondelle.cli ARGS` with stdout and stderr read line by line on a thread."""
+    """`python -m hirondelle.cli ARGS` (or `program ARGS`) with stdout and stderr read line by
+    line on a thread."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")}
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        program: list[str] | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> None:
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("HIRONDELLE_") and k not in unset
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hirondelle.cli", *args],
+            [*(program or [sys.executable, "-m", "hirondelle.cli"]), *args],
             cwd=cwd,
             env={**clean, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=subprocess.PIPE,
@@ -58,6 +76,11 @@ class Running:
         while (line := self._queue.get(timeout=timeout)) is not None:
             self.lines.append(line)
         return code, self.lines
+
+    def welcome(self, timeout: float = 60.0) -> tuple[str, str]:
+        """(base URL, demo API key) from the first start's welcome text."""
+        match = self.expect(WELCOME_CURL.pattern, timeout)
+        return match["base"], urllib.parse.unquote(match["key"])
 
     def terminate(self, timeout: float = 10.0) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -2,13 +2,17 @@
 
 Pure rules, no I/O. A draft (the feed's fields, as strings) is checked in the manual's order of
 statuses; the first failure wins, as for sendSms. A line break in a header field (FROM, ALIAS,
-REPLY_TO, SUBJECT, a recipient) is never let through: it is how headers get injected.
+REPLY_TO, SUBJECT, a recipient) is never let through: it is how headers get injected — nor
+one hidden in an RFC 2047 encoded word (`=?utf-8?q?a=0D=0ABcc:...?=`), which Python's `email`
+package before 3.11.10 / 3.12.5 decodes and writes out raw (CVE-2024-6923). `header_value` decodes
+encoded words itself and refuses control characters in the result, whatever the Python version.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,20 +87,77 @@ _LABEL: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _LINE_BREAK: Final = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")  # standard or URL-safe alphabet
+#: An RFC 2047 encoded word, as leniently as Python's `email` package finds one: anywhere in a
+#: value, with whitespace inside its text.
+_ENCODED_WORD: Final = re.compile(r"=\?([^?\s]+)\?([^?\s]+)\?(.*?)\?=", re.DOTALL)
+_BETWEEN_WORDS: Final = re.compile(r"(?<=\?=)[ \t]+(?==\?)")
+#: Controls refused in a header value once decoded: C0 but the tab, DEL, C1, line separators.
+_HEADER_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BYTES: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def has_line_break(value: str) -> bool:
     return _LINE_BREAK.search(value) is not None
 
 
+def has_encoded_word(value: str) -> bool:
+    return _ENCODED_WORD.search(value) is not None
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    charset, encoding, text = match.groups()
+    try:
+        codec = codecs.lookup(charset.partition("*")[0]).name  # `*lang` of RFC 2231
+        if encoding.lower() == "q":
+            raw = re.sub(
+                r"=([0-9A-Fa-f]{2})",
+                lambda hexa: chr(int(hexa.group(1), 16)),
+                text.replace("_", " "),
+            ).encode("latin-1")
+        elif encoding.lower() == "b":
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        else:
+            raise ValueError(f"unknown encoding {encoding!r}")
+        if _CONTROL_BYTES.search(raw):
+            raise ValueError("a control character")
+        return raw.decode(codec)
+    except (LookupError, UnicodeError, binascii.Error) as exc:
+        raise ValueError(f"an encoded word that does not decode ({exc})") from exc
+
+
+def decode_encoded_words(value: str) -> str:
+    """`value` with its RFC 2047 encoded words decoded (whitespace between two words dropped).
+
+    Raises ValueError for an encoded word that does not decode cleanly (unknown charset, bad
+    base64, a control byte): what the `email` package would guess at, we refuse.
+    """
+    return _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub("", value))
+
+
+def header_value(value: str) -> str:
+    """The text of a header field, decoded and checked: one line, no control character.
+
+    Raises ValueError with the reason. The result holds no encoded word either (one that
+    decodes to another would be decoded again by the `email` package).
+    """
+    decoded = decode_encoded_words(value)
+    for text in (value, decoded):
+        if _HEADER_CONTROL.search(text) or has_line_break(text):
+            raise ValueError("a line break or a control character (after decoding)")
+    if has_encoded_word(decoded):
+        raise ValueError("an encoded word inside an encoded word")
+    return decoded.strip()
+
+
 def normalize_address(value: str) -> str | None:
     """The address in a canonical form (IDN domain in ASCII, lower case), or None if invalid.
 
     Accepted: a dot-atom local part of ASCII characters and a domain of at least two labels
-    whose last is alphabetic; no display name, no quoted local part, no control character.
+    whose last is alphabetic; no display name, no quoted local part, no control character, no
+    RFC 2047 encoded word (the `email` package would decode one, even in an address).
     """
     value = value.strip()
-    if not value or _CONTROL.search(value) or has_line_break(value):
+    if not value or _CONTROL.search(value) or has_line_break(value) or has_encoded_word(value):
         return None
     local, at, domain = value.rpartition("@")
     if not at or not local or len(local) > 64 or _LOCAL.fullmatch(local) is None:
@@ -237,22 +298,27 @@ class CheckedEmail:
 
 
 def _one_line(value: str | None, status: EmailStatus, name: str) -> str:
-    value = (value or "").strip()
-    if has_line_break(value) or _CONTROL.search(value.replace("\t", " ")):
-        raise EmailRejected(status, f"{name} must be on one line (no line break)")
-    return value
+    """The field decoded (RFC 2047) and stripped; EmailRejected if it breaks a line."""
+    try:
+        return header_value((value or "").strip())
+    except ValueError as exc:
+        raise EmailRejected(
+            status, f"{name} must be on one line, without control characters: {exc}"
+        ) from None
 
 
 def check_draft(draft: EmailDraft, tz: str, now: datetime) -> CheckedEmail:
     """The checked email, or EmailRejected with the status of the first rule it breaks."""
     if not (draft.sender or "").strip():
         raise EmailRejected(EmailStatus.BAD_SENDER)
-    sender_field = _one_line(draft.sender, EmailStatus.BAD_SENDER, "FROM")
+    sender_field = (draft.sender or "").strip()
+    _one_line(sender_field, EmailStatus.BAD_SENDER, "FROM")  # addresses are checked undecoded
     sender = normalize_address(sender_field)
     if sender is None:
         raise EmailRejected(EmailStatus.BAD_SENDER, f"{sender_field!r} is not an email address")
     alias = _one_line(draft.alias, EmailStatus.BAD_SENDER, "ALIAS")[:MAX_ALIAS_LENGTH]
-    reply_field = _one_line(draft.reply_to, EmailStatus.BAD_SENDER, "REPLY_TO")
+    reply_field = (draft.reply_to or "").strip()
+    _one_line(reply_field, EmailStatus.BAD_SENDER, "REPLY_TO")
     reply_to = normalize_address(reply_field) if reply_field else ""
     if reply_to is None:
         raise EmailRejected(
@@ -261,6 +327,8 @@ def check_draft(draft: EmailDraft, tz: str, now: datetime) -> CheckedEmail:
     if not (draft.subject or "").strip():
         raise EmailRejected(EmailStatus.EMPTY_SUBJECT)
     subject = _one_line(draft.subject, EmailStatus.EMPTY_SUBJECT, "SUBJECT")
+    if not subject:
+        raise EmailRejected(EmailStatus.EMPTY_SUBJECT)
     if len(subject) > MAX_SUBJECT_LENGTH:
         raise EmailRejected(EmailStatus.EMPTY_SUBJECT, "SUBJECT is too long")
     if not (draft.to or "").strip():
@@ -275,7 +343,8 @@ def check_draft(draft: EmailDraft, tz: str, now: datetime) -> CheckedEmail:
         due_at = parse_send_date(draft.date, tz, now)
     except BadDate as exc:
         raise EmailRejected(EmailStatus.BAD_DATE) from exc
-    name = _one_line(draft.campaign_name, EmailStatus.INVALID_FEED, "CAMPAIGN_NAME")[:255]
+    name = (draft.campaign_name or "").strip()[:255]  # not a header: kept as given
+    _one_line(name, EmailStatus.INVALID_FEED, "CAMPAIGN_NAME")
     return CheckedEmail(
         sender, alias, reply_to, subject, html, text, recipients, invalid, due_at, name
     )

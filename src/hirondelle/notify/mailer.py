@@ -12,6 +12,7 @@ import asyncio
 import mailbox
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -21,6 +22,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from hirondelle.config import Settings
+from hirondelle.domain.email import has_encoded_word, header_value
 
 State = Literal["sent", "rejected", "retry"]
 
@@ -48,19 +50,34 @@ class Mailer(Protocol):
     async def deliver(self, emails: Sequence[OutgoingEmail]) -> dict[int, Outcome]: ...
 
 
+class UnsafeHeader(ValueError):
+    """A header value that could inject headers; the email is refused, never sent."""
+
+
+def _checked(value: str, *, address: bool = False) -> str:
+    try:
+        checked = header_value(value)
+    except ValueError as exc:
+        raise UnsafeHeader(f"refused header value {value[:80]!r}: {exc}") from None
+    if address and (has_encoded_word(value) or checked != value.strip()):
+        raise UnsafeHeader(f"refused address {value[:80]!r}: an encoded word")
+    return checked
+
+
 def build_message(email: OutgoingEmail) -> EmailMessage:
     """The MIME message of one email to one recipient.
 
-    Header values were checked for line breaks when the email was accepted; the `email` package
-    refuses them again here, so a header can never be injected.
+    Header values were checked when the email was accepted; they are checked again here, with
+    our own RFC 2047 decoding (UnsafeHeader), since a vulnerable `email` package would write
+    an encoded CR LF out raw (CVE-2024-6923).
     """
     message = EmailMessage()
-    local, _, domain = email.sender.rpartition("@")
-    message["From"] = Address(display_name=email.alias, username=local, domain=domain)
-    message["To"] = email.recipient
+    local, _, domain = _checked(email.sender, address=True).rpartition("@")
+    message["From"] = Address(display_name=_checked(email.alias), username=local, domain=domain)
+    message["To"] = _checked(email.recipient, address=True)
     if email.reply_to:
-        message["Reply-To"] = email.reply_to
-    message["Subject"] = email.subject
+        message["Reply-To"] = _checked(email.reply_to, address=True)
+    message["Subject"] = _checked(email.subject)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(idstring=f"{email.campaign}.{email.id}", domain=domain)
     message["X-Hirondelle-Campaign"] = email.campaign
@@ -68,6 +85,25 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     if email.html:
         message.add_alternative(email.html, subtype="html")
     return message
+
+
+def render_message(email: OutgoingEmail) -> bytes:
+    """The bytes of the message (CRLF line ends), verified to hold exactly the headers set.
+
+    The last line of defence: whatever the `email` package does with a value, a header or a
+    body that was not set here never leaves (UnsafeHeader).
+    """
+    message = build_message(email)
+    data = message.as_bytes(policy=policy.SMTP)
+    head, blank, _body = data.partition(b"\r\n\r\n")
+    names = [
+        line.partition(b":")[0].decode("ascii", "replace").lower()
+        for line in head.split(b"\r\n")
+        if line and line[:1] not in b" \t"
+    ]
+    if not blank or sorted(names) != sorted(key.lower() for key in message):
+        raise UnsafeHeader(f"the message's headers are not the ones set: {names}")
+    return data
 
 
 def _response_outcome(code: int, message: str) -> Outcome:
@@ -115,11 +151,12 @@ class SmtpMailer:
         return outcomes
 
     async def _send_one(self, smtp: aiosmtplib.SMTP, email: OutgoingEmail) -> Outcome:
-        message = build_message(email)
         try:
-            _errors, response = await smtp.send_message(
-                message, sender=email.sender, recipients=[email.recipient]
-            )
+            message = render_message(email)
+        except UnsafeHeader as exc:
+            return Outcome("rejected", str(exc)[:512])
+        try:
+            _errors, response = await smtp.sendmail(email.sender, [email.recipient], message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0]
             return _response_outcome(refusal.code, refusal.message)
@@ -143,7 +180,12 @@ class MaildirMailer:
         box = mailbox.Maildir(self.path, create=True)
         outcomes = {}
         for email in emails:
-            key = box.add(mailbox.MaildirMessage(build_message(email)))
+            try:
+                message = render_message(email)
+            except UnsafeHeader as exc:
+                outcomes[email.id] = Outcome("rejected", str(exc)[:512])
+                continue
+            key = box.add(mailbox.MaildirMessage(message))
             outcomes[email.id] = Outcome("sent", f"maildir {key}")
         return outcomes
 

@@ -6,7 +6,8 @@ and two headers:
 - `X-Hirondelle-Event-Id`: the event's id, the same on every retry (to drop duplicates);
 - `X-Hirondelle-Signature`: lowercase hex HMAC-SHA256, keyed with the account's webhook secret,
   of the request target as sent — path, `?` and query (what PHP calls REQUEST_URI), e.g.
-  `/hook?smsId=...&status=1&...`. Absent when the account has no secret.
+  `/hook?smsId=...&status=1&...`. Absent when the account has no secret. The secret is stored
+  sealed under `secret_key` and unsealed here, per call (`signing_secret`).
 
 Outcomes: 2xx is done; 410 Gone stops (dead); anything else — other statuses, timeouts,
 connection errors, an address the SSRF guard refuses — is retried with exponential backoff and
@@ -37,6 +38,7 @@ from urllib.parse import urlencode
 import httpx
 
 from hirondelle import __version__
+from hirondelle.domain.sealed import Unsealable, unseal, webhook_secret_context
 from hirondelle.notify import netguard
 from hirondelle.services.context import Context
 from hirondelle.store import webhooks as outbox
@@ -57,6 +59,22 @@ MAX_RETRY = timedelta(hours=1)
 def sign(secret: str, target: str) -> str:
     """The signature of a request target (path and query, as sent)."""
     return hmac.new(secret.encode(), target.encode(), hashlib.sha256).hexdigest()
+
+
+def signing_secret(ctx: Context, event: OutboxEvent) -> str:
+    """The account's webhook secret in clear ("" when it has none).
+
+    A secret that does not unseal (secret_key changed, or the row was altered) signs nothing:
+    the call goes out unsigned, which a receiver that checks signatures refuses — the same as
+    a wrong signature — and the error is logged so the operator sets a new secret.
+    """
+    if not event.secret:
+        return ""
+    try:
+        return unseal(ctx.secret, event.secret, webhook_secret_context(event.account_id))
+    except Unsealable as exc:
+        log.error("webhook secret of account %d does not unseal: %s", event.account_id, exc)
+        return ""
 
 
 def request_url(url: str, params: dict[str, str]) -> str:
@@ -181,8 +199,9 @@ class WebhookSender:
         url = request_url(event.url, event.params)
         headers = {EVENT_ID_HEADER: str(event.id), "User-Agent": USER_AGENT}
         try:
-            if event.secret:
-                headers[SIGNATURE_HEADER] = sign(event.secret, request_target(url))
+            secret = signing_secret(self.ctx, event)
+            if secret:
+                headers[SIGNATURE_HEADER] = sign(secret, request_target(url))
             async with asyncio.timeout(self.timeout * 2):
                 response = await netguard.guarded_request(
                     self.client,

@@ -28,7 +28,7 @@ from hirondelle.domain.email import (
     EmailStatus,
     check_draft,
     email_status_text,
-    has_line_break,
+    header_value,
     html_to_text,
     normalize_address,
 )
@@ -145,7 +145,11 @@ def add_notification(
     recipients = [normalize_address(target) for target in targets]
     if not recipients or None in recipients:
         raise ValueError(f"invalid notification recipient in {targets!r}")
-    if has_line_break(subject) or not subject.strip():
+    try:
+        subject = header_value(subject)
+    except ValueError as exc:
+        raise ValueError(f"a notification subject must be one line: {exc}") from None
+    if not subject:
         raise ValueError("a notification subject must be one non-empty line")
     now = datetime.now(UTC)
     public_id = str(uuid.uuid4())
@@ -154,7 +158,7 @@ def add_notification(
         "account_id": None,
         "kind": "notification",
         "sender": settings.mail_from,
-        "subject": subject.strip(),
+        "subject": subject,
         "html": html or "",
         "text": text if text.strip() or not html else html_to_text(html),
         "state": "queued",

@@ -5,7 +5,9 @@ that resolves only to public addresses, unless the operator allows private ones
 (`allow_private_addresses`). The sender checks again before each call, since DNS can change.
 
 Setting a URL on an account without a secret generates one (shown once, in the answer); the
-secret can also be given (16 to 128 printable ASCII characters) or regenerated.
+secret can also be given (16 to 128 printable ASCII characters) or regenerated. It is stored
+sealed under the instance's `secret_key` (`domain/sealed.py`), bound to the account: the
+database alone does not give it away; the sender unseals it to sign each call.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Connection
 
+from hirondelle.domain.sealed import seal, webhook_secret_context
 from hirondelle.notify import netguard
 from hirondelle.services.context import Context
 from hirondelle.store import accounts as account_rows
@@ -111,10 +114,12 @@ async def configure(
         if row is None:
             raise WebhookError("No such account")
         current = {**row, **values}
-        if new_secret is not None:
-            values["webhook_secret"] = new_secret
-        elif (current["receipt_url"] or current["reply_url"]) and not row["webhook_secret"]:
-            generated = values["webhook_secret"] = secrets.token_hex(24)
+        secret = new_secret
+        has_url = current["receipt_url"] or current["reply_url"]
+        if secret is None and has_url and not row["webhook_secret"]:
+            secret = generated = secrets.token_hex(24)
+        if secret is not None:
+            values["webhook_secret"] = seal(ctx.secret, secret, webhook_secret_context(account_id))
         account_rows.update_account(conn, account_id, values)
         return WebhookSettings(
             current["receipt_url"],

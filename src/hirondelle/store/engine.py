@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -85,12 +87,28 @@ def fetch_one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any,
     return tuple(row) if row is not None else None
 
 
+#: The SQLite file holds API-key digests, password hashes and every message: owner only.
+SQLITE_FILE_MODE = 0o600
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the store file 0600 before SQLite does (it would follow the umask, often 022),
+    and tighten an existing one. SQLite gives its `-wal` and `-shm` files the mode of the
+    database file, so they follow; existing ones are tightened too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, SQLITE_FILE_MODE))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(each.stat().st_mode) & ~SQLITE_FILE_MODE:
+                os.chmod(each, SQLITE_FILE_MODE)
+
+
 def create_engine(url: str) -> Engine:
     """A SQLAlchemy engine set up for our use of SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_sqlite_file(Path(path))
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

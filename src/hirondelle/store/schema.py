@@ -64,7 +64,8 @@ accounts = sa.Table(
     # that signs them.
     sa.Column("receipt_url", sa.String(2048), nullable=False, server_default=""),
     sa.Column("reply_url", sa.String(2048), nullable=False, server_default=""),
-    sa.Column("webhook_secret", sa.String(128), nullable=False, server_default=""),
+    # sealed under secret_key (domain/sealed.py): "s1." + base64url, 238 characters at most
+    sa.Column("webhook_secret", sa.String(255), nullable=False, server_default=""),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("postpaid OR balance >= 0", name="prepaid_balance_not_negative"),

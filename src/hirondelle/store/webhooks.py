@@ -52,7 +52,7 @@ class OutboxEvent:
     params: dict[str, str]
     attempts: int  # including the attempt being claimed
     created_at: datetime
-    secret: str
+    secret: str  # the account's webhook secret, sealed (notify/ unseals it)
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
