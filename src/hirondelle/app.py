@@ -19,6 +19,7 @@ from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
+from hirondelle.web.slashes import SlashRedirect
 
 
 async def healthz(_request: Request) -> Response:
@@ -60,5 +61,6 @@ def create_app(ctx: Context) -> Starlette:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.router.default = rest.create_app(ctx)  # the REST API takes what no route above does
+    # The REST API takes what no route above does (after a trailing-slash redirect, if any).
+    app.router.default = SlashRedirect(app.router, rest.create_app(ctx), ctx.settings.base_url)
     return app
