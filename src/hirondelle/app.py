@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from hirondelle import control
 from hirondelle.api import rest, v9
+from hirondelle.bodylimit import BodyLimit
 from hirondelle.logs import AccessLogMiddleware
 from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
@@ -57,7 +58,10 @@ def create_app(ctx: Context) -> Starlette:
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
             Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
         ],
-        middleware=[Middleware(AccessLogMiddleware)],
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(BodyLimit, settings=ctx.settings),
+        ],
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -62,6 +62,27 @@ SETTINGS: tuple[Setting, ...] = (
         "text/html; charset=UTF-8",
         "Content-Type of API 9.0 JSON answers (allmysms serves text/html; some clients need it).",
     ),
+    Setting(
+        "max_body_bytes",
+        1_048_576,
+        "Largest request body, in bytes (413 beyond), except on the feed paths below.",
+    ),
+    Setting(
+        "max_feed_body_bytes",
+        16_777_216,
+        "Largest body of sendSms, simulateCampaign, populateList and the REST bulk send.",
+    ),
+    Setting(
+        "max_header_bytes",
+        65_536,
+        "Largest request line and headers together, in bytes (431 beyond).",
+    ),
+    Setting("max_header_count", 100, "Most header lines in a request (431 beyond)."),
+    Setting(
+        "request_read_timeout",
+        60.0,
+        "Seconds a request may take to arrive, headers and body (408 and closed beyond).",
+    ),
     Setting("price_table", "", "CSV file (iso,country,credits) replacing the shipped price table."),
     Setting("demo_account", True, "On the first start with an empty store, create a demo account."),
     Setting("demo_credits", 10000, "Credits given to the demo account."),
@@ -157,6 +178,11 @@ class Settings(BaseSettings):
     tls_key: str = ""
     secret_key: str = ""
     json_content_type: str = "text/html; charset=UTF-8"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_feed_body_bytes: int = Field(default=16_777_216, ge=1024)
+    max_header_bytes: int = Field(default=65_536, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+    request_read_timeout: float = Field(default=60.0, gt=0)
     price_table: str = ""
     demo_account: bool = True
     demo_credits: int = 10000

@@ -8,8 +8,10 @@ feature off, and any DOCTYPE (the door to entity expansion and external entities
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from lxml import etree
@@ -17,6 +19,19 @@ from lxml import etree
 Tree = dict[str, Any]
 
 MAX_FEED_BYTES = 32 * 1024 * 1024
+
+#: Feeds longer than this are decoded on a worker thread, off the event loop.
+OFF_LOOP_CHARS = 256 * 1024
+
+T = TypeVar("T")
+
+
+async def off_loop(decode: Callable[[str | None], T], feed: str | None) -> T:
+    """`decode(feed)`; on a worker thread when the feed is large, so that decoding megabytes
+    of JSON or XML does not hold every other request (and the SMPP sessions) up."""
+    if feed is not None and len(feed) > OFF_LOOP_CHARS:
+        return await asyncio.to_thread(decode, feed)
+    return decode(feed)
 
 
 class EmptyFeed(ValueError):

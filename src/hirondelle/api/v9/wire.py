@@ -10,6 +10,7 @@ Answers: JSON (orjson) or XML built from escaped strings, root element = the met
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ XML_ITEM_NAMES = {
     "notRemoved": "phoneNumber",
 }
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Bodies larger than this are parsed on a worker thread, off the event loop.
+OFF_LOOP_BYTES = 256 * 1024
 
 
 class BadRequest(ValueError):
@@ -80,9 +82,16 @@ class Params:
         return list(self._values)
 
 
-async def read_params(request: Request) -> Params:
-    """All parameters of a request: its query string, then its body (body wins)."""
-    pairs = list(parse_qsl(request.url.query, keep_blank_values=True))
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    return parse_qsl(request.url.query, keep_blank_values=True)
+
+
+async def read_params(request: Request, query: list[tuple[str, str]] | None = None) -> Params:
+    """All parameters of a request: its query string, then its body (body wins).
+
+    The body's size is limited upstream (`hirondelle.bodylimit`) as it streams.
+    """
+    pairs = query_pairs(request) if query is None else list(query)
     if request.method in ("POST", "PUT"):
         pairs.extend(await _body_pairs(request))
     return Params(pairs)
@@ -91,10 +100,14 @@ async def read_params(request: Request) -> Params:
 async def _body_pairs(request: Request) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "")
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest("Request body too large")
     if not body:
         return []
+    if len(body) > OFF_LOOP_BYTES:  # parsing megabytes would hold every other request up
+        return await asyncio.to_thread(body_pairs, body, content_type)
+    return body_pairs(body, content_type)
+
+
+def body_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
     if content_type.lower().startswith("multipart/form-data"):
         return _multipart_pairs(body, content_type)
     try:
