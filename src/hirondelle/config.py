@@ -58,6 +58,18 @@ SETTINGS: tuple[Setting, ...] = (
         "in var/secret_key.",
     ),
     Setting(
+        "auth_free_failures",
+        3,
+        "Failed authentications per login and per address answered without delay; each "
+        "further one waits twice as long (from 0.25 s).",
+    ),
+    Setting("auth_max_delay", 5.0, "Longest delay, in seconds, before a failed authentication."),
+    Setting(
+        "auth_failure_window",
+        900.0,
+        "Seconds without a failure after which a login or address starts again from zero.",
+    ),
+    Setting(
         "json_content_type",
         "text/html; charset=UTF-8",
         "Content-Type of API 9.0 JSON answers (allmysms serves text/html; some clients need it).",
@@ -177,6 +189,9 @@ class Settings(BaseSettings):
     tls_cert: str = ""
     tls_key: str = ""
     secret_key: str = ""
+    auth_free_failures: int = Field(default=3, ge=0)
+    auth_max_delay: float = Field(default=5.0, ge=0)
+    auth_failure_window: float = Field(default=900.0, gt=0)
     json_content_type: str = "text/html; charset=UTF-8"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_feed_body_bytes: int = Field(default=16_777_216, ge=1024)

@@ -63,10 +63,13 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            # A failed authentication says so (`auth=failed`): API 9.0 answers it with HTTP 200.
+            auth = scope.get("state", {}).get("auth")
             access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
+                **({"auth": auth} if auth else {}),
             )

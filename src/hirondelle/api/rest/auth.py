@@ -28,12 +28,17 @@ Ctx = Annotated[Context, Depends(context)]
 
 
 async def current_account(
-    ctx: Ctx, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
+    ctx: Ctx,
+    request: Request,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
 ) -> Account:
-    if credentials is None or "\x00" in credentials.username + credentials.password:
-        raise unauthorized()
-    account = await accounts.authenticate(ctx, credentials.username, credentials.password)
+    account = None
+    if credentials is not None and "\x00" not in credentials.username + credentials.password:
+        address = request.client.host if request.client else None
+        login, api_key = credentials.username, credentials.password
+        account = await accounts.authenticate(ctx, login, api_key, address)
     if account is None:
+        request.state.auth = "failed"  # on the access log line
         raise unauthorized()
     return account
 

@@ -118,6 +118,16 @@ def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
     return params.get("login"), params.get("apikey")
 
 
+async def _authenticate(request: Request, params: wire.Params) -> Account | None:
+    """The caller, or None (marked `auth=failed` on the request's access log line)."""
+    ctx: Context = request.app.state.ctx
+    address = request.client.host if request.client else None
+    caller = await accounts.authenticate(ctx, *_credentials(params), address)
+    if caller is None:
+        request.state.auth = "failed"
+    return caller
+
+
 async def serve(request: Request, method_name: str) -> Response:
     """Serve one API 9.0 request for `method_name` (as written in the URL).
 
@@ -131,7 +141,7 @@ async def serve(request: Request, method_name: str) -> Response:
     early = wire.Params(query)
     caller: Account | None = None
     if spec is not None and None not in _credentials(early):
-        caller = await accounts.authenticate(ctx, *_credentials(early))
+        caller = await _authenticate(request, early)
         if caller is None:
             fmt = wire.answer_format(early, early.get(spec.feed) if spec.feed else None)
             return _respond(spec.name, spec.auth_failure(), fmt, json_type)
@@ -143,9 +153,9 @@ async def serve(request: Request, method_name: str) -> Response:
     fmt = wire.answer_format(params, feed)
     if spec is None:
         return _respond("error", {"error": f"Unknown method: {method_name}"}, fmt, json_type)
-    login, api_key = _credentials(params)
-    if caller is None or (login, api_key) != _credentials(early):  # the body's win
-        caller = await accounts.authenticate(ctx, login, api_key)
+    api_key = params.get("apikey")
+    if caller is None or _credentials(params) != _credentials(early):  # the body's win
+        caller = await _authenticate(request, params)
     if caller is None or api_key is None:
         return _respond(spec.name, spec.auth_failure(), fmt, json_type)
     try:
