@@ -16,7 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def configure(log_format: str = "console", level: int = logging.INFO) -> None:
-    """Console lines for people, JSON lines (orjson, written as bytes) for machines."""
+    """Console lines for people, JSON lines (orjson, written as bytes) for machines.
+
+    Tracebacks are plain text in both: never the values of local variables (API keys, request
+    parameters), which rich's tracebacks would show.
+    """
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -24,14 +28,23 @@ def configure(log_format: str = "console", level: int = logging.INFO) -> None:
     ]
     if log_format == "json":
         structlog.configure(
-            processors=[*shared, structlog.processors.JSONRenderer(serializer=orjson.dumps)],
+            processors=[
+                *shared,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(serializer=orjson.dumps),
+            ],
             wrapper_class=structlog.make_filtering_bound_logger(level),
             logger_factory=structlog.BytesLoggerFactory(sys.stderr.buffer),
             cache_logger_on_first_use=True,
         )
         return
     structlog.configure(
-        processors=[*shared, structlog.dev.ConsoleRenderer(colors=False)],
+        processors=[
+            *shared,
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,

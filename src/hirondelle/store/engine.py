@@ -97,13 +97,16 @@ def create_engine(url: str) -> Engine:
             pool_size=8,
             max_overflow=8,
             poolclass=sa.pool.QueuePool,
+            hide_parameters=True,  # errors and their tracebacks never show the values
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return sa.create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 class Store:

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import orjson
 from lxml import etree
 
+from hirondelle.domain.controls import has_control_chars
+
 Tree = dict[str, Any]
 
 MAX_FEED_BYTES = 32 * 1024 * 1024
@@ -96,7 +98,7 @@ def _parse_json(text: str, root: str) -> Tree:
 
 def _upper_keys(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k).strip().upper(): _upper_keys(v) for k, v in value.items() if v is not None}
+        return {_text(str(k)).upper(): _upper_keys(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_upper_keys(v) for v in value if v is not None]
     if isinstance(value, bool):
@@ -106,8 +108,15 @@ def _upper_keys(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        return value.strip()
+        return _text(value)
     return value
+
+
+def _text(value: str) -> str:
+    """A JSON string, refused when it holds a control character (`\\u0000`, ...)."""
+    if has_control_chars(value):
+        raise InvalidFeed("control characters are not allowed")
+    return value.strip()
 
 
 # -- XML -------------------------------------------------------------------------------------

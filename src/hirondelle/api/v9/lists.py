@@ -29,6 +29,10 @@ def failed(text: str) -> MethodError:
     return status(0, text)
 
 
+def bad_input(reason: str) -> Fields:
+    return failed(reason).fields
+
+
 async def _owner(call: Call, login: str | None) -> Account:
     """The caller, or its sub-account `login` (status 0 when it is not one)."""
     try:
@@ -69,7 +73,7 @@ def _field(item: Any) -> FieldSpec:
     return FieldSpec(name, _flag(item, "FILTER"), _flag(item, "MAILING"))
 
 
-@method("createList", takes_subaccount=False, feed="listData")
+@method("createList", bad_input=bad_input, takes_subaccount=False, feed="listData")
 async def create_list(call: Call) -> Fields:
     account, tree, name = await _feed(call, "listData")
     fields = [_field(item) for item in feeds.items_of(tree, "STRUCTURE", "FIELDS", "FIELD")]
@@ -108,17 +112,17 @@ async def _contacts_change(call: Call, parameter: str, change: ContactsChange, v
     return _counts(f"list {name} successfully {verb}", counts)
 
 
-@method("populateList", takes_subaccount=False, feed="populateData")
+@method("populateList", bad_input=bad_input, takes_subaccount=False, feed="populateData")
 async def populate_list(call: Call) -> Fields:
     return await _contacts_change(call, "populateData", lists.populate_list, "populated")
 
 
-@method("deleteContacts", takes_subaccount=False, feed="deleteData")
+@method("deleteContacts", bad_input=bad_input, takes_subaccount=False, feed="deleteData")
 async def delete_contacts(call: Call) -> Fields:
     return await _contacts_change(call, "deleteData", lists.delete_contacts, "updated")
 
 
-@method("deleteList", takes_subaccount=False)
+@method("deleteList", bad_input=bad_input, takes_subaccount=False)
 async def delete_list(call: Call) -> Fields:
     account = await _owner(call, call.param("subaccount"))
     name = call.param("listName")

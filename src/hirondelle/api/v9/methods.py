@@ -70,10 +70,16 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Fields]]
 AuthFailure = Callable[[], Fields]
+#: The answer to a request the method refuses before running (the reason as argument).
+BadInput = Callable[[str], Fields]
 
 
 def generic_auth_failure() -> Fields:
     return {"error": "Bad credentials: no active account matches this login and apiKey"}
+
+
+def generic_bad_input(reason: str) -> Fields:
+    return {"error": reason}
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class Method:
     takes_subaccount: bool = True
     #: the feed parameter whose format decides the answer format (sendSms: smsData)
     feed: str | None = None
+    bad_input: BadInput = generic_bad_input
 
 
 METHODS: dict[str, Method] = {}
@@ -95,11 +102,13 @@ def method(
     auth_failure: AuthFailure = generic_auth_failure,
     takes_subaccount: bool = True,
     feed: str | None = None,
+    bad_input: BadInput = generic_bad_input,
 ) -> Callable[[Handler], Handler]:
     """Register an API 9.0 method under `name` (looked up case-insensitively)."""
 
     def register(handler: Handler) -> Handler:
-        METHODS[name.lower()] = Method(name, handler, auth_failure, takes_subaccount, feed)
+        spec = Method(name, handler, auth_failure, takes_subaccount, feed, bad_input)
+        METHODS[name.lower()] = spec
         return handler
 
     return register
@@ -112,6 +121,9 @@ async def resolve_subaccount(ctx: Context, caller: Account, login: str | None) -
     if sub is None or sub.parent_id != caller.id:
         raise error(f"Unknown sub-account: {login}")
     return sub
+
+
+CONTROL_CHARACTERS = "Control characters (NUL, ESC, ...) are not allowed in parameters"
 
 
 def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
@@ -140,6 +152,9 @@ async def serve(request: Request, method_name: str) -> Response:
     query = wire.query_pairs(request)
     early = wire.Params(query)
     caller: Account | None = None
+    if spec is not None and early.has_control_chars():
+        fmt = wire.answer_format(early)
+        return _respond(spec.name, spec.bad_input(CONTROL_CHARACTERS), fmt, json_type)
     if spec is not None and None not in _credentials(early):
         caller = await _authenticate(request, early)
         if caller is None:
@@ -153,6 +168,8 @@ async def serve(request: Request, method_name: str) -> Response:
     fmt = wire.answer_format(params, feed)
     if spec is None:
         return _respond("error", {"error": f"Unknown method: {method_name}"}, fmt, json_type)
+    if params.has_control_chars():  # NUL, ESC...: never text, and NUL breaks PostgreSQL
+        return _respond(spec.name, spec.bad_input(CONTROL_CHARACTERS), fmt, json_type)
     api_key = params.get("apikey")
     if caller is None or _credentials(params) != _credentials(early):  # the body's win
         caller = await _authenticate(request, params)

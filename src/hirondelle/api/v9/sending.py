@@ -27,6 +27,10 @@ def _refusal(status: SendStatus) -> MethodError:
     return MethodError({"status": int(status), "statusText": send_status_text(status)})
 
 
+def send_bad_input(_reason: str) -> Fields:
+    return _refusal(SendStatus.INVALID_FEED).fields
+
+
 def order_from_feed(feed: str | None) -> SmsOrder:
     """An SmsOrder from an smsData feed (JSON or XML, manual §6.2 and appendices 1 and 2)."""
     try:
@@ -86,12 +90,14 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
     return sending.outcome_fields(outcome)
 
 
-@method("sendSms", auth_failure=send_auth_failure, feed="smsData")
+@method("sendSms", auth_failure=send_auth_failure, feed="smsData", bad_input=send_bad_input)
 async def send_sms(call: Call) -> Fields:
     return await _send(call, await feeds.off_loop(order_from_feed, call.param("smsData")))
 
 
-@method("simulateCampaign", auth_failure=send_auth_failure, feed="smsData")
+@method(
+    "simulateCampaign", auth_failure=send_auth_failure, feed="smsData", bad_input=send_bad_input
+)
 async def simulate_campaign(call: Call) -> Fields:
     order = await feeds.off_loop(order_from_feed, call.param("smsData"))
     fields = await _send(call, order, simulate=True)
@@ -105,7 +111,7 @@ async def simulate_campaign(call: Call) -> Fields:
     }
 
 
-@method("directSend", auth_failure=send_auth_failure)
+@method("directSend", auth_failure=send_auth_failure, bad_input=send_bad_input)
 async def simplified_send(call: Call) -> Fields:
     """The simplified send of §5: plain parameters, `mobile` separated by semicolons."""
     mobiles = [m for m in (call.param("mobile") or "").replace(",", ";").split(";") if m.strip()]
@@ -124,7 +130,12 @@ def delete_auth_failure() -> Fields:
     return {"status": DeleteCampaignStatus.CAMPID_NOT_FOUND, "statusText": "Identification Problem"}
 
 
-@method("deleteCampaign", auth_failure=delete_auth_failure)
+def delete_bad_input(_reason: str) -> Fields:
+    status = DeleteCampaignStatus.CAMP_NOT_FOUND
+    return {"status": status, "statusText": DELETE_CAMPAIGN_TEXTS[status]}
+
+
+@method("deleteCampaign", auth_failure=delete_auth_failure, bad_input=delete_bad_input)
 async def delete_campaign(call: Call) -> Fields:
     status = await campaigns.delete_campaign(call.ctx, call.account, call.param("campId"))
     return {"status": status, "statusText": DELETE_CAMPAIGN_TEXTS[status]}

@@ -84,6 +84,10 @@ def failed(text: str) -> MethodError:
     return status(0, text, "text")
 
 
+def bad_input(reason: str) -> Fields:
+    return failed(reason).fields
+
+
 def account_values(call: Call) -> dict[str, str]:
     """The accountData feed as service fields (annex 10 status 0 when unreadable)."""
     try:
@@ -117,13 +121,13 @@ async def _account_change(call: Call, login: str | None) -> str:
     return "updated"
 
 
-@method("createSubAccount", takes_subaccount=False, feed="accountData")
+@method("createSubAccount", bad_input=bad_input, takes_subaccount=False, feed="accountData")
 async def create_sub_account(call: Call) -> Fields:
     await _account_change(call, None)
     return {"status": 1, "text": "Sub-account successfully created"}
 
 
-@method("updateSubAccount", takes_subaccount=False, feed="accountData")
+@method("updateSubAccount", bad_input=bad_input, takes_subaccount=False, feed="accountData")
 async def update_sub_account(call: Call) -> Fields:
     login = call.param("subaccount")
     if login is None:

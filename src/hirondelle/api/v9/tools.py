@@ -23,6 +23,10 @@ def _email_auth_failure() -> Fields:
     return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS).fields()
 
 
+def _email_bad_input(_reason: str) -> Fields:
+    return EmailOutcome.refused(EmailStatus.INVALID_FEED).fields()
+
+
 def _email_draft(feed: str | None) -> EmailDraft:
     tree = parse_feed(feed)
     text = text_of(tree, "MAILTEXT")
@@ -39,7 +43,7 @@ def _email_draft(feed: str | None) -> EmailDraft:
     )
 
 
-@method("sendEmail", auth_failure=_email_auth_failure, feed="emailData")
+@method("sendEmail", auth_failure=_email_auth_failure, feed="emailData", bad_input=_email_bad_input)
 async def send_email(call: Call) -> Fields:
     try:
         draft = _email_draft(call.param("emailData"))

@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape
 import orjson
 from starlette.requests import Request
 
+from hirondelle.domain.controls import has_control_chars
+
 Format = Literal["json", "xml"]
 
 #: alias (lower case) -> canonical parameter name (lower case)
@@ -80,6 +82,10 @@ class Params:
 
     def names(self) -> list[str]:
         return list(self._values)
+
+    def has_control_chars(self) -> bool:
+        """Whether a name or value holds a control character other than TAB, CR and LF."""
+        return any(has_control_chars(k) or has_control_chars(v) for k, v in self._values.items())
 
 
 def query_pairs(request: Request) -> list[tuple[str, str]]:
