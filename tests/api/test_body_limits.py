@@ -145,3 +145,20 @@ async def test_large_feeds_are_decoded_off_the_event_loop() -> None:
     assert await feeds.off_loop(decode, "x" * 100) == 100
     assert await feeds.off_loop(decode, "x" * (feeds.OFF_LOOP_CHARS + 1)) > feeds.OFF_LOOP_CHARS
     assert threads[0] == loop_thread and threads[1] != loop_thread
+
+
+def test_too_many_parameters(client: TestClient, alice: Creds) -> None:
+    body = "&".join(f"p{n}=1" for n in range(1001))
+    for answer in (
+        client.post("/http/9.0/getInfo", params=alice.params(), content=body),
+        client.get(f"/http/9.0/getInfo?{body}"),
+        client.post(
+            "/http/9.0/getInfo",
+            params=alice.params(),
+            files={f"p{n}": (None, "1") for n in range(1001)},
+        ),
+    ):
+        assert json_answer(answer) == {"error": "Too many parameters (at most 1000)"}
+    fine = "&".join(f"p{n}=1" for n in range(900))
+    answer = client.post("/http/9.0/getInfo", params=alice.params(), content=fine)
+    assert json_answer(answer)["credits"] == 1000

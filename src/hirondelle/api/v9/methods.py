@@ -149,7 +149,10 @@ async def serve(request: Request, method_name: str) -> Response:
     ctx: Context = request.app.state.ctx
     json_type = ctx.settings.json_content_type
     spec = METHODS.get(method_name.lower())
-    query = wire.query_pairs(request)
+    try:
+        query = wire.query_pairs(request)
+    except wire.BadRequest as exc:
+        return _respond(method_name, {"error": str(exc)}, "json", json_type)
     early = wire.Params(query)
     caller: Account | None = None
     if spec is not None and early.has_control_chars():

@@ -55,6 +55,10 @@ XML_ITEM_NAMES = {
 #: Bodies larger than this are parsed on a worker thread, off the event loop.
 OFF_LOOP_BYTES = 256 * 1024
 
+#: Parameters a query string or a body may carry: no method takes more than a few dozen, and
+#: a megabyte of `a=&` would otherwise become hundreds of thousands of objects.
+MAX_PARAMETERS = 1000
+
 
 class BadRequest(ValueError):
     """The request could not be decoded; the message is safe to show to the caller."""
@@ -89,7 +93,14 @@ class Params:
 
 
 def query_pairs(request: Request) -> list[tuple[str, str]]:
-    return parse_qsl(request.url.query, keep_blank_values=True)
+    return _qsl(request.url.query)
+
+
+def _qsl(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+    except ValueError:
+        raise BadRequest(f"Too many parameters (at most {MAX_PARAMETERS})") from None
 
 
 async def read_params(request: Request, query: list[tuple[str, str]] | None = None) -> Params:
@@ -146,6 +157,8 @@ def _parse_multipart(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
         if not match:
             continue
         content = content.removesuffix(b"\r\n")
+        if len(pairs) == MAX_PARAMETERS:
+            raise BadRequest(f"Too many parameters (at most {MAX_PARAMETERS})")
         pairs.append(
             (match.group(1).decode("utf-8", "replace"), content.decode("utf-8", "replace"))
         )
@@ -165,9 +178,9 @@ def lenient_form_pairs(text: str) -> list[tuple[str, str]]:
     while True:
         match = _FEED_START.search(text)
         if match is None:
-            pairs.extend(parse_qsl(text, keep_blank_values=True))
+            pairs.extend(_qsl(text))
             return pairs
-        pairs.extend(parse_qsl(text[: match.start()], keep_blank_values=True))
+        pairs.extend(_qsl(text[: match.start()]))
         start = match.end()
         end = _end_of_document(text, start)
         pairs.append((match.group(1), text[start:end]))
