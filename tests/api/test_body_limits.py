@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -30,7 +31,13 @@ class Exchange:
     chunks_read: int = 0
 
 
-async def exchange(app: ASGIApp, path: str, query: str, chunks: list[bytes]) -> Exchange:
+async def exchange(
+    app: ASGIApp,
+    path: str,
+    query: str,
+    chunks: list[bytes],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> Exchange:
     result = Exchange()
     scope = {
         "type": "http",
@@ -42,7 +49,7 @@ async def exchange(app: ASGIApp, path: str, query: str, chunks: list[bytes]) -> 
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+        "headers": [*headers, (b"content-type", b"application/x-www-form-urlencoded")],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 80),
     }
@@ -162,3 +169,15 @@ def test_too_many_parameters(client: TestClient, alice: Creds) -> None:
     fine = "&".join(f"p{n}=1" for n in range(900))
     answer = client.post("/http/9.0/getInfo", params=alice.params(), content=fine)
     assert json_answer(answer)["credits"] == 1000
+
+
+@pytest.mark.anyio
+async def test_rest_credentials_are_checked_before_the_body_is_read(
+    ctx: Context, alice: Creds
+) -> None:
+    chunks = [b'{"to": ["0611111111"], ', b'"text": "Hi"', b"}"]
+    for key, status, read in (("wrong", 401, 0), (alice.api_key, 201, 3)):
+        token = base64.b64encode(f"{alice.login}:{key}".encode())
+        headers = ((b"authorization", b"Basic " + token), (b"content-type", b"application/json"))
+        result = await exchange(create_app(ctx), "/sms/send/bulk", "", chunks, headers)
+        assert (result.status, result.chunks_read) == (status, read), result.body

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from hirondelle.api.rest import accounts, errors, reports, sending
+from hirondelle.api.rest.auth import AuthFirst
 from hirondelle.services.context import Context
 
 DESCRIPTION = """\
@@ -31,6 +32,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
+    app.add_middleware(AuthFirst)  # credentials before FastAPI reads a body
     for module in (sending, reports, accounts):
         app.include_router(module.router)
     app.openapi = _without_422(app.openapi)  # type: ignore[method-assign]
