@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,6 +88,8 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, send_unless_refused)
+        except ClientDisconnect:
+            pass  # gone (or closed by httpguard's read timeout) mid-body: no one to answer
         except Exception:
             if not refused:
                 raise

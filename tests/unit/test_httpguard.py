@@ -134,13 +134,14 @@ async def test_too_many_headers(sqlite_url: str, tmp_path: Path) -> None:
     ids=["body", "headers"],
 )
 async def test_a_half_sent_request_is_answered_408(
-    sqlite_url: str, tmp_path: Path, request_bytes: bytes
+    sqlite_url: str, tmp_path: Path, request_bytes: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running(sqlite_url, tmp_path) as (_ctx, port):
         client = await Client.connect(port)
         await client.send([request_bytes])
         status, _body = await client.answer()  # waits for the server, at most 10 s
         assert status == 408
+    assert "Exception in ASGI application" not in caplog.text  # no traceback for it
 
 
 async def test_a_huge_body_is_refused_while_another_client_is_served(
