@@ -77,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_body_bytes",
         1_048_576,
-        "Largest request body, in bytes (413 beyond), except on the feed paths below.",
+        "Largest request body, in bytes (413 beyond); feed paths: max_feed_body_bytes.",
     ),
     Setting(
         "max_feed_body_bytes",
