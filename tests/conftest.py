@@ -95,6 +95,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "demo_account": False,
         "workers": False,  # tests that want the dispatcher and SMPP turn them on
         "simulator_receipt_delay": 0.0,
+        "auth_max_delay": 0.0,  # no brute-force delay; tests/api/test_auth_failures.py has its own
     }
     return Settings(**{**values, **overrides})
 

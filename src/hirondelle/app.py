@@ -14,12 +14,14 @@ from starlette.routing import Route
 
 from hirondelle import control
 from hirondelle.api import rest, v9
+from hirondelle.bodylimit import BodyLimit
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
 from hirondelle.runtime import Workers
 from hirondelle.services.context import Context
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
+from hirondelle.web.slashes import SlashRedirect
 
 
 async def healthz(_request: Request) -> Response:
@@ -64,9 +66,14 @@ def create_app(ctx: Context) -> Starlette:
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
             Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
         ],
-        middleware=[Middleware(AccessLogMiddleware), Middleware(SafetyHeadersMiddleware)],
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(SafetyHeadersMiddleware),
+            Middleware(BodyLimit, settings=ctx.settings),
+        ],
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.router.default = rest.create_app(ctx)  # the REST API takes what no route above does
+    # The REST API takes what no route above does (after a trailing-slash redirect, if any).
+    app.router.default = SlashRedirect(app.router, rest.create_app(ctx), ctx.settings.base_url)
     return app

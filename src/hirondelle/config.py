@@ -80,9 +80,42 @@ SETTINGS: tuple[Setting, ...] = (
         "in var/secret_key.",
     ),
     Setting(
+        "auth_free_failures",
+        3,
+        "Failed authentications per login and per address answered without delay; each "
+        "further one waits twice as long (from 0.25 s).",
+    ),
+    Setting("auth_max_delay", 5.0, "Longest delay, in seconds, before a failed authentication."),
+    Setting(
+        "auth_failure_window",
+        900.0,
+        "Seconds without a failure after which a login or address starts again from zero.",
+    ),
+    Setting(
         "json_content_type",
         "text/html; charset=UTF-8",
         "Content-Type of API 9.0 JSON answers (allmysms serves text/html; some clients need it).",
+    ),
+    Setting(
+        "max_body_bytes",
+        1_048_576,
+        "Largest request body, in bytes (413 beyond); feed paths: max_feed_body_bytes.",
+    ),
+    Setting(
+        "max_feed_body_bytes",
+        16_777_216,
+        "Largest body of sendSms, simulateCampaign, populateList and the REST bulk send.",
+    ),
+    Setting(
+        "max_header_bytes",
+        65_536,
+        "Largest request line and headers together, in bytes (431 beyond).",
+    ),
+    Setting("max_header_count", 100, "Most header lines in a request (431 beyond)."),
+    Setting(
+        "request_read_timeout",
+        60.0,
+        "Seconds a request may take to arrive, headers and body (408 and closed beyond).",
     ),
     Setting("price_table", "", "CSV file (iso,country,credits) replacing the shipped price table."),
     Setting("demo_account", True, "On the first start with an empty store, create a demo account."),
@@ -214,7 +247,15 @@ class Settings(BaseSettings):
     tls_cert: str = ""
     tls_key: str = ""
     secret_key: str = ""
+    auth_free_failures: int = Field(default=3, ge=0)
+    auth_max_delay: float = Field(default=5.0, ge=0)
+    auth_failure_window: float = Field(default=900.0, gt=0)
     json_content_type: str = "text/html; charset=UTF-8"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_feed_body_bytes: int = Field(default=16_777_216, ge=1024)
+    max_header_bytes: int = Field(default=65_536, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+    request_read_timeout: float = Field(default=60.0, gt=0)
     price_table: str = ""
     demo_account: bool = True
     demo_credits: int = 10000

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hirondelle.runtime import Workers
+from hirondelle.services.authfailures import AuthFailures
+from hirondelle.services.context import Context
 
 #: SessionStats fields exported per connector, and whether each is a counter.
 CONNECTOR_STATS = {
@@ -91,10 +93,26 @@ def _metrics_refusal(request: Request) -> Response | None:
     return JSONResponse({"error": error}, 401, headers={"WWW-Authenticate": "Bearer"})
 
 
+class AuthCollector:
+    """Failed authentications (API 9.0 and REST) since the process started."""
+
+    def __init__(self, failures: AuthFailures) -> None:
+        self.failures = failures
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "hirondelle_auth_failures", "failed authentications (wrong login or API key)"
+        )
+        family.add_metric([], float(self.failures.total))
+        yield family
+
+
 async def metrics(request: Request) -> Response:
     if (refusal := _metrics_refusal(request)) is not None:
         return refusal
     registry = CollectorRegistry()
+    ctx: Context = request.app.state.ctx
+    registry.register(AuthCollector(ctx.auth_failures))
     workers: Workers | None = getattr(request.app.state, "workers", None)
     if workers is not None:
         registry.register(ConnectorCollector(workers))

@@ -16,7 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def configure(log_format: str = "console", level: int = logging.INFO) -> None:
-    """Console lines for people, JSON lines (orjson, written as bytes) for machines."""
+    """Console lines for people, JSON lines (orjson, written as bytes) for machines.
+
+    Tracebacks are plain text in both: never the values of local variables (API keys, request
+    parameters), which rich's tracebacks would show.
+    """
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -24,14 +28,23 @@ def configure(log_format: str = "console", level: int = logging.INFO) -> None:
     ]
     if log_format == "json":
         structlog.configure(
-            processors=[*shared, structlog.processors.JSONRenderer(serializer=orjson.dumps)],
+            processors=[
+                *shared,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(serializer=orjson.dumps),
+            ],
             wrapper_class=structlog.make_filtering_bound_logger(level),
             logger_factory=structlog.BytesLoggerFactory(sys.stderr.buffer),
             cache_logger_on_first_use=True,
         )
         return
     structlog.configure(
-        processors=[*shared, structlog.dev.ConsoleRenderer(colors=False)],
+        processors=[
+            *shared,
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
@@ -63,10 +76,13 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            # A failed authentication says so (`auth=failed`): API 9.0 answers it with HTTP 200.
+            auth = scope.get("state", {}).get("auth")
             access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
+                **({"auth": auth} if auth else {}),
             )

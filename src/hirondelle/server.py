@@ -18,6 +18,7 @@ import uvloop
 from hirondelle import logs
 from hirondelle.app import create_app
 from hirondelle.config import Settings
+from hirondelle.httpguard import guarded_protocol
 from hirondelle.services import accounts
 from hirondelle.services.context import Context, open_context
 
@@ -93,7 +94,7 @@ async def serve(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
-            http="httptools",
+            http=guarded_protocol(settings),  # httptools, with header and read-time limits
         )
         server = uvicorn.Server(config)  # it turns SIGINT and SIGTERM into a clean shutdown
         # ...then re-raises the signal. SIGTERM's default action would kill the process before

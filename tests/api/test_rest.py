@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.api.rest import MAX_BODY_BYTES
 from hirondelle.services.context import Context
 from tests.api.rest_helpers import (
     assert_error,
@@ -212,8 +211,8 @@ def test_a_form_body_is_refused(client: TestClient, alice: Creds) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_a_body_over_the_cap(client: TestClient, alice: Creds, chunked: bool) -> None:
-    parts = [b'{"to": "0611111111", "text": "', b"x" * MAX_BODY_BYTES, b'"}']
+def test_a_body_over_the_cap(client: TestClient, ctx: Context, alice: Creds, chunked: bool) -> None:
+    parts = [b'{"to": "0611111111", "text": "', b"x" * ctx.settings.max_body_bytes, b'"}']
     content: Any = iter(parts) if chunked else b"".join(parts)
     response = client.post("/sms/send/", content=content, auth=auth(alice))
     assert_error(response, 413, 413, "The request body is too large")

@@ -138,7 +138,9 @@ def test_feeds_that_used_to_crash(
             data = {"SMS": [ONE_SMS], **tags}
             feed = json_feed(data.pop("MESSAGE"), data.pop("SMS"), **data)
             answer = call(client, "sendSms", creds, smsData=feed)
-            assert answer == {**INVALID_FEED, "invalidNumbers": ""}
+            # NUL is refused as the feed is decoded (like DEEP_JSON), the rest by the service
+            by_service = {**INVALID_FEED, "invalidNumbers": ""}
+            assert answer == (INVALID_FEED if name.startswith("nul-") else by_service)
             assert snapshot(ctx, creds.login) == before
 
 

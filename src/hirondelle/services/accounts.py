@@ -132,15 +132,25 @@ async def create_account(
     return await ctx.store.write(lambda conn: insert_with_key(conn, ctx.secret, values, credits))
 
 
-async def authenticate(ctx: Context, login: str | None, api_key: str | None) -> Account | None:
-    """The active account with this login and API key, or None (constant-time comparison)."""
+async def authenticate(
+    ctx: Context, login: str | None, api_key: str | None, address: str | None = None
+) -> Account | None:
+    """The active account with this login and API key, or None (constant-time comparison).
+
+    A failure from `address` (the client's IP address) is answered after the growing delay of
+    `services.authfailures`; a request without any credential is not counted.
+    """
     if not login or not api_key:
+        if login or api_key:
+            await ctx.auth_failures.failed(login, address)
         return None
     row = await ctx.store.read_inline(lambda conn: account_rows.find_for_auth(conn, login))
     expected = row["api_key_digest"] if row is not None else "0" * 64
     matches = hmac.compare_digest(expected, api_key_digest(ctx.secret, api_key))
     if row is None or not matches or not row["active"]:
+        await ctx.auth_failures.failed(login, address)
         return None
+    await ctx.auth_failures.succeeded(address)
     return Account.from_row(row)
 
 

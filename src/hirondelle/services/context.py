@@ -12,6 +12,7 @@ from hirondelle.store import Store, open_store
 
 if TYPE_CHECKING:
     from hirondelle.domain.pricing import PriceTable
+    from hirondelle.services.authfailures import AuthFailures
 
 
 @dataclass
@@ -32,6 +33,17 @@ class Context:
         if self.settings.price_table:
             return PriceTable.load(self.settings.price_table)
         return PriceTable.default()
+
+    @cached_property
+    def auth_failures(self) -> AuthFailures:
+        from hirondelle.services.authfailures import AuthFailures
+
+        settings = self.settings
+        return AuthFailures(
+            free=settings.auth_free_failures,
+            cap=settings.auth_max_delay,
+            forget_after=settings.auth_failure_window,
+        )
 
     def close(self) -> None:
         self.store.close()

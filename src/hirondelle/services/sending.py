@@ -273,6 +273,15 @@ async def _earlier_answer(
     return SendOutcome.from_json(row["answer"]) if row is not None else None
 
 
+def _expiry(due_at: datetime, validity_hours: float) -> datetime:
+    """When a message due at `due_at` stops being valid (a date the calendar can hold: the manual
+    lets DATE go up to 9999-12-31)."""
+    try:
+        return due_at + timedelta(hours=validity_hours)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def _store_campaign(
     conn: Connection,
     ctx: Context,
@@ -283,7 +292,7 @@ def _store_campaign(
     now: datetime,
 ) -> None:
     base_url = ctx.settings.base_url
-    expires_at = plan.due_at + timedelta(hours=ctx.settings.message_validity_hours)
+    expires_at = _expiry(plan.due_at, ctx.settings.message_validity_hours)
     first = plan.messages[0]
     texts = [m.text for m in plan.messages]
     if order.shorten:  # one short link per URL and recipient, counted as planned

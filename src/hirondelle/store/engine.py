@@ -115,6 +115,7 @@ def create_engine(url: str) -> Engine:
             pool_size=8,
             max_overflow=8,
             poolclass=sa.pool.QueuePool,
+            hide_parameters=True,  # errors and their tracebacks never show the values
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -125,6 +126,7 @@ def create_engine(url: str) -> Engine:
         max_overflow=10,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 10},  # an unreachable server fails, not hangs
+        hide_parameters=True,
     )
 
 

@@ -9,11 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from hirondelle.api.rest import accounts, errors, reports, sending
-from hirondelle.api.rest.limits import BodyLimit
+from hirondelle.api.rest.auth import AuthFirst
 from hirondelle.services.context import Context
-
-#: Bodies bigger than this are refused (413).
-MAX_BODY_BYTES = 8 * 1024 * 1024
 
 DESCRIPTION = """\
 The allmysms REST API: JSON in and out, HTTP Basic authentication with your login and API key.
@@ -35,7 +32,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AuthFirst)  # credentials before FastAPI reads a body
     for module in (sending, reports, accounts):
         app.include_router(module.router)
     app.openapi = _without_422(app.openapi)  # type: ignore[method-assign]

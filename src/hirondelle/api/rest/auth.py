@@ -1,4 +1,9 @@
-"""Who is calling: HTTP Basic `login:apiKey`, checked in constant time by the accounts service."""
+"""Who is calling: HTTP Basic `login:apiKey`, checked in constant time by the accounts service.
+
+FastAPI reads and parses a request's body before it runs the dependencies, so `AuthFirst`
+checks the credentials of a request with a body before that: a caller with a wrong key is
+answered without the body being read. The account it found is what `current_account` gives.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hirondelle.api.rest.errors import unauthorized
+from hirondelle.api.rest.errors import RestError, rest_error_answer, unauthorized
 from hirondelle.services import accounts
 from hirondelle.services.accounts import Account
 from hirondelle.services.context import Context
@@ -27,15 +33,48 @@ def context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(context)]
 
 
-async def current_account(
-    ctx: Ctx, credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]
+async def _check(
+    ctx: Context, request: Request, credentials: HTTPBasicCredentials | None
 ) -> Account:
-    if credentials is None or "\x00" in credentials.username + credentials.password:
-        raise unauthorized()
-    account = await accounts.authenticate(ctx, credentials.username, credentials.password)
+    account = None
+    if credentials is not None and "\x00" not in credentials.username + credentials.password:
+        address = request.client.host if request.client else None
+        login, api_key = credentials.username, credentials.password
+        account = await accounts.authenticate(ctx, login, api_key, address)
     if account is None:
+        request.state.auth = "failed"  # on the access log line
         raise unauthorized()
     return account
 
 
+async def current_account(
+    ctx: Ctx,
+    request: Request,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+) -> Account:
+    known = getattr(request.state, "account", None)
+    if isinstance(known, Account):  # AuthFirst checked it already
+        return known
+    return await _check(ctx, request, credentials)
+
+
 Caller = Annotated[Account, Depends(current_account)]
+
+
+class AuthFirst:
+    """Plain ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            request = Request(scope)
+            try:
+                request.state.account = await _check(
+                    context(request), request, await basic(request)
+                )
+            except RestError as exc:
+                await rest_error_answer(exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -88,9 +88,13 @@ def _answer(
     return JSONResponse({"code": code, "description": description, **extra}, http_status, headers)
 
 
+def rest_error_answer(exc: RestError) -> JSONResponse:
+    return _answer(exc.http_status, exc.code, exc.description, exc.headers, **exc.extra)
+
+
 async def _rest_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RestError)
-    return _answer(exc.http_status, exc.code, exc.description, exc.headers, **exc.extra)
+    return rest_error_answer(exc)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

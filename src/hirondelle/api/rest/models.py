@@ -10,15 +10,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from hirondelle.domain.controls import has_control_chars
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
+
+def _no_controls(value: str) -> str:
+    if has_control_chars(value):
+        raise ValueError("control characters (NUL, ESC, ...) are not allowed")
     return value
 
 
-#: A request string: any text but NUL, which no store keeps.
-Text = Annotated[str, AfterValidator(_no_nul)]
+#: A request string: any text but control characters (TAB, CR and LF are text).
+Text = Annotated[str, AfterValidator(_no_controls)]
 
 #: `simulate`, `alerting`, `verbose`: a JSON boolean, or 0 / 1 as the Symfony options send them.
 Flag = bool | Literal[0, 1] | None

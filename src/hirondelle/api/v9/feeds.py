@@ -8,15 +8,32 @@ feature off, and any DOCTYPE (the door to entity expansion and external entities
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from lxml import etree
 
+from hirondelle.domain.controls import has_control_chars
+
 Tree = dict[str, Any]
 
 MAX_FEED_BYTES = 32 * 1024 * 1024
+
+#: Feeds longer than this are decoded on a worker thread, off the event loop.
+OFF_LOOP_CHARS = 256 * 1024
+
+T = TypeVar("T")
+
+
+async def off_loop(decode: Callable[[str | None], T], feed: str | None) -> T:
+    """`decode(feed)`; on a worker thread when the feed is large, so that decoding megabytes
+    of JSON or XML does not hold every other request (and the SMPP sessions) up."""
+    if feed is not None and len(feed) > OFF_LOOP_CHARS:
+        return await asyncio.to_thread(decode, feed)
+    return decode(feed)
 
 
 class EmptyFeed(ValueError):
@@ -81,7 +98,7 @@ def _parse_json(text: str, root: str) -> Tree:
 
 def _upper_keys(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k).strip().upper(): _upper_keys(v) for k, v in value.items() if v is not None}
+        return {_text(str(k)).upper(): _upper_keys(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_upper_keys(v) for v in value if v is not None]
     if isinstance(value, bool):
@@ -91,8 +108,15 @@ def _upper_keys(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        return value.strip()
+        return _text(value)
     return value
+
+
+def _text(value: str) -> str:
+    """A JSON string, refused when it holds a control character (`\\u0000`, ...)."""
+    if has_control_chars(value):
+        raise InvalidFeed("control characters are not allowed")
+    return value.strip()
 
 
 # -- XML -------------------------------------------------------------------------------------

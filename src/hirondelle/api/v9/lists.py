@@ -37,7 +37,7 @@ async def _owner(call: Call, login: str | None) -> Account:
 async def _feed(call: Call, parameter: str) -> tuple[Account, dict[str, Any], str]:
     """The feed's tree, the account it is about and its LISTNAME (status 0 when unusable)."""
     try:
-        tree = feeds.parse_feed(call.param(parameter))
+        tree = await feeds.off_loop(feeds.parse_feed, call.param(parameter))
     except feeds.EmptyFeed:
         raise failed(f"Missing or empty {parameter}") from None
     except feeds.InvalidFeed as exc:

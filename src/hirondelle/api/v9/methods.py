@@ -152,37 +152,71 @@ async def resolve_subaccount(ctx: Context, caller: Account, login: str | None) -
     return sub
 
 
+CONTROL_CHARACTERS = "Control characters (NUL, ESC, ...) are not allowed in parameters"
+
+
+def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
+    return params.get("login"), params.get("apikey")
+
+
+async def _authenticate(request: Request, params: wire.Params) -> Account | None:
+    """The caller, or None (marked `auth=failed` on the request's access log line)."""
+    ctx: Context = request.app.state.ctx
+    address = request.client.host if request.client else None
+    caller = await accounts.authenticate(ctx, *_credentials(params), address)
+    if caller is None:
+        request.state.auth = "failed"
+    return caller
+
+
 async def serve(request: Request, method_name: str) -> Response:
-    """Serve one API 9.0 request for `method_name` (as written in the URL)."""
+    """Serve one API 9.0 request for `method_name` (as written in the URL).
+
+    Credentials in the query string are checked before the body is read: a caller with a wrong
+    key gets its answer without the server reading (or parsing) a large body.
+    """
     ctx: Context = request.app.state.ctx
     json_type = ctx.settings.json_content_type
     spec = METHODS.get(method_name.lower())
+    errors = spec.errors if spec else generic_errors
     try:
-        params = await wire.read_params(request)
+        query = wire.query_pairs(request)
     except wire.BadRequest as exc:
-        errors = spec.errors if spec else generic_errors
+        return _respond(method_name, errors(Failure.REQUEST, str(exc)), "json", json_type)
+    early = wire.Params(query)
+    caller: Account | None = None
+    if spec is not None and early.has_control_chars():
+        fmt = wire.answer_format(early)
+        return _respond(spec.name, errors(Failure.REQUEST, CONTROL_CHARACTERS), fmt, json_type)
+    if spec is not None and None not in _credentials(early):
+        caller = await _authenticate(request, early)
+        if caller is None:
+            fmt = wire.answer_format(early, early.get(spec.feed) if spec.feed else None)
+            return _respond(spec.name, errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type)
+    try:
+        params = await wire.read_params(request, query)
+    except wire.BadRequest as exc:
         return _respond(method_name, errors(Failure.REQUEST, str(exc)), "json", json_type)
     feed = params.get(spec.feed) if spec and spec.feed else None
     fmt = wire.answer_format(params, feed)
     if spec is None:
         return _respond("error", {"error": f"Unknown method: {method_name}"}, fmt, json_type)
+    if params.has_control_chars():  # NUL, ESC...: never text, and NUL breaks PostgreSQL
+        return _respond(spec.name, errors(Failure.REQUEST, CONTROL_CHARACTERS), fmt, json_type)
     api_key = params.get("apikey")
-    caller = await accounts.authenticate(ctx, params.get("login"), api_key)
+    if caller is None or _credentials(params) != _credentials(early):  # the body's win
+        caller = await _authenticate(request, params)
     if caller is None or api_key is None:
-        return _respond(
-            spec.name, spec.errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type
-        )
+        return _respond(spec.name, errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type)
     try:
         account = caller
         if spec.takes_subaccount:
             account = await resolve_subaccount(ctx, caller, params.get("subaccount"))
-        call = Call(
-            ctx, request, params, spec.name, caller, api_key, account, fmt, errors=spec.errors
-        )
+        call = Call(ctx, request, params, spec.name, caller, api_key, account, fmt, errors=errors)
         fields = await spec.handler(call)
         fmt = call.format
     except UnknownSubaccount as exc:
-        return _respond(spec.name, spec.errors(Failure.SUBACCOUNT, str(exc)), fmt, json_type)
+        return _respond(spec.name, errors(Failure.SUBACCOUNT, str(exc)), fmt, json_type)
     except MethodError as exc:
         return _respond(spec.name, exc.fields, exc.format or fmt, json_type)
     return _respond(spec.name, fields, fmt, json_type)

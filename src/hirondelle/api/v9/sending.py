@@ -124,12 +124,13 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
 
 @method("sendSms", errors=send_errors, feed="smsData")
 async def send_sms(call: Call) -> Fields:
-    return await _send(call, order_from_feed(call.param("smsData")))
+    return await _send(call, await feeds.off_loop(order_from_feed, call.param("smsData")))
 
 
 @method("simulateCampaign", errors=send_errors, feed="smsData")
 async def simulate_campaign(call: Call) -> Fields:
-    fields = await _send(call, order_from_feed(call.param("smsData")), simulate=True)
+    order = await feeds.off_loop(order_from_feed, call.param("smsData"))
+    fields = await _send(call, order, simulate=True)
     return {
         "status": fields["status"],
         "statusText": fields["statusText"],

@@ -13,6 +13,7 @@ attributes are escaped, and an element name that is not a plain XML name is neve
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 from starlette.requests import Request
+
+from hirondelle.domain.controls import has_control_chars
 
 Format = Literal["json", "xml"]
 
@@ -53,7 +56,12 @@ XML_ITEM_NAMES = {
     "notRemoved": "phoneNumber",
 }
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Bodies larger than this are parsed on a worker thread, off the event loop.
+OFF_LOOP_BYTES = 256 * 1024
+
+#: Parameters a query string or a body may carry: no method takes more than a few dozen, and
+#: a megabyte of `a=&` would otherwise become hundreds of thousands of objects.
+MAX_PARAMETERS = 1000
 
 
 class BadRequest(ValueError):
@@ -83,10 +91,28 @@ class Params:
     def names(self) -> list[str]:
         return list(self._values)
 
+    def has_control_chars(self) -> bool:
+        """Whether a name or value holds a control character other than TAB, CR and LF."""
+        return any(has_control_chars(k) or has_control_chars(v) for k, v in self._values.items())
 
-async def read_params(request: Request) -> Params:
-    """All parameters of a request: its query string, then its body (body wins)."""
-    pairs = list(parse_qsl(request.url.query, keep_blank_values=True))
+
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    return _qsl(request.url.query)
+
+
+def _qsl(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+    except ValueError:
+        raise BadRequest(f"Too many parameters (at most {MAX_PARAMETERS})") from None
+
+
+async def read_params(request: Request, query: list[tuple[str, str]] | None = None) -> Params:
+    """All parameters of a request: its query string, then its body (body wins).
+
+    The body's size is limited upstream (`hirondelle.bodylimit`) as it streams.
+    """
+    pairs = query_pairs(request) if query is None else list(query)
     if request.method in ("POST", "PUT"):
         pairs.extend(await _body_pairs(request))
     return Params(pairs)
@@ -95,10 +121,14 @@ async def read_params(request: Request) -> Params:
 async def _body_pairs(request: Request) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "")
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest("Request body too large")
     if not body:
         return []
+    if len(body) > OFF_LOOP_BYTES:  # parsing megabytes would hold every other request up
+        return await asyncio.to_thread(body_pairs, body, content_type)
+    return body_pairs(body, content_type)
+
+
+def body_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
     if content_type.lower().startswith("multipart/form-data"):
         return _multipart_pairs(body, content_type)
     try:
@@ -131,13 +161,12 @@ def _parse_multipart(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
         if not match:
             continue
         content = content.removesuffix(b"\r\n")
+        if len(pairs) == MAX_PARAMETERS:
+            raise BadRequest(f"Too many parameters (at most {MAX_PARAMETERS})")
         pairs.append(
             (match.group(1).decode("utf-8", "replace"), content.decode("utf-8", "replace"))
         )
     return pairs
-
-
-_FEED_START = re.compile(r"(?:^|&)(" + "|".join(FEED_PARAMETERS) + r")=(?=[{<\[])", re.IGNORECASE)
 
 
 def lenient_form_pairs(text: str) -> list[tuple[str, str]]:
@@ -147,16 +176,35 @@ def lenient_form_pairs(text: str) -> list[tuple[str, str]]:
     `+` inside it are data, not separators. It runs to the end of its JSON/XML document.
     """
     pairs: list[tuple[str, str]] = []
+    pos = 0
+    while (found := _raw_feed(text, pos)) is not None:
+        name_start, value_start = found
+        pairs.extend(_qsl(text[pos:name_start]))
+        end = _end_of_document(text, value_start)
+        pairs.append((text[name_start : value_start - 1], text[value_start:end]))
+        pos = end
+    pairs.extend(_qsl(text[pos:]))
+    return pairs
+
+
+def _raw_feed(text: str, pos: int) -> tuple[int, int] | None:
+    """Where the next raw feed parameter (`smsData={...`) from `pos` starts, and its value.
+
+    The name must follow `&` (or `pos`) and precede `=` and `{`, `[` or `<`. Found with
+    `str.find` (each candidate `={`, `=[`, `=<` once), not a regular expression: a search
+    with alternatives took a second over a megabyte of `a=&`, holding the GIL throughout.
+    """
+    nexts = {char: text.find("=" + char, pos) for char in "{[<"}
     while True:
-        match = _FEED_START.search(text)
-        if match is None:
-            pairs.extend(parse_qsl(text, keep_blank_values=True))
-            return pairs
-        pairs.extend(parse_qsl(text[: match.start()], keep_blank_values=True))
-        start = match.end()
-        end = _end_of_document(text, start)
-        pairs.append((match.group(1), text[start:end]))
-        text = text[end:]
+        found = [index for index in nexts.values() if index >= 0]
+        if not found:
+            return None
+        equals = min(found)
+        name_start = text.rfind("&", pos, equals) + 1 or pos
+        if text[name_start:equals].lower() in FEED_PARAMETERS:
+            return name_start, equals + 1
+        char = text[equals + 1]
+        nexts[char] = text.find("=" + char, equals + 1)
 
 
 def _end_of_document(text: str, start: int) -> int:

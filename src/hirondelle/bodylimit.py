@@ -1,0 +1,95 @@
+"""Request bodies are limited while they stream, before anything parses them.
+
+A declared Content-Length over the limit is refused at once; a body that goes over the limit
+while it arrives (chunked, or a lying Content-Length) is refused as soon as it does, without
+reading the rest: the 413 is sent right then with `Connection: close`, and whatever the
+application was doing with the body is abandoned. Each path has its limit (`limit_of`), and the
+413 answers in the format of the API the path belongs to (`refusal`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hirondelle.config import Settings
+
+TOO_LARGE = "The request body is too large"
+
+#: Paths that take feeds of many recipients or contacts: they get `max_feed_body_bytes`.
+FEED_PATHS = re.compile(
+    r"^(/http/9\.0/(sendsms|simulatecampaign|populatelist)|/sms/send/bulk)/?$", re.IGNORECASE
+)
+
+
+class BodyTooLarge(Exception):
+    """Raised into the application when its body went over the limit (the 413 is sent)."""
+
+
+def limits_of(settings: Settings) -> Callable[[str], int]:
+    def limit_of(path: str) -> int:
+        if FEED_PATHS.match(path):
+            return settings.max_feed_body_bytes
+        return settings.max_body_bytes
+
+    return limit_of
+
+
+def refusal(path: str, json_type: str) -> Response:
+    """API 9.0's `{"error": ...}`; elsewhere the REST API's `{"code": 413, "description": ...}`."""
+    close = {"connection": "close"}
+    if path.lower().startswith("/http/9.0"):
+        return JSONResponse({"error": TOO_LARGE}, 413, headers=close, media_type=json_type)
+    return JSONResponse({"code": 413, "description": TOO_LARGE}, 413, headers=close)
+
+
+class BodyLimit:
+    """Plain ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.limit_of = limits_of(settings)
+        self.json_type = settings.json_content_type
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.limit_of(path)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await refusal(path, self.json_type)(scope, receive, send)
+            return
+        received = 0
+        started = refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit and not refused:
+                refused = True
+                if not started:
+                    await refusal(path, self.json_type)(scope, receive, send)
+                raise BodyTooLarge(path)
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal started
+            if not refused:
+                started = True
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_unless_refused)
+        except ClientDisconnect:
+            pass  # gone (or closed by httpguard's read timeout) mid-body: no one to answer
+        except Exception:
+            if not refused:
+                raise
