@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 from harness import report
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.messages import build_submits
-from hirondelle.smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
 
 RECEIPT_TEXT = (
     b"id:1A2B sub:001 dlvrd:001 submit date:2611301200 done date:2611301200 stat:DELIVRD"

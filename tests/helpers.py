@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from hirondelle.context import Context
 from hirondelle.services import accounts
-from hirondelle.services.context import Context
 
 
 @dataclass(frozen=True)

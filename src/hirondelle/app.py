@@ -12,16 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hirondelle import control
 from hirondelle.api import rest, v9
 from hirondelle.bodylimit import BodyLimit
+from hirondelle.context import Context
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
-from hirondelle.runtime import Workers
-from hirondelle.services.context import Context
+from hirondelle.web import control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
 from hirondelle.web.slashes import SlashRedirect
+from hirondelle.workers import Workers
 
 
 async def healthz(_request: Request) -> Response:

@@ -18,9 +18,9 @@ import uvloop
 from hirondelle import logs
 from hirondelle.app import create_app
 from hirondelle.config import Settings
+from hirondelle.context import Context, open_context
 from hirondelle.httpguard import guarded_protocol
 from hirondelle.services import accounts
-from hirondelle.services.context import Context, open_context
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +59,7 @@ class PortUnavailable(Exception):
 
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything else starts: a port in use must stop
-    `serve` before its workers take back the claims of another process (runtime.Workers)."""
+    `serve` before its workers take back the claims of another process (workers.Workers)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family, backlog=2048)

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.accounts import find_by_login

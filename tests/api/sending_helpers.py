@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import ledger as ledger_rows
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.accounts import find_by_login, update_account
 from tests.helpers import json_answer, make_account, xml_answer
 

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
 from hirondelle.app import create_app
-from hirondelle.services.authfailures import AuthFailures
-from hirondelle.services.context import Context
+from hirondelle.authfailures import AuthFailures
+from hirondelle.context import Context
 from tests.helpers import json_answer, make_account
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.schema import accounts
 from tests.helpers import Creds, json_answer, make_account, xml_answer

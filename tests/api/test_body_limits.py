@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message
 from hirondelle.api.v9 import feeds
 from hirondelle.app import create_app
 from hirondelle.bodylimit import TOO_LARGE
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.helpers import Creds, json_answer, make_account
 
 CHUNK = 64 * 1024

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.schema import replies
 from tests.conftest import live_app, make_settings
 

@@ -14,7 +14,7 @@ import structlog
 from starlette.testclient import TestClient
 
 from hirondelle import logs
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import campaigns
 from tests.conftest import count_rows

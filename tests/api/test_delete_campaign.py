@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.schema import campaigns, messages
 from tests.api.sending_helpers import (
     aware,

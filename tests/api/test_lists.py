@@ -9,7 +9,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import contact_lists, contacts, list_fields
 from tests.conftest import count_rows

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.config import ConnectorConfig
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.conftest import live_app, make_settings
 from tests.helpers import json_answer, make_account
 

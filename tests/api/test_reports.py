@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.notify import netguard
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.schema import accounts

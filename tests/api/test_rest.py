@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.api.rest_helpers import (
     assert_error,
     auth,

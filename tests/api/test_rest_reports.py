@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from tests.api.rest_helpers import (
     assert_error,
     auth,

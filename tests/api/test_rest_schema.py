@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hirondelle.api import rest
 from hirondelle.app import create_app
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.helpers import make_account
 
 #: Generated requests per operation and engine: about a minute for the whole module.

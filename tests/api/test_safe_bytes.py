@@ -18,7 +18,7 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from hirondelle.api.v9 import wire
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.accounts import find_by_login
 from tests.api.test_reports import reply, send, submit_and_receipt
 from tests.helpers import Creds, make_account

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.api.sending_helpers import call, json_feed, message_rows, send_sms, xml_feed
 from tests.helpers import make_account
 

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.domain.links import CODE_LENGTH
-from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_id, find_by_login
 from hirondelle.store.schema import blacklist, messages, short_links
 from tests.helpers import Creds, json_answer, make_account

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.api.sending_helpers import TEXTS, message_rows, send_sms, snapshot
 from tests.helpers import make_account
 

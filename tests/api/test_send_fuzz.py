@@ -22,11 +22,11 @@ from starlette.testclient import TestClient
 from hirondelle.api.v9 import sending as api_sending
 from hirondelle.api.v9 import wire
 from hirondelle.api.v9.methods import MethodError
+from hirondelle.context import Context
 from hirondelle.domain.pricing import PriceTable
 from hirondelle.domain.sender import valid_tpoa
 from hirondelle.domain.text import measure as text_size
 from hirondelle.services import sending
-from hirondelle.services.context import Context
 from hirondelle.services.sending import SendRefused
 from tests.api.sending_helpers import TEXTS, call, json_feed, message_rows, snapshot
 from tests.helpers import Creds, make_account, xml_answer

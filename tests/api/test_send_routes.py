@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.config import ConnectorConfig
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages

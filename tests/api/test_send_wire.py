@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine
 from tests.api.sending_helpers import (

@@ -17,8 +17,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
+from hirondelle.context import Context
 from hirondelle.services import accounts, sending
-from hirondelle.services.context import Context
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 from hirondelle.store.schema import campaigns, idempotency_keys, messages
 from tests.api.sending_helpers import (

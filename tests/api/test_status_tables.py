@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 import hirondelle.api.v9  # noqa: F401  (registers the methods)
 from hirondelle.api.v9.methods import METHODS
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from tests.helpers import Creds, json_answer, make_account, xml_answer
 
 ANNEX_5 = frozenset({100, 101, 102, 104, 105, 109, 110, 111, 114, 115})

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.notify.mailer import maildir_path
-from hirondelle.services.context import Context
 from hirondelle.services.email import send_due_emails
 from hirondelle.services.passwords import token_digest
 from hirondelle.store.schema import email_campaigns, emails, password_tokens, pending_emails

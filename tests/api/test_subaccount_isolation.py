@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 import hirondelle.api.v9  # noqa: F401  (registers the methods)
 from hirondelle.api.v9.methods import METHODS
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.accounts import find_by_login
 from tests.helpers import Creds, json_answer, make_account
 

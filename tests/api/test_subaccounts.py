@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.services import accounts
-from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import accounts as accounts_table
 from hirondelle.store.schema import ledger, pending_emails

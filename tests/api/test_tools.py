@@ -15,10 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from hirondelle.config import Settings
+from hirondelle.context import Context
 from hirondelle.domain import links as rules
 from hirondelle.notify import netguard
 from hirondelle.services import links
-from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.emails import emails_of_campaign, find_campaign
 from hirondelle.store.schema import email_campaigns, emails, link_clicks, short_links

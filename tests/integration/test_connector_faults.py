@@ -17,15 +17,15 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hirondelle.config import ValidityFormat
-from hirondelle.control import ConnectorCollector
+from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
-from hirondelle.runtime import Workers
-from hirondelle.services.context import Context
 from hirondelle.smpp.messages import MessageOptions
 from hirondelle.smpp.session import SessionConfig
 from hirondelle.smpp.simulator import SmscSimulator
 from hirondelle.smpp.times import absolute_time, parse_time
 from hirondelle.store.delivery import ClaimedMessage
+from hirondelle.web.control import ConnectorCollector
+from hirondelle.workers import Workers
 from tests.unit.delivery_helpers import claim, new_account, queue
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import ledger
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import blacklist, message_events, messages

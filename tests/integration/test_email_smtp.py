@@ -20,9 +20,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from starlette.testclient import TestClient
 
 from hirondelle.config import Settings
+from hirondelle.context import Context
 from hirondelle.notify.mailer import Mailer, Outcome, OutgoingEmail, SmtpMailer, maildir_path
 from hirondelle.services import email
-from hirondelle.services.context import Context
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.emails import emails_of_campaign
 from tests.conftest import make_settings

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.config import ConnectorConfig
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store.schema import messages, webhook_events
 from tests.conftest import TEST_SECRET, make_settings
 from tests.helpers import Creds, json_answer, make_account

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages, replies

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import smpp34
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.messages import MessageOptions, Reassembler, build_submits
-from hirondelle.smpp.pdu import DataSm, DeliverSm, SubmitSm, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import DataSm, DeliverSm, SubmitSm
 from hirondelle.smpp.receipts import ReceiptStat, receipt_from_deliver_sm
 from hirondelle.smpp.session import SessionConfig, SmppSession
 

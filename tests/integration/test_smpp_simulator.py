@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import Connection, Role, events
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.constants import MessageState
@@ -31,7 +32,6 @@ from hirondelle.smpp.pdu import (
     SubmitSmResp,
     Unbind,
     UnbindResp,
-    encode_pdu,
     response_to,
 )
 from hirondelle.smpp.receipts import ReceiptStat, receipt_from_deliver_sm

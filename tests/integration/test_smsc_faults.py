@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.smpp.simulator import SmscSimulator
 from hirondelle.smpp.times import parse_time
 from hirondelle.store.schema import ledger, messages

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine
 from hirondelle.store.schema import messages

@@ -19,9 +19,9 @@ from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.config import Settings
+from hirondelle.context import Context
 from hirondelle.notify import webhooks
 from hirondelle.notify.webhooks import deliver_due
-from hirondelle.services.context import Context
 from hirondelle.store import Store
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.engine import create_engine

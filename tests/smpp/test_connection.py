@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import (
     ALLOWED,
     CONNECTION_CLOSED,
@@ -31,7 +32,6 @@ from hirondelle.smpp.pdu import (
     GenericNack,
     SubmitSm,
     SubmitSmResp,
-    encode_pdu,
     response_to,
 )
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import Connection, Role, State, nack_for
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.errors import (
@@ -21,7 +22,6 @@ from hirondelle.smpp.pdu import (
     SubmitSmResp,
     Unbind,
     UnbindResp,
-    encode_pdu,
     response_to,
 )
 

@@ -9,10 +9,11 @@ import struct
 
 import pytest
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.constants import Ton
 from hirondelle.smpp.errors import LocalProtocolError
-from hirondelle.smpp.pdu import DeliverSm, SubmitSm, decode_pdu, encode_pdu, with_sequence_number
+from hirondelle.smpp.pdu import DeliverSm, SubmitSm, with_sequence_number
 from hirondelle.smpp.timers import FifoTimer
 
 SUBMIT = SubmitSm(source_addr="36180", destination_addr="33611111111", short_message=b"Hi")

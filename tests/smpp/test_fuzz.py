@@ -12,10 +12,11 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.connection import Connection, Role, State, events
 from hirondelle.smpp.errors import ProtocolError, RemoteProtocolError
 from hirondelle.smpp.messages import MessageOptions, build_submits
-from hirondelle.smpp.pdu import PDU_CLASSES, DeliverSm, SubmitSm, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import PDU_CLASSES, DeliverSm, SubmitSm
 from hirondelle.smpp.receipts import parse_receipt_text, receipt_from_deliver_sm
 
 from .cases import CASES

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hirondelle.domain.text import split_parts
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.messages import (
     MessageOptions,
     Reassembler,
@@ -14,7 +15,7 @@ from hirondelle.smpp.messages import (
     segment_of,
     split_text,
 )
-from hirondelle.smpp.pdu import DataSm, DeliverSm, SubmitSm, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import DataSm, DeliverSm, SubmitSm
 
 
 def test_short_gsm_message() -> None:

@@ -23,15 +23,8 @@ from smpp.pdu import operations as op
 from smpp.pdu import pdu_types as T
 from smpp.pdu.pdu_encoding import PDUEncoder
 
-from hirondelle.smpp.pdu import (
-    DeliverSm,
-    Pdu,
-    SubmitSm,
-    SubmitSmResp,
-    Tlv,
-    decode_pdu,
-    encode_pdu,
-)
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import DeliverSm, Pdu, SubmitSm, SubmitSmResp, Tlv
 
 from .cases import CASES, RECEIPT, SUBMIT_UCS2_SAR
 from .strategies import any_message, binds

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, State
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -18,8 +19,6 @@ from hirondelle.smpp.pdu import (
     Tlv,
     Unbind,
     UnbindResp,
-    decode_pdu,
-    encode_pdu,
     response_to,
 )
 

@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.constants import CommandStatus, status_name
-from hirondelle.smpp.pdu import PDU_CLASSES, Pdu, Tlv, Wire, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import PDU_CLASSES, Pdu, Tlv, Wire
 
 TYPED_TAGS = {f.metadata["tlv"].tag for cls in PDU_CLASSES.values() for f in fields(cls)
               if "tlv" in f.metadata}  # fmt: skip

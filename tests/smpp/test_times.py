@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.messages import MessageOptions, build_submits
-from hirondelle.smpp.pdu import SubmitSm, decode_pdu, encode_pdu
+from hirondelle.smpp.pdu import SubmitSm
 from hirondelle.smpp.times import absolute_time, parse_time, relative_time
 
 NOW = datetime(2026, 12, 3, 9, 30, 15, 250000, tzinfo=UTC)

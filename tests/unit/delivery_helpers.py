@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.context import Context
 from hirondelle.services import accounts, delivery
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.services.sending import Recipient, SmsOrder, send
 from hirondelle.store import delivery as delivery_rows

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from hirondelle.app import create_app
 from hirondelle.cli import app
 from hirondelle.config import ConnectorConfig, Settings
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.smpp.session import SessionConfig, SmppSession
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine

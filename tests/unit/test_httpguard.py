@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from hirondelle.app import create_app
+from hirondelle.context import Context
 from hirondelle.httpguard import guarded_protocol
-from hirondelle.services.context import Context
 from hirondelle.store import Store
 from hirondelle.store.engine import create_engine
 from tests.conftest import TEST_SECRET, make_settings

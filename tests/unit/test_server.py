@@ -22,6 +22,7 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
+from hirondelle.context import Context
 from hirondelle.server import (
     DEMO_LOGIN,
     PortUnavailable,
@@ -30,7 +31,6 @@ from hirondelle.server import (
     print_welcome,
 )
 from hirondelle.services import accounts, sending
-from hirondelle.services.context import Context
 from hirondelle.services.planning import Recipient, SmsOrder
 from hirondelle.store import Store
 from hirondelle.store import delivery as delivery_rows

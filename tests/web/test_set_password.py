@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hirondelle.context import Context
 from hirondelle.services import passwords
 from hirondelle.services.accounts import verify_password
-from hirondelle.services.context import Context
 from hirondelle.services.passwords import PasswordRefused, TokenRefused, issue_token
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import password_tokens

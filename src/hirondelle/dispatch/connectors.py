@@ -18,9 +18,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hirondelle.config import ConnectorConfig, ValidityFormat
+from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.smpp.constants import CommandStatus
 from hirondelle.smpp.errors import (

@@ -22,11 +22,11 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.routing import Router
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.store import delivery as rows
 from hirondelle.store.delivery import ClaimedMessage

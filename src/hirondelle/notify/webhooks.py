@@ -38,9 +38,9 @@ from urllib.parse import urlencode
 import httpx
 
 from hirondelle import __version__
+from hirondelle.context import Context
 from hirondelle.domain.sealed import Unsealable, unseal, webhook_secret_context
 from hirondelle.notify import netguard
-from hirondelle.services.context import Context
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.webhooks import OutboxEvent
 

@@ -15,8 +15,8 @@ from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from hirondelle.context import Context
 from hirondelle.domain.sender import parse_reply_number, reply_address
-from hirondelle.services.context import Context
 from hirondelle.store import accounts as account_rows
 from hirondelle.store import ledger
 from hirondelle.store.accounts import LoginTaken

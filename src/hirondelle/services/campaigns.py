@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain.statuses import DeleteCampaignStatus as Status
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger
 

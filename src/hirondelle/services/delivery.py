@@ -22,12 +22,12 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.keywords import keyword_of
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
 from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
-from hirondelle.services.context import Context
 from hirondelle.smpp.messages import decode_text, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import message_id_forms, normalize_message_id

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.config import Settings
+from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.email import (
     EmailDraft,
@@ -34,7 +35,6 @@ from hirondelle.domain.email import (
 )
 from hirondelle.notify.mailer import Mailer, Outcome, OutgoingEmail, mailer_for
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.store import emails as email_rows
 from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits

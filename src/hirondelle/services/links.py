@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain import links as rules
 from hirondelle.notify import netguard
-from hirondelle.services.context import Context
 from hirondelle.store import links as link_rows
 
 #: HTTP answers that prove a URL exists even though HEAD got no 2xx/3xx.

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.context import Context
 from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
-from hirondelle.services.context import Context
 from hirondelle.store import lists as list_rows
 
 __all__ = [

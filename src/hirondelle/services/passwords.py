@@ -17,8 +17,8 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.services.accounts import AccountError, check_password_rules, hash_password
-from hirondelle.services.context import Context
 from hirondelle.store import passwords as token_rows
 
 SET_PASSWORD_PATH = "/account/set-password"

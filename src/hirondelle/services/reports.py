@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store import reports as rows
 

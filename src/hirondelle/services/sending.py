@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.statuses import SendStatus, send_status_text
 from hirondelle.services.accounts import Account, AccountError
-from hirondelle.services.context import Context
 from hirondelle.services.links import shorten_message_urls
 from hirondelle.services.planning import (
     THREAD_PLAN_THRESHOLD,

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain.email import normalize_address
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.email import add_notification
 from hirondelle.services.passwords import issue_token, set_password_link
 from hirondelle.store import subaccounts as sub_rows

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from hirondelle.context import Context
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
 from hirondelle.services.accounts import (
     Account,
@@ -36,7 +37,6 @@ from hirondelle.services.accounts import (
     hash_password,
     insert_with_key,
 )
-from hirondelle.services.context import Context
 from hirondelle.services.subaccount_emails import queue_summaries
 from hirondelle.store import accounts as account_rows
 from hirondelle.store import ledger

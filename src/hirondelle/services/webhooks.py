@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.domain.sealed import seal, webhook_secret_context
 from hirondelle.notify import netguard
-from hirondelle.services.context import Context
 from hirondelle.store import accounts as account_rows
 
 #: The value that clears a URL (API parameters cannot be empty: empty means absent).

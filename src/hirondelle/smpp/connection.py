@@ -28,6 +28,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from .codec import decode_pdu, encode_pdu
 from .constants import HEADER_LENGTH, MAX_SEQUENCE_NUMBER, RESPONSE_BIT
 from .constants import CommandStatus as S
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -54,8 +55,6 @@ from .pdu import (
     SubmitSmResp,
     Unbind,
     UnbindResp,
-    decode_pdu,
-    encode_pdu,
 )
 
 

@@ -357,8 +357,3 @@ def response_to(request: Pdu, command_status: int = 0, **values: Any) -> Pdu:
     """The response PDU answering `request` (same sequence_number)."""
     cls = RESPONSE_FOR[type(request)]
     return cls(command_status=command_status, sequence_number=request.sequence_number, **values)
-
-
-# The codec walks the classes above, hence the late import.
-from .codec import decode_pdu as decode_pdu  # noqa: E402
-from .codec import encode_pdu as encode_pdu  # noqa: E402

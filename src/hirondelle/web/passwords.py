@@ -17,9 +17,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from hirondelle.context import Context
 from hirondelle.services import passwords
 from hirondelle.services.accounts import MIN_PASSWORD_LENGTH
-from hirondelle.services.context import Context
 from hirondelle.services.passwords import PasswordRefused, TokenRefused
 
 #: Seconds a rendered form may wait before it is submitted (and tolerated clock skew).

@@ -11,10 +11,10 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import NO_ROUTE_RETRY, Dispatcher
 from hirondelle.dispatch.routing import Route, Router
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import Outcome, SubmitResult
 from hirondelle.store.delivery import ClaimedMessage
 from hirondelle.store.schema import ledger, message_parts, messages

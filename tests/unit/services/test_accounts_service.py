@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.services import accounts
-from hirondelle.services.context import Context
 from hirondelle.store.schema import accounts as accounts_table
 
 pytestmark = pytest.mark.anyio

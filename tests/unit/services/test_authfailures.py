@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hirondelle.services.authfailures import MAX_KEYS, AuthFailures, failure_delay
+from hirondelle.authfailures import MAX_KEYS, AuthFailures, failure_delay
 
 pytestmark = pytest.mark.anyio
 

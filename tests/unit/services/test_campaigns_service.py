@@ -8,10 +8,10 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.domain.statuses import DeleteCampaignStatus as Status
 from hirondelle.services import accounts, sending
 from hirondelle.services.campaigns import delete_campaign
-from hirondelle.services.context import Context
 from hirondelle.services.planning import Recipient, SmsOrder
 from hirondelle.store import ledger
 from hirondelle.store.schema import ledger as ledger_table

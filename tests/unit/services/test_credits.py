@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.services import accounts
-from hirondelle.services.context import Context
 from hirondelle.store import ledger
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import ledger as ledger_table

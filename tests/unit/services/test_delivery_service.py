@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
+from hirondelle.context import Context
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.services import delivery
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import ReceiptIn, SubmitResult
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.services import lists
-from hirondelle.services.context import Context
 from hirondelle.services.lists import FieldSpec, UnknownList
 from hirondelle.store.accounts import find_by_login
 from tests.helpers import make_account

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.store import delivery as rows
 from hirondelle.store.ledger import balance_of

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
-from hirondelle.services.context import Context
 from hirondelle.store import receipts as waiting
 from hirondelle.store.schema import pending_receipts
 from tests.unit.delivery_helpers import accept, apply, message, queue, select, utc

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
+from hirondelle.context import Context
 from hirondelle.services import delivery
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm
 from hirondelle.store.schema import blacklist, messages, replies, webhook_events

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Connection
 
+from hirondelle.context import Context
 from hirondelle.services import accounts, delivery, reports
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.delivery import SubmitResult
 from hirondelle.services.sending import Recipient, SmsOrder, send
 from hirondelle.store import delivery as delivery_rows

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hirondelle.context import Context
 from hirondelle.services import subaccounts
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.subaccounts import BindRefused, SubAccountError, clean_values
 from hirondelle.store.accounts import find_by_login, update_account
 from tests.helpers import make_account

@@ -11,9 +11,9 @@ from collections import defaultdict
 import pytest
 import sqlalchemy as sa
 
+from hirondelle.context import Context
 from hirondelle.services import subaccounts
 from hirondelle.services.accounts import Account, AccountError
-from hirondelle.services.context import Context
 from hirondelle.services.subaccounts import TransferRefused
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.schema import accounts, ledger

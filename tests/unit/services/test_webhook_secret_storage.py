@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hirondelle.context import Context
 from hirondelle.domain.sealed import Unsealable, unseal
 from hirondelle.notify.webhooks import signing_secret
 from hirondelle.services import webhooks
-from hirondelle.services.context import Context
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.accounts import find_by_login
 from tests.conftest import TEST_SECRET

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 from hirondelle.store import Store
 from hirondelle.store import delivery as rows
 from hirondelle.store import receipts as waiting

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from hirondelle.api.rest import accounts, errors, reports, sending
 from hirondelle.api.rest.auth import AuthFirst
-from hirondelle.services.context import Context
+from hirondelle.context import Context
 
 DESCRIPTION = """\
 The allmysms REST API: JSON in and out, HTTP Basic authentication with your login and API key.

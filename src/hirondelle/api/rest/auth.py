@@ -14,9 +14,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hirondelle.api.rest.errors import RestError, rest_error_answer, unauthorized
+from hirondelle.context import Context
 from hirondelle.services import accounts
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 
 basic = HTTPBasic(
     auto_error=False,

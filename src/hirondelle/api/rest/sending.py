@@ -19,11 +19,11 @@ from hirondelle.api.rest.models import (
     SmsId,
 )
 from hirondelle.api.rest.routing import operation
+from hirondelle.context import Context
 from hirondelle.domain.sender import valid_tpoa
 from hirondelle.domain.statuses import DELETE_CAMPAIGN_TEXTS, DeleteCampaignStatus
 from hirondelle.services import campaigns, sending
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
 
 router = APIRouter(tags=["sending"])

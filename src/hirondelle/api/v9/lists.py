@@ -15,10 +15,10 @@ from typing import Any
 from hirondelle.api.v9 import feeds
 from hirondelle.api.v9.methods import Call, Fields, MethodError, error, method, resolve_subaccount
 from hirondelle.api.v9.subaccounts import STATUS_0_ERRORS, status
+from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.services import lists
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 from hirondelle.services.lists import ContactCounts, FieldSpec, ListError
 
 _FLAGS = {"0": False, "1": True}

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hirondelle.api.v9 import wire
+from hirondelle.context import Context
 from hirondelle.services import accounts
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 
 log = structlog.get_logger(__name__)
 

@@ -7,16 +7,15 @@ so a fresh install shows the whole life of a message (DESIGN.md §1).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from hirondelle.config import ConnectorConfig
+from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
-from hirondelle.services.context import Context
 from hirondelle.services.email import run_email_sender
 from hirondelle.smpp.simulator import SmscSimulator
 
@@ -76,16 +75,25 @@ class Workers:
     async def stop(self) -> None:
         self._email_stop.set()
         if self._email_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._email_task, 10)
+            await _finish("the email sender", self._email_task)
         if self.webhooks is not None:
             await self.webhooks.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         if self._dispatch_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._dispatch_task, 10)
+            await _finish("the dispatcher", self._dispatch_task)
         for connector in self.connectors.values():
             await connector.close()
         if self.simulator is not None:
             await self.simulator.close()
+
+
+async def _finish(what: str, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+    """Wait for a worker task to end; a failure or a hang is logged, never raised (the others
+    must still stop)."""
+    try:
+        await asyncio.wait_for(task, timeout)
+    except TimeoutError:
+        log.error("%s did not stop within %.0f s; it was cancelled", what, timeout)
+    except Exception:
+        log.exception("%s failed while stopping", what)

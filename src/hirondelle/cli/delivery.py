@@ -10,9 +10,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from hirondelle.cli.options import (
+    ConfigOption,
+    DatabaseOption,
+    JsonOption,
+    fail,
+    run,
+    settings_from,
+)
+from hirondelle.context import Context
 from hirondelle.services import accounts, reports, webhooks
 from hirondelle.services.accounts import Account
-from hirondelle.services.context import Context
 
 T = TypeVar("T")
 
@@ -32,9 +40,6 @@ replies_app = typer.Typer(
 
 Login = Annotated[str, typer.Argument(help="Login of the account.")]
 Numbers = Annotated[list[str], typer.Argument(help="Phone numbers (06…, +336…, 336…).")]
-Config = Annotated[str | None, typer.Option("--config", help="TOML configuration file.")]
-Database = Annotated[str | None, typer.Option("--database", help="Store URL.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _for_account(
@@ -44,19 +49,17 @@ def _for_account(
     database: str | None,
 ) -> T:
     """Run `action` for the account `login` in a fresh context; errors exit with status 1."""
-    from hirondelle import cli  # cli imports this module: import it when a command runs
 
-    async def run(ctx: Context) -> T:
+    async def act(ctx: Context) -> T:
         account = await accounts.find_account(ctx, login)
         if account is None:
             raise accounts.AccountError(f"No account with login {login!r}")
         return await action(ctx, account)
 
     try:
-        result: T = cli._run(run, cli._settings(config, database_url=database))
+        result: T = run(act, settings_from(config, database_url=database))
     except (reports.ReportError, webhooks.WebhookError) as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     return result
 
 
@@ -73,7 +76,7 @@ def _report(change: reports.BlacklistChange, done: str, unchanged: str) -> None:
 
 @blacklist_app.command("add")
 def blacklist_add(
-    login: Login, numbers: Numbers, config: Config = None, database: Database = None
+    login: Login, numbers: Numbers, config: ConfigOption = None, database: DatabaseOption = None
 ) -> None:
     """Blacklist numbers by hand (comment `manual`)."""
     change = _for_account(
@@ -93,8 +96,8 @@ def blacklist_remove(
             help="Also lift STOP opt-outs (only at the handset owner's request).",
         ),
     ] = False,
-    config: Config = None,
-    database: Database = None,
+    config: ConfigOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Take numbers off the blacklist (manual and refused entries; STOP with --include-stop)."""
     change = _for_account(
@@ -108,7 +111,10 @@ def blacklist_remove(
 
 @blacklist_app.command("list")
 def blacklist_list(
-    login: Login, as_json: AsJson = False, config: Config = None, database: Database = None
+    login: Login,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """List an account's blacklist, most recent first."""
     entries = _for_account(login, reports.blacklist_of, config, database)
@@ -147,9 +153,9 @@ def webhooks_set(
     secret: Annotated[
         str | None, typer.Option(help="Signing secret (16–128 characters), or 'generate'.")
     ] = None,
-    as_json: AsJson = False,
-    config: Config = None,
-    database: Database = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Set an account's webhook URLs and secret (a secret is generated when none is set)."""
 
@@ -163,7 +169,10 @@ def webhooks_set(
 
 @webhooks_app.command("show")
 def webhooks_show(
-    login: Login, as_json: AsJson = False, config: Config = None, database: Database = None
+    login: Login,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Show an account's webhook URLs (never its secret)."""
     found = _for_account(
@@ -175,17 +184,15 @@ def webhooks_show(
 @replies_app.command("unassigned")
 def replies_unassigned(
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
-    as_json: AsJson = False,
-    config: Config = None,
-    database: Database = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    database: DatabaseOption = None,
 ) -> None:
     """List replies that matched no account: written to no account's number, and to no message
     of the reply window (dates in UTC)."""
-    from hirondelle import cli  # cli imports this module: import it when a command runs
-
-    found = cli._run(
+    found = run(
         lambda ctx: reports.unassigned_replies(ctx, limit),
-        cli._settings(config, database_url=database),
+        settings_from(config, database_url=database),
     )
     if as_json:
         rows = [

@@ -11,8 +11,8 @@ from hirondelle.config import Settings, ensure_secret_key
 from hirondelle.store import Store, open_store
 
 if TYPE_CHECKING:
+    from hirondelle.authfailures import AuthFailures
     from hirondelle.domain.pricing import PriceTable
-    from hirondelle.services.authfailures import AuthFailures
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Context:
 
     @cached_property
     def auth_failures(self) -> AuthFailures:
-        from hirondelle.services.authfailures import AuthFailures
+        from hirondelle.authfailures import AuthFailures
 
         settings = self.settings
         return AuthFailures(

@@ -1,57 +1,24 @@
-"""The `hirondelle` command. Only this module starts servers; the rest is wired in app.py."""
+"""`hirondelle accounts`: create and manage customer accounts."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from hirondelle import __version__
-from hirondelle.cli_delivery import blacklist_app, replies_app, webhooks_app
-from hirondelle.cli_sim import sim_app, smsc_sim
-from hirondelle.config import ConfigError, Settings, load_settings
+from hirondelle.cli.options import (
+    ConfigOption,
+    DatabaseOption,
+    JsonOption,
+    run,
+    settings_from,
+)
+from hirondelle.context import Context
 from hirondelle.domain.pricing import parse_credits
 from hirondelle.services import accounts
-from hirondelle.services.context import Context, open_context
-from hirondelle.store.engine import StoreUnavailable
 
-app = typer.Typer(
-    help="Hirondelle: a self-hosted SMS platform (allmysms API 9.0, SMPP 3.4).\n\n"
-    "Run `hirondelle serve` to start everything in one process with the built-in SMSC "
-    "simulator; settings come from HIRONDELLE_* variables and ./hirondelle.toml.",
-    no_args_is_help=False,
-    invoke_without_command=True,
-    add_completion=False,
-)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and manage customer accounts.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(sim_app, name="sim")
-app.add_typer(blacklist_app, name="blacklist")
-app.add_typer(replies_app, name="replies")
-app.add_typer(webhooks_app, name="webhooks")
-app.command("smsc-sim")(smsc_sim)
-
-ConfigOption = Annotated[
-    str | None,
-    typer.Option("--config", help="TOML configuration file (default ./hirondelle.toml)."),
-]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database", help="Store URL, e.g. sqlite:///var/hirondelle.db or postgresql://…"
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Stop with one line on stderr: what is wrong and, where it helps, what to do."""
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _credits(value: str | int) -> int:
@@ -60,84 +27,6 @@ def _credits(value: str | int) -> int:
         return parse_credits(str(value))  # a default arrives as an int
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-
-
-def _settings(config: str | None, **overrides: Any) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except ConfigError as exc:
-        fail(f"invalid configuration: {exc}", 2)
-
-
-def _run(coro_fn: Any, settings: Settings) -> Any:
-    async def main() -> Any:
-        ctx = open_context(settings)
-        try:
-            return await coro_fn(ctx)
-        finally:
-            ctx.close()
-
-    try:
-        return asyncio.run(main())
-    except (accounts.AccountError, StoreUnavailable) as exc:
-        fail(str(exc))
-
-
-@app.callback()
-def main_callback(
-    context: typer.Context,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
-    if context.invoked_subcommand is None:
-        context.invoke(serve)
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (default 8080; 0 = any).")] = None,
-    database: DatabaseOption = None,
-    tls_cert: Annotated[str | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
-    tls_key: Annotated[str | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Run everything in one process: HTTP APIs, dispatcher, SMPP, webhooks.
-
-    On the first start with an empty store, a demo account is created and its login, API key
-    and a ready-to-paste curl line are printed.
-    """
-    from hirondelle.server import PortUnavailable, run_server
-
-    settings = _settings(
-        config, host=host, port=port, database_url=database, tls_cert=tls_cert, tls_key=tls_key
-    )
-    try:
-        for connector in settings.connectors:
-            connector.resolved_password()
-    except ConfigError as exc:
-        fail(f"invalid configuration: {exc}", 2)
-    try:
-        run_server(settings)
-    except (PortUnavailable, StoreUnavailable) as exc:
-        fail(str(exc))
-
-
-@db_app.command("upgrade")
-def db_upgrade(database: DatabaseOption = None, config: ConfigOption = None) -> None:
-    """Create the store if needed and apply every pending migration."""
-    from hirondelle.store.engine import migrated_engine, safe_url
-    from hirondelle.store.migrate import current_revision
-
-    settings = _settings(config, database_url=database)
-    try:
-        engine = migrated_engine(settings.database_url)
-    except StoreUnavailable as exc:
-        fail(str(exc))
-    typer.echo(f"Store at revision {current_revision(engine)}: {safe_url(settings.database_url)}")
-    engine.dispose()
 
 
 def _account_json(account: accounts.Account, api_key: str | None = None) -> dict[str, Any]:
@@ -175,7 +64,7 @@ def accounts_create(
     config: ConfigOption = None,
 ) -> None:
     """Create an account and print its API key (shown only this once)."""
-    settings = _settings(config, database_url=database)
+    settings = settings_from(config, database_url=database)
 
     async def create(ctx: Context) -> accounts.NewAccount:
         try:
@@ -191,7 +80,7 @@ def accounts_create(
         except accounts.LoginTaken as exc:
             raise accounts.AccountError(f"The login {login!r} is already taken") from exc
 
-    new = _run(create, settings)
+    new = run(create, settings)
     if as_json:
         typer.echo(json.dumps(_account_json(new.account, new.api_key)))
     else:
@@ -204,7 +93,7 @@ def accounts_list(
     as_json: JsonOption = False, database: DatabaseOption = None, config: ConfigOption = None
 ) -> None:
     """List accounts with their balance."""
-    rows = _run(accounts.list_all, _settings(config, database_url=database))
+    rows = run(accounts.list_all, settings_from(config, database_url=database))
     if as_json:
         typer.echo(json.dumps([_account_json(a) for a in rows]))
         return
@@ -235,7 +124,7 @@ def accounts_show(
     config: ConfigOption = None,
 ) -> None:
     """Show one account."""
-    _echo_account(_run(_find(login), _settings(config, database_url=database)), as_json)
+    _echo_account(run(_find(login), settings_from(config, database_url=database)), as_json)
 
 
 def _echo_account(account: accounts.Account, as_json: bool) -> None:
@@ -255,8 +144,9 @@ def accounts_topup(
     config: ConfigOption = None,
 ) -> None:
     """Add credits to an account (a ledger entry of kind 'topup')."""
-    balance = _run(
-        lambda ctx: accounts.top_up(ctx, login, credits), _settings(config, database_url=database)
+    balance = run(
+        lambda ctx: accounts.top_up(ctx, login, credits),
+        settings_from(config, database_url=database),
     )
     typer.echo(f"{login}: {balance} credits")
 
@@ -285,11 +175,11 @@ def accounts_set(
     config: ConfigOption = None,
 ) -> None:
     """Change an account's reply number and MASTERACCOUNT consent, then show it."""
-    account = _run(
+    account = run(
         lambda ctx: accounts.configure(
             ctx, login, reply_number=reply_number, accepts_masteraccount=accepts_masteraccount
         ),
-        _settings(config, database_url=database),
+        settings_from(config, database_url=database),
     )
     _echo_account(account, as_json)
 
@@ -302,22 +192,14 @@ def accounts_rotate_key(
     config: ConfigOption = None,
 ) -> None:
     """Give an account a new API key; the old one stops working at once."""
-    settings = _settings(config, database_url=database)
+    settings = settings_from(config, database_url=database)
 
     async def rotate(ctx: Context) -> tuple[str, accounts.Account]:
         key = await accounts.rotate_api_key(ctx, login)
         return key, await _find(login)(ctx)
 
-    key, account = _run(rotate, settings)
+    key, account = run(rotate, settings)
     if as_json:
         typer.echo(json.dumps(_account_json(account, key)))
     else:
         typer.echo(f"New API key for {login} (shown once): {key}")
-
-
-def main() -> None:
-    app(prog_name="hirondelle")
-
-
-if __name__ == "__main__":
-    main()

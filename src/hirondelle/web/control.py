@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import (
@@ -23,9 +24,37 @@ from prometheus_client.core import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hirondelle.runtime import Workers
-from hirondelle.services.authfailures import AuthFailures
-from hirondelle.services.context import Context
+from hirondelle.authfailures import AuthFailures
+from hirondelle.context import Context
+
+
+class _HasStats(Protocol):
+    @property
+    def stats(self) -> object: ...
+
+
+class _Connector(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def session(self) -> _HasStats: ...
+
+
+class _Simulator(Protocol):
+    async def inject_mo(self, source: str, destination: str, text: str) -> None: ...
+
+
+class LiveWorkers(Protocol):
+    """What these endpoints read of the workers running in this process (`app.state.workers`,
+    a `hirondelle.workers.Workers`): web/ sits below the wiring and never imports it."""
+
+    @property
+    def connectors(self) -> Mapping[str, _Connector]: ...
+    @property
+    def webhooks(self) -> _HasStats | None: ...
+    @property
+    def simulator(self) -> _Simulator | None: ...
+
 
 #: SessionStats fields exported per connector, and whether each is a counter.
 CONNECTOR_STATS = {
@@ -44,7 +73,7 @@ CONNECTOR_STATS = {
 class ConnectorCollector:
     """Reads each connector's session statistics when Prometheus scrapes."""
 
-    def __init__(self, workers: Workers) -> None:
+    def __init__(self, workers: LiveWorkers) -> None:
         self.workers = workers
 
     def collect(self) -> Iterator[Metric]:
@@ -68,7 +97,7 @@ WEBHOOK_STATS = {
 class WebhookCollector:
     """Reads the webhook sender's counters when Prometheus scrapes."""
 
-    def __init__(self, workers: Workers) -> None:
+    def __init__(self, workers: LiveWorkers) -> None:
         self.workers = workers
 
     def collect(self) -> Iterator[Metric]:
@@ -113,7 +142,7 @@ async def metrics(request: Request) -> Response:
     registry = CollectorRegistry()
     ctx: Context = request.app.state.ctx
     registry.register(AuthCollector(ctx.auth_failures))
-    workers: Workers | None = getattr(request.app.state, "workers", None)
+    workers: LiveWorkers | None = getattr(request.app.state, "workers", None)
     if workers is not None:
         registry.register(ConnectorCollector(workers))
         registry.register(WebhookCollector(workers))
@@ -132,7 +161,7 @@ async def inject_mo(request: Request) -> Response:
     """Inject a reply into the embedded simulator: JSON {"from", "text", "to"?}."""
     if not _from_loopback(request):
         return JSONResponse({"error": "the simulator control endpoint answers loopback only"}, 403)
-    workers: Workers | None = getattr(request.app.state, "workers", None)
+    workers: LiveWorkers | None = getattr(request.app.state, "workers", None)
     simulator = workers.simulator if workers is not None else None
     if simulator is None:
         return JSONResponse({"error": "no embedded simulator in this process"}, 404)

@@ -1,0 +1,5 @@
+"""`python -m hirondelle.cli`."""
+
+from hirondelle.cli import main
+
+main()
