@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # Two stamps: `make run` needs the runtime dependencies only; `make test` adds the test tools.
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# Test processes (pytest-xdist): one per core; each gets its own PostgreSQL database.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint format bench docs dist clean
 
@@ -32,7 +34,7 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests $(wildcard bench)

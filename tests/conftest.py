@@ -45,18 +45,48 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def worker_database(url: str) -> str:
+    """Under pytest-xdist, each worker gets a database of its own (`<name>_gw0`, ...) created
+    beside the configured one: the tests truncate tables, and two workers must never share."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(url)
+    with admin.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_worker_database(url: str, worker_url: str) -> None:
+    if worker_url == url:
+        return
+    admin = create_engine(url)
+    with admin.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        name = sa.engine.make_url(worker_url).database
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_URL_ENV)
-    if not url:
+def postgres_url() -> Iterator[str]:
+    configured = os.environ.get(POSTGRES_URL_ENV)
+    if not configured:
         pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_URL_ENV} to run them")
+    url = worker_database(configured)  # fails loudly if the server cannot be reached
     engine = create_engine(url)
-    with engine.begin() as conn:  # a clean schema once per run; fails loudly if unreachable
+    with engine.begin() as conn:  # a clean schema once per run
         metadata.drop_all(conn)
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    drop_worker_database(configured, url)
 
 
 def truncate_all(url: str) -> None:
