@@ -22,6 +22,7 @@ from hirondelle.api.rest.routing import operation
 from hirondelle.context import Context
 from hirondelle.domain.sender import valid_tpoa
 from hirondelle.domain.statuses import DELETE_CAMPAIGN_TEXTS, DeleteCampaignStatus
+from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
 from hirondelle.services.accounts import Account
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
@@ -37,13 +38,19 @@ IdempotencyKey = Annotated[
 ]
 
 
-def recipient_of(item: str | Contact) -> Recipient:
+def recipient_of(position: int, item: str | Contact) -> Recipient:
+    """The recipient at `position` of `to`; a malformed `PARAM_` key refuses the request."""
     if isinstance(item, str):
         return Recipient(mobile=item)
     params: dict[int, str] = {}
     for key, value in (item.model_extra or {}).items():
-        if key.upper().startswith("PARAM_") and key[6:].isdigit():
-            params[int(key[6:])] = value
+        try:
+            index = param_index(key)
+        except BadParamKey as exc:
+            shown = key if len(key) <= 40 else key[:20] + "..."
+            raise errors.invalid_request(f"to.{position}.{shown}", str(exc)) from None
+        if index is not None:
+            params[index] = value
     return Recipient(mobile=item.mobilePhone, params=params, cli_msg_id=item.cliMsgId)
 
 
@@ -116,7 +123,7 @@ async def send_bulk(
     ctx: Ctx, account: Caller, body: BulkRequest, idempotency_key: IdempotencyKey = None
 ) -> BulkAnswer:
     """One campaign to a list of numbers or contacts; `#param_N#` takes each contact's PARAM_N."""
-    recipients = [recipient_of(item) for item in body.to]
+    recipients = [recipient_of(position, item) for position, item in enumerate(body.to)]
     outcome = await _send(ctx, account, body, recipients, idempotency_key)
     simulated = bool(body.simulate)
     return BulkAnswer(

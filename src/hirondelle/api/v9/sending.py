@@ -14,6 +14,7 @@ from hirondelle.domain.statuses import (
     SendStatus,
     send_status_text,
 )
+from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 
@@ -94,11 +95,12 @@ def _block_recipients(item: Any) -> list[Recipient]:
     for key, value in item.items():
         if key != MOBILEPHONE and feeds.holds_tag(value, MOBILEPHONE):
             raise _refusal(SendStatus.INVALID_FEED)
-        # isdecimal, not isdigit: int() refuses "²", and more than 4300 digits.
-        number = key[6:]
-        valid = key.startswith("PARAM_") and number.isdecimal() and len(number) < 100
-        if valid and isinstance(value, str):
-            params[int(number)] = value
+        try:
+            index = param_index(key)
+        except BadParamKey:  # the feed is read leniently: a PARAM_ that is no number is left out
+            continue
+        if index is not None and isinstance(value, str):
+            params[index] = value
     mobiles = item.get(MOBILEPHONE, "")
     mobiles = mobiles if isinstance(mobiles, list) else [mobiles]
     if not all(isinstance(mobile, str) for mobile in mobiles):
