@@ -21,7 +21,11 @@ from hirondelle.api.rest.models import (
 from hirondelle.api.rest.routing import operation
 from hirondelle.context import Context
 from hirondelle.domain.sender import valid_tpoa
-from hirondelle.domain.statuses import DELETE_CAMPAIGN_TEXTS, DeleteCampaignStatus
+from hirondelle.domain.statuses import (
+    DELETE_CAMPAIGN_TEXTS,
+    DeleteCampaignStatus,
+    send_status_text,
+)
 from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
 from hirondelle.services.accounts import Account
@@ -98,8 +102,8 @@ async def send_sms(
     outcome = await _send(ctx, account, body, [recipient], idempotency_key)
     simulated = bool(body.simulate)
     return SendAnswer(
-        code=outcome.status,
-        description=outcome.status_text,
+        code=int(outcome.status),
+        description=send_status_text(outcome.status, date=outcome.scheduled_for),
         smsId="" if simulated or not outcome.sms_ids else outcome.sms_ids[0][1],
         campaignId=outcome.campaign_id,
         invalidNumbers=outcome.invalid_numbers,
@@ -127,8 +131,8 @@ async def send_bulk(
     outcome = await _send(ctx, account, body, recipients, idempotency_key)
     simulated = bool(body.simulate)
     return BulkAnswer(
-        code=outcome.status,
-        description=outcome.status_text,
+        code=int(outcome.status),
+        description=send_status_text(outcome.status, date=outcome.scheduled_for),
         campaignId=outcome.campaign_id,
         cost=outcome.credits_used,
         nbSms=outcome.nb_sms,

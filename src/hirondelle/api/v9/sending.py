@@ -16,7 +16,7 @@ from hirondelle.domain.statuses import (
 )
 from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
-from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
+from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
 
 
 def send_errors(failure: Failure, reason: str) -> Fields:
@@ -120,8 +120,36 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
             method=call.method,
         )
     except SendRefused as refused:
-        outcome = sending.refusal_outcome(refused)
-    return sending.outcome_fields(outcome)
+        return refusal_fields(refused)
+    return outcome_fields(outcome)
+
+
+def outcome_fields(outcome: SendOutcome) -> Fields:
+    """The §6.4 answer of an accepted sendSms, keys as DESIGN.md §5 names them."""
+    return {
+        "status": int(outcome.status),
+        "statusText": send_status_text(outcome.status, date=outcome.scheduled_for),
+        "invalidNumbers": "|".join(outcome.invalid_numbers),
+        "campaignId": outcome.campaign_id,
+        "credits": outcome.credits,
+        "creditsUsed": outcome.credits_used,
+        "nbContacts": outcome.nb_contacts,
+        "nbSms": outcome.nb_sms,
+        "smsIds": [{"phoneNumber": p, "smsId": s} for p, s in outcome.sms_ids],
+    }
+
+
+def refusal_fields(refused: SendRefused) -> Fields:
+    """The §6.4 answer of a refused sendSms: status, text, invalid numbers, and the balance when
+    it was short of credits."""
+    fields: Fields = {
+        "status": int(refused.status),
+        "statusText": refused.text,
+        "invalidNumbers": "|".join(refused.invalid_numbers),
+    }
+    if refused.status == SendStatus.INSUFFICIENT_CREDITS:
+        fields["credits"] = refused.credits or 0
+    return fields
 
 
 @method("sendSms", errors=send_errors, feed="smsData")
