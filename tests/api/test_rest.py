@@ -304,6 +304,19 @@ def test_bulk_refusals(
     assert snapshot(ctx, "alice") == before
 
 
+@pytest.mark.parametrize("key", ["PARAM_\u00b2", "PARAM_x", "param_", "PARAM_" + "1" * 5000])
+def test_bulk_refuses_a_malformed_param_key(
+    client: TestClient, ctx: Context, alice: Creds, key: str
+) -> None:
+    """`PARAM_²` passes str.isdigit() but is no number: a clear 400, not a server error."""
+    before = snapshot(ctx, "alice")
+    body = {"text": "Hi #param_1#", "to": [{"mobilePhone": mobiles(1)[0], key: "x"}]}
+    answer = assert_error(post(client, "/sms/send/bulk/", alice, body), 400, 109)
+    assert answer["description"].startswith(f"Invalid request: to.0.{key[:20]}")
+    assert "PARAM_N" in answer["description"]
+    assert snapshot(ctx, "alice") == before
+
+
 # -- the OpenAPI document ------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from hirondelle.api.v9.methods import MethodError
 from hirondelle.context import Context
 from hirondelle.domain.pricing import PriceTable
 from hirondelle.domain.sender import valid_tpoa
+from hirondelle.domain.statuses import SendStatus
 from hirondelle.domain.text import measure as text_size
 from hirondelle.services import sending
 from hirondelle.services.sending import SendRefused
@@ -355,7 +356,7 @@ def plan_or_refuse(feed: str) -> None:
         )
     except SendRefused as refused:
         assert refused.status in (109, 110, 111, 114, 115)
-        check_answer_encodes("sendSms", sending.outcome_fields(sending.refusal_outcome(refused)))
+        check_answer_encodes("sendSms", api_sending.refusal_fields(refused))
         return
     phones = [m.phone for m in plan.messages]
     assert len(set(phones)) == len(phones) == len(recipients.valid) - 1
@@ -369,12 +370,11 @@ def plan_or_refuse(feed: str) -> None:
         assert message.sender == "36180" or valid_tpoa(message.sender)
         assert "\x00" not in message.text
     outcome = sending.SendOutcome(
-        status=100,
-        status_text="sent",
+        status=SendStatus.SENT,
         invalid_numbers=plan.invalid_numbers,
         sms_ids=[(m.phone, m.sms_id) for m in plan.messages],
     )
-    check_answer_encodes("sendSms", sending.outcome_fields(outcome))
+    check_answer_encodes("sendSms", api_sending.outcome_fields(outcome))
 
 
 @settings(max_examples=4650, **FUZZ)

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
@@ -474,6 +476,24 @@ async def test_concurrent_repeats_create_one_campaign(ctx: Context) -> None:
     assert {o.campaign_id for o in outcomes} == {outcomes[0].campaign_id}
     assert count_rows(ctx, campaigns) == 1
     assert balance(ctx, creds.login) == 970
+
+
+def test_a_kept_answer_is_the_plain_outcome(client: TestClient, ctx: Context) -> None:
+    """The store keeps the outcome, not an API's words: a repeat is written again by the API
+    that answers it; an answer kept by an earlier version (with its `status_text`) still reads."""
+    creds = make_account(ctx, credits=1000)
+    feed = json_feed("Hi", mobiles(2), DATE="2099-01-01 10:00:00")
+    first = keyed_send(client, creds, "kept", feed)
+    assert first["statusText"] == "The message was scheduled to be sent at 2099-01-01 10:00:00"
+    [kept] = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.select(idempotency_keys.c.answer)).scalars().all()
+    )
+    stored = orjson.loads(kept)
+    assert "statusText" not in stored and "status_text" not in stored
+    assert stored["status"] == 101 and stored["scheduled_for"] == "2099-01-01 10:00:00"
+    earlier = orjson.dumps({**stored, "status_text": first["statusText"]})
+    update_rows(ctx, idempotency_keys, idempotency_keys.c.key == "kept", answer=earlier)
+    assert keyed_send(client, creds, "kept", feed) == first
 
 
 # -- simulateCampaign ------------------------------------------------------------------------

@@ -106,6 +106,38 @@ def merge_params(message: str, params: Mapping[int, str]) -> str:
     return _PARAM.sub(lambda match: params.get(int(match.group(1)), ""), message)
 
 
+#: The key that gives a recipient's `#param_N#` value: `PARAM_N`, any case (API 9.0 and REST).
+PARAM_KEY_PREFIX: Final = "PARAM_"
+#: Longest N of a `PARAM_N` key, in digits (int() refuses 4,300 and more).
+MAX_PARAM_DIGITS: Final = 99
+
+
+class BadParamKey(ValueError):
+    """A key that starts as `PARAM_` but does not end in a number; the message says why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"PARAM_N needs N in decimal digits (PARAM_1, PARAM_2, ...), "
+            f"at most {MAX_PARAM_DIGITS} of them"
+        )
+        self.key = key
+
+
+def param_index(key: str) -> int | None:
+    """The N of a recipient's `PARAM_N` key (any case), None for a key of another name.
+
+    N is read as `#param_N#` reads it: decimal digits (str.isdecimal, not str.isdigit: "²" is a
+    digit that int() refuses). `PARAM_` followed by anything else raises BadParamKey; each API
+    decides whether that refuses the request or leaves the key out.
+    """
+    if key[: len(PARAM_KEY_PREFIX)].upper() != PARAM_KEY_PREFIX:
+        return None
+    number = key[len(PARAM_KEY_PREFIX) :]
+    if not (number.isdecimal() and len(number) <= MAX_PARAM_DIGITS):
+        raise BadParamKey(key)
+    return int(number)
+
+
 _FIELD: Final = re.compile(r"#([^#\s][^#\n]{0,63})#")
 
 

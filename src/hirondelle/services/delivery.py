@@ -28,6 +28,7 @@ from hirondelle.domain.keywords import keyword_of
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
 from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
+from hirondelle.notify.payloads import receipt_params, reply_params
 from hirondelle.smpp.messages import decode_text, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import message_id_forms, normalize_message_id
@@ -340,16 +341,14 @@ def _queue_receipt_webhooks(
 ) -> None:
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]
-        params = {
-            "smsId": info.sms_id,
-            "status": str(int(status)),
-            "statusText": ACK_STATUS_TEXTS[status],
-            "receptionDate": format_local(now, info.timezone),
-            "phoneNumber": info.phone,
-            "campaignId": info.campaign_id,
-        }
-        if info.cli_msg_id:
-            params["cliMsgId"] = info.cli_msg_id
+        params = receipt_params(
+            sms_id=info.sms_id,
+            status=status,
+            received=format_local(now, info.timezone),
+            phone=info.phone,
+            campaign_id=info.campaign_id,
+            cli_msg_id=info.cli_msg_id,
+        )
         outbox.queue_event(
             conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now
         )
@@ -456,15 +455,14 @@ def store_reply(
             rows.blacklist_remove(conn, account, phone, ["stop"])
     reply_url, timezone = rows.account_reply_settings(conn, account_id)
     if reply_url:
-        params = {
-            "smsId": info.sms_id if info else "",
-            "smsMoId": public_id,
-            "receptionDate": format_local(now, timezone),
-            "phoneNumber": phone,
-            "campaignId": info.campaign_id if info else "",
-            "message": text,
-        }
-        if info is not None and info.cli_msg_id:
-            params["cliMsgId"] = info.cli_msg_id
+        params = reply_params(
+            sms_id=info.sms_id if info else "",
+            reply_id=public_id,
+            received=format_local(now, timezone),
+            phone=phone,
+            campaign_id=info.campaign_id if info else "",
+            text=text,
+            cli_msg_id=info.cli_msg_id if info else None,
+        )
         outbox.queue_event(conn, account_id, "reply", public_id, reply_url, params, now)
     return reply_id

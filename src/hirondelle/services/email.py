@@ -49,21 +49,14 @@ MAX_BACKOFF = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class EmailOutcome:
-    """The answer to a sendEmail request (§29.3)."""
+    """What became of a sendEmail request (§29.3): accepted with a campaign id, or refused;
+    `api/v9` writes it as the answer."""
 
     status: EmailStatus
     text: str
     campaign_id: str = ""
     invalid: tuple[str, ...] = ()
     credits: int | None = None
-
-    def fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"status": int(self.status), "statusText": self.text}
-        if self.campaign_id:
-            fields["campaignId"] = self.campaign_id
-            fields["invalidEmails"] = "|".join(self.invalid)
-            fields["credits"] = self.credits
-        return fields
 
     @classmethod
     def refused(cls, status: EmailStatus, detail: str = "") -> EmailOutcome:

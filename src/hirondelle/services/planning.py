@@ -238,7 +238,7 @@ def plan_campaign(
         )
     if unroutable:
         log.info(
-            "no route serves %s: refused at accept (in invalidNumbers, not charged); "
+            "no route serves %s: refused at accept (an invalid number, not charged); "
             "add its prefix to a connector's prefixes",
             ", ".join(unroutable),
         )

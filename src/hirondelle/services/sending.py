@@ -5,24 +5,23 @@ campaign with the pure rules of `domain/` (numbers, text, sender, price), then w
 one `queued` row per message and the credit debit in one store write, and returns only once that
 write is durable. Nothing is submitted here: the dispatcher picks due messages up.
 
-Refusals are `SendRefused` with the annex 5 status; they change nothing.
+Refusals are `SendRefused` with the annex 5 status; they change nothing. The outcome is a plain
+value: `api/v9` and `api/rest` each write it in their own wire format.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
-from hirondelle.domain.statuses import SendStatus, send_status_text
+from hirondelle.domain.statuses import SendStatus
 from hirondelle.services.accounts import Account, AccountError
 from hirondelle.services.links import shorten_message_urls
 from hirondelle.services.planning import (
@@ -30,7 +29,6 @@ from hirondelle.services.planning import (
     Plan,
     PlannedMessage,
     Recipient,
-    Recipients,
     SendRefused,
     SmsOrder,
     parse_recipients,
@@ -54,20 +52,21 @@ __all__ = [
     "SendOutcome",
     "SendRefused",
     "SmsOrder",
-    "outcome_fields",
     "parse_recipients",
     "plan_campaign",
-    "refusal_outcome",
     "send",
 ]
 
 
 @dataclass
 class SendOutcome:
-    """The answer to a send or a simulation (annex 5 status and the §6.4 fields)."""
+    """A campaign accepted (or simulated): sent now or scheduled, and what it holds.
 
-    status: int
-    status_text: str
+    `scheduled_for` is the local date of a scheduled campaign ("" when it is sent now); the
+    status text is the API's to write (`send_status_text`). Kept as JSON for idempotent repeats.
+    """
+
+    status: SendStatus
     invalid_numbers: list[str] = field(default_factory=list)
     campaign_id: str = ""
     credits: int = 0
@@ -83,6 +82,8 @@ class SendOutcome:
     @classmethod
     def from_json(cls, data: bytes) -> SendOutcome:
         values = orjson.loads(data)
+        values.pop("status_text", None)  # kept by earlier versions: the API writes it now
+        values["status"] = SendStatus(values["status"])
         values["sms_ids"] = [tuple(pair) for pair in values["sms_ids"]]
         return cls(**values)
 
@@ -114,12 +115,12 @@ async def send(
             return earlier
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
-    # A big campaign is planned before the write, off the writer; a small one inside it, which
-    # saves a round trip to the store (its blacklist lookup) per request.
+    # A big campaign is planned before the write, on a reader thread (off the loop and off the
+    # writer); a small one inside the write, which saves a round trip to the store per request.
     planned: Plan | None = None
     if simulate or len(order.recipients) > THREAD_PLAN_THRESHOLD:
         try:
-            planned = await _plan(ctx, account, order, now)
+            planned = await ctx.store.read(lambda conn: _plan(conn, ctx, account, order, now))
         except SendRefused as refused:
             if order.mail_notif and not simulate:
                 await _mail_refusal(ctx, account, refused)
@@ -131,9 +132,7 @@ async def send(
     campaign_id = next(random_ids(1))
 
     def write(conn: Connection) -> SendOutcome:
-        plan = planned or _plan_in(
-            conn, ctx, account, order, parse_recipients(order.recipients), now
-        )
+        plan = planned or _plan(conn, ctx, account, order, now)
         if order.master_account:  # before the debit: its row locks come in id order
             _bind_to_master(conn, account, order.master_account)
         try:
@@ -170,43 +169,10 @@ async def send(
     return outcome
 
 
-async def _plan(ctx: Context, account: Account, order: SmsOrder, now: datetime) -> Plan:
-    big = len(order.recipients) > THREAD_PLAN_THRESHOLD
-    if big:
-        recipients = await asyncio.to_thread(parse_recipients, order.recipients)
-    else:
-        recipients = parse_recipients(order.recipients)
-    blacklisted = await ctx.store.read(
-        lambda conn: campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
-    )
-    if big:
-        return await asyncio.to_thread(
-            _plan_with, ctx, account, order, recipients, blacklisted, now
-        )
-    return _plan_with(ctx, account, order, recipients, blacklisted, now)
-
-
-def _plan_in(
-    conn: Connection,
-    ctx: Context,
-    account: Account,
-    order: SmsOrder,
-    recipients: Recipients,
-    now: datetime,
-) -> Plan:
-    """Plan inside the write transaction (the blacklist read on the same connection)."""
-    blacklisted = campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
-    return _plan_with(ctx, account, order, recipients, blacklisted, now)
-
-
-def _plan_with(
-    ctx: Context,
-    account: Account,
-    order: SmsOrder,
-    recipients: Recipients,
-    blacklisted: set[str],
-    now: datetime,
-) -> Plan:
+def _plan(conn: Connection, ctx: Context, account: Account, order: SmsOrder, now: datetime) -> Plan:
+    """Plan `order` with the rules of `domain/`: its recipients read, the blacklisted ones looked
+    up on `conn` (a read connection, or the send's own write transaction)."""
+    recipients = parse_recipients(order.recipients)
     return plan_campaign(
         order,
         recipients,
@@ -214,7 +180,7 @@ def _plan_with(
         default_sender=account.reply_number or ctx.settings.default_sender,
         stop_short_code=ctx.settings.stop_short_code,
         prices=ctx.prices,
-        blacklisted=blacklisted,
+        blacklisted=campaign_rows.blacklisted_among(conn, account.id, recipients.phones),
         now=now,
         short_link_base=ctx.settings.base_url if order.shorten else None,
         routes=ctx.settings.routes,
@@ -343,14 +309,8 @@ def _store_campaign(
 
 
 def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:
-    scheduled_for = format_local(plan.due_at, timezone) if plan.scheduled else ""
-    status = SendStatus.SCHEDULED if plan.scheduled else SendStatus.SENT
-    text = (
-        send_status_text(status, date=scheduled_for) if plan.scheduled else send_status_text(status)
-    )
     return SendOutcome(
-        status=int(status),
-        status_text=text,
+        status=SendStatus.SCHEDULED if plan.scheduled else SendStatus.SENT,
         invalid_numbers=plan.invalid_numbers,
         campaign_id=campaign_id,
         credits=balance,
@@ -358,37 +318,5 @@ def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendO
         nb_contacts=len(plan.messages),
         nb_sms=plan.nb_sms,
         sms_ids=[(m.phone, m.sms_id) for m in plan.messages],
-        scheduled_for=scheduled_for,
+        scheduled_for=format_local(plan.due_at, timezone) if plan.scheduled else "",
     )
-
-
-def refusal_outcome(refused: SendRefused, balance: int | None = None) -> SendOutcome:
-    """The answer fields of a refusal (status, text, and what is known)."""
-    credits = refused.credits if refused.credits is not None else balance or 0
-    return SendOutcome(
-        status=int(refused.status),
-        status_text=refused.text,
-        invalid_numbers=refused.invalid_numbers,
-        credits=credits,
-    )
-
-
-def outcome_fields(outcome: SendOutcome) -> dict[str, Any]:
-    """The §6.4 answer of sendSms, keys as DESIGN.md §5 names them."""
-    fields: dict[str, Any] = {
-        "status": outcome.status,
-        "statusText": outcome.status_text,
-        "invalidNumbers": "|".join(outcome.invalid_numbers),
-    }
-    if outcome.status in (SendStatus.SENT, SendStatus.SCHEDULED):
-        fields.update(
-            campaignId=outcome.campaign_id,
-            credits=outcome.credits,
-            creditsUsed=outcome.credits_used,
-            nbContacts=outcome.nb_contacts,
-            nbSms=outcome.nb_sms,
-            smsIds=[{"phoneNumber": p, "smsId": s} for p, s in outcome.sms_ids],
-        )
-    elif outcome.status == SendStatus.INSUFFICIENT_CREDITS:
-        fields["credits"] = outcome.credits
-    return fields

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from hirondelle.domain.text import (
     MAX_PARTS,
+    BadParamKey,
     TextSize,
     decode_gsm7_unpacked,
     decode_ucs2,
@@ -13,6 +14,7 @@ from hirondelle.domain.text import (
     encoding_for,
     measure,
     merge_params,
+    param_index,
     split_parts,
     too_long,
     unescape_newlines,
@@ -154,6 +156,37 @@ def test_too_long(text: str, expected: bool) -> None:
 )
 def test_merge_params(message: str, params: dict[int, str], expected: str) -> None:
     assert merge_params(message, params) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("PARAM_1", 1),
+        ("param_2", 2),
+        ("Param_10", 10),
+        ("PARAM_01", 1),
+        ("PARAM_\u0661", 1),  # an Arabic-Indic one: a decimal digit, as `#param_N#` reads it
+        ("PARAM_" + "9" * 99, int("9" * 99)),
+        ("MOBILEPHONE", None),
+        ("mobilePhone", None),
+        ("cliMsgId", None),
+        ("PARAM", None),
+        ("XPARAM_1", None),
+    ],
+)
+def test_param_index(key: str, expected: int | None) -> None:
+    assert param_index(key) == expected
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["PARAM_", "PARAM_x", "PARAM_\u00b2", "PARAM_1a", "PARAM_ 1", "PARAM_-1", "PARAM_" + "1" * 100],
+)
+def test_param_index_refuses_a_malformed_key(key: str) -> None:
+    with pytest.raises(BadParamKey) as caught:  # "²".isdigit(), yet int() refuses it
+        param_index(key)
+    assert caught.value.key == key
+    assert "PARAM_" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -114,8 +114,16 @@ def describe_validation(errors: Sequence[Any]) -> tuple[int, str]:
         return int(SendStatus.EMPTY_FEED), "The request body is empty: send a JSON object"
     if first.get("type") == "model_attributes_type" and not loc:
         return int(SendStatus.INVALID_FEED), "The request body must be a JSON object"
-    where = ".".join(loc) or "body"
-    return int(SendStatus.INVALID_FEED), f"Invalid request: {where}: {first.get('msg', 'invalid')}"
+    return int(SendStatus.INVALID_FEED), _invalid(".".join(loc), str(first.get("msg", "invalid")))
+
+
+def _invalid(where: str, why: str) -> str:
+    return f"Invalid request: {where or 'body'}: {why}"
+
+
+def invalid_request(where: str, why: str) -> RestError:
+    """A request that decoded but says something we cannot read (`where`: its path, dotted)."""
+    return RestError(400, int(SendStatus.INVALID_FEED), _invalid(where, why))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -21,7 +21,12 @@ from hirondelle.api.rest.models import (
 from hirondelle.api.rest.routing import operation
 from hirondelle.context import Context
 from hirondelle.domain.sender import valid_tpoa
-from hirondelle.domain.statuses import DELETE_CAMPAIGN_TEXTS, DeleteCampaignStatus
+from hirondelle.domain.statuses import (
+    DELETE_CAMPAIGN_TEXTS,
+    DeleteCampaignStatus,
+    send_status_text,
+)
+from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
 from hirondelle.services.accounts import Account
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
@@ -37,13 +42,19 @@ IdempotencyKey = Annotated[
 ]
 
 
-def recipient_of(item: str | Contact) -> Recipient:
+def recipient_of(position: int, item: str | Contact) -> Recipient:
+    """The recipient at `position` of `to`; a malformed `PARAM_` key refuses the request."""
     if isinstance(item, str):
         return Recipient(mobile=item)
     params: dict[int, str] = {}
     for key, value in (item.model_extra or {}).items():
-        if key.upper().startswith("PARAM_") and key[6:].isdigit():
-            params[int(key[6:])] = value
+        try:
+            index = param_index(key)
+        except BadParamKey as exc:
+            shown = key if len(key) <= 40 else key[:20] + "..."
+            raise errors.invalid_request(f"to.{position}.{shown}", str(exc)) from None
+        if index is not None:
+            params[index] = value
     return Recipient(mobile=item.mobilePhone, params=params, cli_msg_id=item.cliMsgId)
 
 
@@ -91,8 +102,8 @@ async def send_sms(
     outcome = await _send(ctx, account, body, [recipient], idempotency_key)
     simulated = bool(body.simulate)
     return SendAnswer(
-        code=outcome.status,
-        description=outcome.status_text,
+        code=int(outcome.status),
+        description=send_status_text(outcome.status, date=outcome.scheduled_for),
         smsId="" if simulated or not outcome.sms_ids else outcome.sms_ids[0][1],
         campaignId=outcome.campaign_id,
         invalidNumbers=outcome.invalid_numbers,
@@ -116,12 +127,12 @@ async def send_bulk(
     ctx: Ctx, account: Caller, body: BulkRequest, idempotency_key: IdempotencyKey = None
 ) -> BulkAnswer:
     """One campaign to a list of numbers or contacts; `#param_N#` takes each contact's PARAM_N."""
-    recipients = [recipient_of(item) for item in body.to]
+    recipients = [recipient_of(position, item) for position, item in enumerate(body.to)]
     outcome = await _send(ctx, account, body, recipients, idempotency_key)
     simulated = bool(body.simulate)
     return BulkAnswer(
-        code=outcome.status,
-        description=outcome.status_text,
+        code=int(outcome.status),
+        description=send_status_text(outcome.status, date=outcome.scheduled_for),
         campaignId=outcome.campaign_id,
         cost=outcome.credits_used,
         nbSms=outcome.nb_sms,

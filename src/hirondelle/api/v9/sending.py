@@ -14,8 +14,9 @@ from hirondelle.domain.statuses import (
     SendStatus,
     send_status_text,
 )
+from hirondelle.domain.text import BadParamKey, param_index
 from hirondelle.services import campaigns, sending
-from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
+from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
 
 
 def send_errors(failure: Failure, reason: str) -> Fields:
@@ -94,11 +95,12 @@ def _block_recipients(item: Any) -> list[Recipient]:
     for key, value in item.items():
         if key != MOBILEPHONE and feeds.holds_tag(value, MOBILEPHONE):
             raise _refusal(SendStatus.INVALID_FEED)
-        # isdecimal, not isdigit: int() refuses "²", and more than 4300 digits.
-        number = key[6:]
-        valid = key.startswith("PARAM_") and number.isdecimal() and len(number) < 100
-        if valid and isinstance(value, str):
-            params[int(number)] = value
+        try:
+            index = param_index(key)
+        except BadParamKey:  # the feed is read leniently: a PARAM_ that is no number is left out
+            continue
+        if index is not None and isinstance(value, str):
+            params[index] = value
     mobiles = item.get(MOBILEPHONE, "")
     mobiles = mobiles if isinstance(mobiles, list) else [mobiles]
     if not all(isinstance(mobile, str) for mobile in mobiles):
@@ -118,8 +120,36 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
             method=call.method,
         )
     except SendRefused as refused:
-        outcome = sending.refusal_outcome(refused)
-    return sending.outcome_fields(outcome)
+        return refusal_fields(refused)
+    return outcome_fields(outcome)
+
+
+def outcome_fields(outcome: SendOutcome) -> Fields:
+    """The §6.4 answer of an accepted sendSms, keys as DESIGN.md §5 names them."""
+    return {
+        "status": int(outcome.status),
+        "statusText": send_status_text(outcome.status, date=outcome.scheduled_for),
+        "invalidNumbers": "|".join(outcome.invalid_numbers),
+        "campaignId": outcome.campaign_id,
+        "credits": outcome.credits,
+        "creditsUsed": outcome.credits_used,
+        "nbContacts": outcome.nb_contacts,
+        "nbSms": outcome.nb_sms,
+        "smsIds": [{"phoneNumber": p, "smsId": s} for p, s in outcome.sms_ids],
+    }
+
+
+def refusal_fields(refused: SendRefused) -> Fields:
+    """The §6.4 answer of a refused sendSms: status, text, invalid numbers, and the balance when
+    it was short of credits."""
+    fields: Fields = {
+        "status": int(refused.status),
+        "statusText": refused.text,
+        "invalidNumbers": "|".join(refused.invalid_numbers),
+    }
+    if refused.status == SendStatus.INSUFFICIENT_CREDITS:
+        fields["credits"] = refused.credits or 0
+    return fields
 
 
 @method("sendSms", errors=send_errors, feed="smsData")

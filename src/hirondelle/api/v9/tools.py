@@ -19,14 +19,24 @@ async def shorten_url(call: Call) -> Fields:
     return {"url": link.target, "shortUrl": link.short_url}
 
 
+def email_fields(outcome: EmailOutcome) -> Fields:
+    """The §29.3 answer of sendEmail: status and text; with the campaign, once accepted."""
+    fields: Fields = {"status": int(outcome.status), "statusText": outcome.text}
+    if outcome.campaign_id:
+        fields["campaignId"] = outcome.campaign_id
+        fields["invalidEmails"] = "|".join(outcome.invalid)
+        fields["credits"] = outcome.credits
+    return fields
+
+
 def _email_errors(failure: Failure, reason: str) -> Fields:
     """Annex 21, as sendSms answers annex 5: 102 for an account that does not match (bad
     credentials, an unknown `subaccount`), 109 for a request that cannot be read."""
     if failure is Failure.CREDENTIALS:
-        return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS).fields()
+        return email_fields(EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS))
     if failure is Failure.SUBACCOUNT:
-        return EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS, reason).fields()
-    return EmailOutcome.refused(EmailStatus.INVALID_FEED, reason).fields()
+        return email_fields(EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS, reason))
+    return email_fields(EmailOutcome.refused(EmailStatus.INVALID_FEED, reason))
 
 
 def _email_draft(feed: str | None) -> EmailDraft:
@@ -50,8 +60,8 @@ async def send_email(call: Call) -> Fields:
     try:
         draft = _email_draft(call.param("emailData"))
     except EmptyFeed:
-        return EmailOutcome.refused(EmailStatus.EMPTY_FEED).fields()
+        return email_fields(EmailOutcome.refused(EmailStatus.EMPTY_FEED))
     except InvalidFeed as exc:
-        return EmailOutcome.refused(EmailStatus.INVALID_FEED, str(exc)).fields()
+        return email_fields(EmailOutcome.refused(EmailStatus.INVALID_FEED, str(exc)))
     outcome = await email.send_email(call.ctx, call.account, draft)
-    return outcome.fields()
+    return email_fields(outcome)
