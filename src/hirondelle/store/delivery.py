@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import (
     accounts,
+    as_utc,
     blacklist,
     campaigns,
     inbound_parts,
@@ -39,12 +40,6 @@ class ClaimedMessage:
     parts: int
     attempts: int
     expires_at: datetime
-
-
-def _moment(value: datetime | str) -> datetime:
-    """A stored moment as aware UTC (SQLite's driver gives back the text it stored)."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # The statements of this module run for every message: they are written at driver level, as
@@ -87,7 +82,7 @@ def claim_due(
     )
     rows = conn.exec_driver_sql(driver_sql(conn, sql), (now + lease, owner, *ids))
     claimed = [
-        ClaimedMessage(m, account, phone, text, sender, parts, attempts, _moment(expires))
+        ClaimedMessage(m, account, phone, text, sender, parts, attempts, as_utc(expires))
         for m, account, phone, text, sender, parts, attempts, expires in rows
     ]
     claimed.sort(key=lambda m: m.id)

@@ -11,25 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from hirondelle.store.engine import driver_sql
+from hirondelle.store.schema import as_utc
 
 CHUNK = 2000
 
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def moment(value: datetime | str) -> datetime:
-    """A stored moment as aware UTC: SQLite gives driver-level reads back as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +50,7 @@ def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) ->
             f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))}) GROUP BY smsc_id)"
         )
         for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
-            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], moment(row[6])))
+            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6])))
     return found
 
 
@@ -76,7 +70,7 @@ _COLUMNS = "id, connector, smsc_id, status, detail, received_at"
 
 
 def _pending(rows: Iterable[Sequence[Any]]) -> list[Pending]:
-    return [Pending(row[0], row[1], row[2], row[3], row[4], moment(row[5])) for row in rows]
+    return [Pending(row[0], row[1], row[2], row[3], row[4], as_utc(row[5])) for row in rows]
 
 
 def add_pending(
