@@ -36,9 +36,10 @@ RULES: dict[str, set[str]] = {
     # the connector turns PDUs into plain values for services
     "dispatch": {"services", "smpp", "domain", "context", "config"},
     # HTTP middleware, below the applications that use them
-    "logs": {"config"},
+    "asgi": set(),
+    "logs": {"config", "asgi"},
     "authfailures": set(),
-    "headers": set(),
+    "headers": {"asgi"},
     "bodylimit": {"config"},
     "httpguard": {"config"},
     # thin: decode, call a service, encode

@@ -37,6 +37,7 @@ from .errors import (
     SubmitTimedOut,
 )
 from .pdu import (
+    Bind,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -60,8 +61,7 @@ log = logging.getLogger(__name__)
 
 BindMode = Literal["trx", "tx+rx", "tx", "rx"]
 OnDeliver = Callable[[DeliverSm | DataSm], Awaitable[int]]
-_Bind = BindTransmitter | BindReceiver | BindTransceiver
-_BINDS: dict[BindMode, tuple[type[_Bind], ...]] = {
+_BINDS: dict[BindMode, tuple[type[Bind], ...]] = {
     "trx": (BindTransceiver,),
     "tx+rx": (BindTransmitter, BindReceiver),
     "tx": (BindTransmitter,),
@@ -136,7 +136,7 @@ async def _acknowledge(pdu: DeliverSm | DataSm) -> int:
 class _Link:
     """One TCP connection and its `Connection`, re-established until the session closes."""
 
-    def __init__(self, session: SmppSession, bind: type[_Bind]) -> None:
+    def __init__(self, session: SmppSession, bind: type[Bind]) -> None:
         self.session = session
         self.config = session.config
         self.bind = bind

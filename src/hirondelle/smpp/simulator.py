@@ -36,8 +36,7 @@ from .constants import MessageState
 from .errors import ProtocolError
 from .messages import MessageOptions, Reassembler, build_messages
 from .pdu import (
-    BindReceiver,
-    BindTransceiver,
+    Bind,
     BindTransmitter,
     DataSm,
     DeliverSm,
@@ -173,7 +172,7 @@ class _Client:
 
     def handle(self, pdu: Pdu) -> None:
         sim = self.sim
-        if isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
+        if isinstance(pdu, Bind):
             ok = sim.system_id in (None, pdu.system_id) and sim.password in (None, pdu.password)
             status = S.ESME_ROK if ok else S.ESME_RINVPASWD
             self.write(response_to(pdu, status, system_id="hirondelle-sim" if ok else ""))
