@@ -16,14 +16,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import chunks, driver_sql, marks
 from hirondelle.store.schema import as_utc
-
-CHUNK = 2000
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +35,12 @@ def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) ->
     """For each of these SMSC ids on this connector, the part that holds it last."""
     ids = list(smsc_ids)
     found: list[PartMatch] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in chunks(ids):
         sql = (
             "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
             " FROM message_parts p JOIN messages m ON m.id = p.message_id"
             " WHERE p.id IN (SELECT max(id) FROM message_parts"
-            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))}) GROUP BY smsc_id)"
+            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))}) GROUP BY smsc_id)"
         )
         for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
             found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6])))
@@ -96,11 +89,10 @@ def pending_for(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> li
     """The receipts waiting for one of these exact SMSC ids on this connector, oldest first."""
     ids = list(smsc_ids)
     found: list[Pending] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in chunks(ids):
         sql = (
             f"SELECT {_COLUMNS} FROM pending_receipts"
-            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))})"
+            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))})"
         )
         found.extend(_pending(conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))))
     found.sort(key=lambda pending: pending.id)
@@ -123,9 +115,8 @@ def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
 
 
 def delete_pending(conn: Connection, ids: Sequence[int]) -> None:
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        sql = f"DELETE FROM pending_receipts WHERE id IN ({_marks(len(chunk))})"
+    for chunk in chunks(ids):
+        sql = f"DELETE FROM pending_receipts WHERE id IN ({marks(len(chunk))})"
         conn.exec_driver_sql(driver_sql(conn, sql), tuple(chunk))
 
 
