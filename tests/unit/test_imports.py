@@ -40,7 +40,7 @@ RULES: dict[str, set[str]] = {
     "logs": {"config", "asgi"},
     "authfailures": set(),
     "headers": {"asgi"},
-    "bodylimit": {"config"},
+    "bodylimit": {"config", "asgi"},
     "httpguard": {"config"},
     # thin: decode, call a service, encode
     "api": {"services", "domain", "context", "config", "logs", "authfailures"},
