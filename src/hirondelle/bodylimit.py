@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hirondelle.asgi import HttpMiddleware
 from hirondelle.config import Settings
 
 TOO_LARGE = "The request body is too large"
@@ -48,18 +49,15 @@ def refusal(path: str, json_type: str) -> Response:
     return JSONResponse({"code": 413, "description": TOO_LARGE}, 413, headers=close)
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Plain ASGI middleware: see the module docstring."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit_of = limits_of(settings)
         self.json_type = settings.json_content_type
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         limit = self.limit_of(path)
         declared = Headers(scope=scope).get("content-length", "")

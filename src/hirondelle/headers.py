@@ -7,7 +7,9 @@ more (a form, its styles) sets its own Content-Security-Policy, which is kept.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from hirondelle.asgi import HttpMiddleware
 
 #: The policy of every answer that sets none: load nothing, run nothing, be framed by no one.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -18,17 +20,10 @@ SAFETY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class SafetyHeadersMiddleware:
+class SafetyHeadersMiddleware(HttpMiddleware):
     """Plain ASGI middleware: add each safety header an answer does not already have."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))

@@ -12,7 +12,9 @@ from typing import Any
 
 import orjson
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from hirondelle.asgi import HttpMiddleware
 
 
 def configure(log_format: str = "console", level: int = logging.INFO) -> None:
@@ -54,16 +56,10 @@ def configure(log_format: str = "console", level: int = logging.INFO) -> None:
 access_log = structlog.get_logger("hirondelle.access")
 
 
-class AccessLogMiddleware:
+class AccessLogMiddleware(HttpMiddleware):
     """Plain ASGI middleware: log method, path, status and duration of each HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 

@@ -4,7 +4,7 @@ so that what is tested is the SMSC side alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -91,6 +91,22 @@ async def simulator(**options: Any) -> AsyncIterator[SmscSimulator]:
         await sim.close()
 
 
+async def after_timers(sim: SmscSimulator, delay: float) -> None:
+    """Return once every callback the simulator set `delay` seconds for so far has run: its
+    timers of one delay run in the order they were set (FifoTimer), so a marker set now runs
+    after them — no sleeping for a timer."""
+    ran = asyncio.Event()
+    sim.later(delay, ran.set)
+    async with asyncio.timeout(5):
+        await ran.wait()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
 async def open_esme(sim: SmscSimulator) -> Esme:
     return Esme(*await asyncio.open_connection("127.0.0.1", PORTS[id(sim)]))
 
@@ -165,7 +181,8 @@ async def test_permanent_error_is_not_resent_and_temporary_is() -> None:
         second = await esme.next(DeliverSm)
         assert second.receipted_message_id == first.receipted_message_id
         esme.send(response_to(second, S.ESME_RX_P_APPN))
-        await asyncio.sleep(0.05)
+        await until(lambda: not any(client.sent for client in sim.clients))
+        await after_timers(sim, sim.resend_timeout)  # a resend would have been due by then
         assert sim.records.deliveries_sent == 2 and not sim.records.acknowledged
 
 
@@ -220,7 +237,7 @@ async def test_window_of_the_simulator_holds_deliveries() -> None:
         for pdu in build_submits("x", "36180", "1") * 2:
             await esme.request(pdu, SubmitSmResp)
         first = await esme.next(DeliverSm)
-        await asyncio.sleep(0.01)
+        await after_timers(sim, sim.receipt_delay)  # both receipts were due by then
         assert sim.records.deliveries_sent == 1  # the second waits for a free slot
         esme.send(response_to(first))
         second = await esme.next(DeliverSm)

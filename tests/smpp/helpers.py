@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections.abc import Callable
+
 from hirondelle.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role
 from hirondelle.smpp.pdu import (
     RESPONSE_FOR,
@@ -48,3 +52,36 @@ class SmppPair:
         request = cls(sequence_number=self.esme.next_sequence_number(), system_id="esme")
         self.send(Role.ESME, request)
         self.send(Role.SMSC, response_to(request, system_id="smsc"))
+
+
+class ManualHandle:
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A clock for `FifoTimer` that moves only when the test says: no test sleeps for a timer."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._due: list[tuple[float, int, ManualHandle, Callable[[], object]]] = []
+        self._order = itertools.count()
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> ManualHandle:
+        handle = ManualHandle()
+        heapq.heappush(self._due, (when, next(self._order), handle, callback))
+        return handle
+
+    def advance(self, seconds: float) -> None:
+        """Move `seconds` on, running every callback due by then, in due order."""
+        self.now += seconds
+        while self._due and self._due[0][0] <= self.now:
+            _, _, handle, callback = heapq.heappop(self._due)
+            if not handle.cancelled:
+                callback()

@@ -3,7 +3,6 @@ numbering without a rebuild, FifoTimer) behave as the slow paths they replace.""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import struct
 
@@ -15,6 +14,7 @@ from hirondelle.smpp.constants import Ton
 from hirondelle.smpp.errors import LocalProtocolError
 from hirondelle.smpp.pdu import DeliverSm, SubmitSm, with_sequence_number
 from hirondelle.smpp.timers import FifoTimer
+from tests.smpp.helpers import ManualClock
 
 SUBMIT = SubmitSm(source_addr="36180", destination_addr="33611111111", short_message=b"Hi")
 
@@ -79,20 +79,25 @@ def test_slow_path_values_still_accepted() -> None:
         DeliverSm(esm_class=True)  # a bool is not an octet
 
 
-@pytest.mark.anyio
-async def test_fifo_timer_runs_in_order_once_each_and_cancels() -> None:
+def test_fifo_timer_runs_in_order_once_each_and_cancels() -> None:
     fired: list[int] = []
     batches: list[int] = []
-    timer = FifoTimer(0.01, lambda: batches.append(len(fired)))
+    clock = ManualClock()
+    timer = FifoTimer(1.0, lambda: batches.append(len(fired)), clock=clock)
     for n in range(3):
         timer.add(fired.append, n)
-    await asyncio.sleep(0.05)
+    clock.advance(0.75)
+    assert fired == []  # not due yet
+    clock.advance(0.25)
+    assert fired == [0, 1, 2]
+    assert batches == [3]  # the three ran in one batch, then `after`
     timer.add(fired.append, 3)
     timer.add(lambda: timer.add(fired.append, 5))  # added while firing: runs a delay later
-    await asyncio.sleep(0.05)
+    clock.advance(1.0)
+    assert fired == [0, 1, 2, 3]
+    clock.advance(1.0)
     assert fired == [0, 1, 2, 3, 5]
-    assert batches[0] == 3  # the first three ran in one batch, then `after`
     timer.add(fired.append, 6)
     timer.cancel()
-    await asyncio.sleep(0.03)
+    clock.advance(10.0)
     assert fired == [0, 1, 2, 3, 5]

@@ -36,10 +36,11 @@ RULES: dict[str, set[str]] = {
     # the connector turns PDUs into plain values for services
     "dispatch": {"services", "smpp", "domain", "context", "config"},
     # HTTP middleware, below the applications that use them
-    "logs": {"config"},
+    "asgi": set(),
+    "logs": {"config", "asgi"},
     "authfailures": set(),
-    "headers": set(),
-    "bodylimit": {"config"},
+    "headers": {"asgi"},
+    "bodylimit": {"config", "asgi"},
     "httpguard": {"config"},
     # thin: decode, call a service, encode
     "api": {"services", "domain", "context", "config", "logs", "authfailures"},

@@ -16,10 +16,6 @@ from hirondelle.store import ledger
 DELETE_GUARD = timedelta(seconds=30)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 async def delete_campaign(ctx: Context, account: Account, campaign_id: str | None) -> str:
     """Delete a scheduled campaign and refund its credits; return the annex 7 status.
 
@@ -42,7 +38,7 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
             return Status.ALREADY_DELETED
         if campaign["state"] != "scheduled":
             return Status.NOT_SCHEDULED
-        due_at = _aware(campaign["due_at"])
+        due_at = campaign["due_at"]
         if due_at <= now:
             states = campaign_rows.message_states(conn, campaign["id"])
             pending = sum(n for state, n in states.items() if state in ("queued", "claimed"))

@@ -83,15 +83,10 @@ async def check_token(ctx: Context, token: str, now: datetime | None = None) -> 
         raise TokenRefused("unknown")
     if row["used_at"] is not None:
         raise TokenRefused("used")
-    expires_at = _aware(row["expires_at"])
+    expires_at = row["expires_at"]
     if expires_at <= now:
         raise TokenRefused("expired")
     return OpenToken(digest, row["login"], expires_at)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every datetime we store is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def check_new_password(password: str, confirmation: str) -> None:

@@ -113,8 +113,7 @@ class BlacklistChange:
 
 def _when(value: datetime, tz: str) -> tuple[str, datetime]:
     """(local `YYYY-MM-DD HH:MM:SS` in `tz`, aware UTC instant) of a stored time."""
-    at = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return format_local(at, tz), at
+    return format_local(value, tz), value
 
 
 def split_ids(text: str | None) -> list[str]:

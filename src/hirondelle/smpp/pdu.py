@@ -151,6 +151,10 @@ class BindTransceiverResp(_BindResp):
     command_id = CommandId.BIND_TRANSCEIVER_RESP
 
 
+#: Any of the three bind requests.
+Bind = BindTransmitter | BindReceiver | BindTransceiver
+
+
 @dataclass(frozen=True, kw_only=True)
 class Outbind(Pdu):
     """§4.1.7: the SMSC asks the ESME to bind_receiver."""

@@ -37,6 +37,7 @@ from .errors import (
     SubmitTimedOut,
 )
 from .pdu import (
+    Bind,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -54,13 +55,13 @@ from .pdu import (
 )
 from .receipts import is_receipt
 from .timers import FifoTimer, TokenBucket, expire
+from .writer import BatchedWriter
 
 log = logging.getLogger(__name__)
 
 BindMode = Literal["trx", "tx+rx", "tx", "rx"]
 OnDeliver = Callable[[DeliverSm | DataSm], Awaitable[int]]
-_Bind = BindTransmitter | BindReceiver | BindTransceiver
-_BINDS: dict[BindMode, tuple[type[_Bind], ...]] = {
+_BINDS: dict[BindMode, tuple[type[Bind], ...]] = {
     "trx": (BindTransceiver,),
     "tx+rx": (BindTransmitter, BindReceiver),
     "tx": (BindTransmitter,),
@@ -135,7 +136,7 @@ async def _acknowledge(pdu: DeliverSm | DataSm) -> int:
 class _Link:
     """One TCP connection and its `Connection`, re-established until the session closes."""
 
-    def __init__(self, session: SmppSession, bind: type[_Bind]) -> None:
+    def __init__(self, session: SmppSession, bind: type[Bind]) -> None:
         self.session = session
         self.config = session.config
         self.bind = bind
@@ -143,7 +144,7 @@ class _Link:
         self.writer: asyncio.StreamWriter | None = None
         self.pending: dict[int, asyncio.Future[Pdu]] = {}
         self.timeouts = FifoTimer(self.config.response_timeout)
-        self._out: list[bytes] = []  # encoded PDUs waiting for `_flush`
+        self._out: BatchedWriter | None = None  # this connection's, see writer.py
         self.window = asyncio.Condition()
         self.bound = asyncio.Event()
         self.alive = False
@@ -188,10 +189,12 @@ class _Link:
 
     async def _run_once(self) -> None:
         config = self.config
-        reader, self.writer = await asyncio.wait_for(
+        reader, writer = await asyncio.wait_for(
             asyncio.open_connection(config.host, config.port), config.connect_timeout
         )
+        self.writer = writer
         self.conn = Connection(Role.ESME, window=config.window)
+        self._out = BatchedWriter(writer.transport, self._write_failed)
         self.alive = True
         reader_task = asyncio.create_task(self._read_loop(reader))
         keepalive: asyncio.Task[None] | None = None
@@ -227,7 +230,8 @@ class _Link:
     async def _lost(self) -> None:
         if self.alive:
             self.session.stats.disconnects += 1
-        self._flush()  # e.g. the unbind_resp answering the SMSC's unbind
+        if self._out is not None:
+            self._out.flush()  # e.g. the unbind_resp answering the SMSC's unbind
         self.alive = False
         self.timeouts.cancel()
         if self.writer is not None:
@@ -250,29 +254,15 @@ class _Link:
     # -- writing --------------------------------------------------------------------------------
 
     def _write(self, pdu: Pdu) -> None:
-        """`conn.send()` now, atomically as seen by other tasks; the octets leave with the
-        others sent in this event-loop iteration (`_flush`): one `transport.write`, so one
-        send() system call, for a whole window of submits instead of one each."""
-        if not self.alive or self.writer is None or self.writer.transport.is_closing():
+        """`conn.send()` now; the octets leave with the others of this event-loop iteration."""
+        if not self.alive or self._out is None or self._out.closing:
             # asyncio would only log "socket.send() raised exception" for each such write
             raise SubmitRetryLater("not connected")
-        data = self.conn.send(pdu)
-        if not self._out:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._out.append(data)
+        self._out.write(self.conn.send(pdu))
 
-    def _flush(self) -> None:
-        if not self._out:
-            return
-        data = b"".join(self._out)
-        self._out.clear()
-        if not self.alive or self.writer is None or self.writer.transport.is_closing():
-            return  # lost meanwhile: `_lost` fails what waits for an answer
-        try:
-            self.writer.write(data)
-        except (OSError, RuntimeError):
-            self.conn.send_failed()
-            self.abort()
+    def _write_failed(self) -> None:
+        self.conn.send_failed()
+        self.abort()
 
     async def _drain(self) -> None:
         if self.writer is None or self.writer.transport.get_write_buffer_size() < 65536:
@@ -280,8 +270,7 @@ class _Link:
         try:
             await self.writer.drain()
         except (OSError, RuntimeError):
-            self.conn.send_failed()
-            self.abort()
+            self._write_failed()
             raise SubmitRetryLater("write failed") from None
 
     async def request(self, pdu: Pdu, *, windowed: bool = False) -> Pdu:

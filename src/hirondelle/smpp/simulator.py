@@ -36,8 +36,7 @@ from .constants import MessageState
 from .errors import ProtocolError
 from .messages import MessageOptions, Reassembler, build_messages
 from .pdu import (
-    BindReceiver,
-    BindTransceiver,
+    Bind,
     BindTransmitter,
     DataSm,
     DeliverSm,
@@ -53,6 +52,7 @@ from .pdu import (
 )
 from .receipts import STAT_TO_STATE, Receipt, ReceiptStat, format_receipt_text
 from .timers import FifoTimer
+from .writer import BatchedWriter
 
 log = logging.getLogger(__name__)
 
@@ -133,21 +133,13 @@ class _Client:
         self.conn = Connection(Role.SMSC, window=sim.window)
         self.receiver = False
         self.sent: dict[int, _Delivery] = {}
-        self._out: list[bytes] = []  # encoded PDUs waiting for `_flush`
+        self._out = BatchedWriter(writer.transport)
 
     def write(self, pdu: Pdu) -> None:
-        """Send `pdu` now; its octets leave with the others of this event-loop iteration: one
-        send() system call per batch instead of one per PDU (B3 reference, simulator side)."""
-        if self.conn.state in (State.CLOSED, State.ERROR) or self.writer.is_closing():
+        """Send `pdu` now; its octets leave with the others of this event-loop iteration."""
+        if self.conn.state in (State.CLOSED, State.ERROR) or self._out.closing:
             return
-        if not self._out:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._out.append(self.conn.send(pdu))
-
-    def _flush(self) -> None:
-        if self._out and not self.writer.is_closing():
-            self.writer.write(b"".join(self._out))
-        self._out.clear()
+        self._out.write(self.conn.send(pdu))
 
     async def run(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -160,7 +152,7 @@ class _Client:
             log.info("simulator: client lost: %s", exc)
         finally:
             self.receiver = False
-            self._flush()  # e.g. the unbind_resp that ended the session
+            self._out.flush()  # e.g. the unbind_resp that ended the session
             self.writer.close()
             self.sim.clients.discard(self)
             for delivery in self.sent.values():  # in flight when it dropped: deliver again
@@ -180,7 +172,7 @@ class _Client:
 
     def handle(self, pdu: Pdu) -> None:
         sim = self.sim
-        if isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
+        if isinstance(pdu, Bind):
             ok = sim.system_id in (None, pdu.system_id) and sim.password in (None, pdu.password)
             status = S.ESME_ROK if ok else S.ESME_RINVPASWD
             self.write(response_to(pdu, status, system_id="hirondelle-sim" if ok else ""))

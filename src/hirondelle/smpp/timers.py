@@ -6,7 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What `FifoTimer` needs of a clock: the running event loop's, or a test's manual one."""
+
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Cancellable: ...
 
 
 class FifoTimer:
@@ -17,14 +29,20 @@ class FifoTimer:
     already in order, so a queue and a single armed timer do the same work (B3 reference).
     """
 
-    def __init__(self, delay: float, after: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        delay: float,
+        after: Callable[[], object] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.delay = delay
         self.after = after  # called once after each batch of callbacks
+        self.clock = clock  # None: the running event loop's
         self._queue: deque[tuple[float, Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: Cancellable | None = None
 
     def add(self, callback: Callable[..., Any], *args: Any) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.clock or asyncio.get_running_loop()
         due = loop.time() + self.delay
         self._queue.append((due, callback, args))
         if self._handle is None:
@@ -32,7 +50,7 @@ class FifoTimer:
 
     def _fire(self) -> None:
         self._handle = None
-        loop = asyncio.get_running_loop()
+        loop = self.clock or asyncio.get_running_loop()
         queue = self._queue
         now = loop.time()
         while queue and queue[0][0] <= now:

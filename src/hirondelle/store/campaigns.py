@@ -9,23 +9,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import chunks, driver_sql, marks
 from hirondelle.store.schema import blacklist, campaigns, idempotency_keys, messages
-
-#: Bound parameters per IN (...) query; well under SQLite's and PostgreSQL's limits.
-CHUNK = 2000
 
 
 def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) -> set[str]:
     """Those of `phones` that are on the account's blacklist (driver-level: every send)."""
     found: set[str] = set()
-    for start in range(0, len(phones), CHUNK):
-        chunk = list(phones[start : start + CHUNK])
-        if not chunk:
-            continue
+    for chunk in chunks(phones):
         sql = (
             f"SELECT phone FROM {blacklist.name} WHERE account_id = ?"
-            f" AND phone IN ({', '.join('?' * len(chunk))})"
+            f" AND phone IN ({marks(len(chunk))})"
         )
         found.update(
             row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (account_id, *chunk))
@@ -38,7 +32,7 @@ def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
     names = list(values)
     sql = (
         f"INSERT INTO {campaigns.name} ({', '.join(names)})"
-        f" VALUES ({', '.join('?' * len(names))}) RETURNING id"
+        f" VALUES ({marks(len(names))}) RETURNING id"
     )
     return int(conn.exec_driver_sql(driver_sql(conn, sql), tuple(values.values())).scalar_one())
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import (
     accounts,
+    as_utc,
     blacklist,
     campaigns,
     inbound_parts,
@@ -41,23 +42,13 @@ class ClaimedMessage:
     expires_at: datetime
 
 
-def _moment(value: datetime | str) -> datetime:
-    """A stored moment as aware UTC (SQLite's driver gives back the text it stored)."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 # The statements of this module run for every message: they are written at driver level, as
 # SQLAlchemy's statement handling cost more than SQLite executing them.
 
 
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
 def _insert_many(conn: Connection, table: str, rows: Sequence[dict[str, object]]) -> None:
     names = list(rows[0])
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(len(names))})"
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks(len(names))})"
     conn.exec_driver_sql(driver_sql(conn, sql), [tuple(row[n] for n in names) for row in rows])
 
 
@@ -82,12 +73,12 @@ def claim_due(
         return []
     sql = (
         "UPDATE messages SET state = 'claimed', lease_until = ?, claimed_by = ?"
-        f" WHERE id IN ({_marks(len(ids))})"
+        f" WHERE id IN ({marks(len(ids))})"
         " RETURNING id, account_id, phone, text, sender, parts, attempts, expires_at"
     )
     rows = conn.exec_driver_sql(driver_sql(conn, sql), (now + lease, owner, *ids))
     claimed = [
-        ClaimedMessage(m, account, phone, text, sender, parts, attempts, _moment(expires))
+        ClaimedMessage(m, account, phone, text, sender, parts, attempts, as_utc(expires))
         for m, account, phone, text, sender, parts, attempts, expires in rows
     ]
     claimed.sort(key=lambda m: m.id)
@@ -145,7 +136,7 @@ def mark_submitted(
     ids = list(message_ids)
     sql = (
         "UPDATE messages SET state = 'submitted', status = 3, connector = ?, status_at = ?,"
-        f" lease_until = NULL WHERE state = 'claimed' AND id IN ({_marks(len(ids))})"
+        f" lease_until = NULL WHERE state = 'claimed' AND id IN ({marks(len(ids))})"
         " RETURNING id"
     )
     return [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, now, *ids))]

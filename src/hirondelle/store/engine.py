@@ -23,7 +23,7 @@ import os
 import queue
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,6 +65,22 @@ def _sqlite_begin(conn: Connection) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return  # each statement its own transaction (see Store.read_inline)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITER_OPTION, False) else "BEGIN")
+
+
+#: Bound parameters per `IN (...)` list; well under SQLite's and PostgreSQL's limits.
+CHUNK = 2000
+
+S = TypeVar("S")
+
+
+def marks(count: int) -> str:
+    """`?, ?, …`: the placeholders of `count` values in a `driver_sql` statement."""
+    return ", ".join("?" * count)
+
+
+def chunks(values: Sequence[S], size: int = CHUNK) -> list[Sequence[S]]:
+    """`values` cut into lists of at most `size`, for `IN (...)` queries."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def driver_sql(conn: Connection, sql: str) -> str:

@@ -17,13 +17,14 @@ executemany, and nothing runs one query per contact.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store.engine import chunks
 from hirondelle.store.schema import contact_lists, contacts, list_fields
 
 CHUNK = 5000
@@ -70,15 +71,10 @@ def fields_of(conn: Connection, list_id: int) -> list[RowMapping]:
     return list(conn.execute(query.order_by(list_fields.c.position)).mappings())
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def existing_phones(conn: Connection, list_id: int, phones: Collection[str]) -> set[str]:
     """Which of `phones` the list holds already."""
     found: set[str] = set()
-    for chunk in _chunks(sorted(phones)):
+    for chunk in chunks(sorted(phones), CHUNK):
         query = sa.select(contacts.c.phone).where(
             contacts.c.list_id == list_id, contacts.c.phone.in_(chunk)
         )
@@ -98,7 +94,7 @@ def insert_contacts(conn: Connection, list_id: int, rows: Sequence[dict[str, str
 def delete_phones(conn: Connection, list_id: int, phones: Collection[str]) -> int:
     """Delete the contacts with these numbers; return how many there were."""
     deleted = 0
-    for chunk in _chunks(sorted(phones)):
+    for chunk in chunks(sorted(phones), CHUNK):
         result = conn.execute(
             sa.delete(contacts).where(contacts.c.list_id == list_id, contacts.c.phone.in_(chunk))
         )

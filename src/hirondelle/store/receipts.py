@@ -11,25 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import driver_sql
-
-CHUNK = 2000
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def moment(value: datetime | str) -> datetime:
-    """A stored moment as aware UTC: SQLite gives driver-level reads back as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from hirondelle.store.engine import chunks, driver_sql, marks
+from hirondelle.store.schema import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +35,15 @@ def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) ->
     """For each of these SMSC ids on this connector, the part that holds it last."""
     ids = list(smsc_ids)
     found: list[PartMatch] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in chunks(ids):
         sql = (
             "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
             " FROM message_parts p JOIN messages m ON m.id = p.message_id"
             " WHERE p.id IN (SELECT max(id) FROM message_parts"
-            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))}) GROUP BY smsc_id)"
+            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))}) GROUP BY smsc_id)"
         )
         for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
-            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], moment(row[6])))
+            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6])))
     return found
 
 
@@ -76,7 +63,7 @@ _COLUMNS = "id, connector, smsc_id, status, detail, received_at"
 
 
 def _pending(rows: Iterable[Sequence[Any]]) -> list[Pending]:
-    return [Pending(row[0], row[1], row[2], row[3], row[4], moment(row[5])) for row in rows]
+    return [Pending(row[0], row[1], row[2], row[3], row[4], as_utc(row[5])) for row in rows]
 
 
 def add_pending(
@@ -102,11 +89,10 @@ def pending_for(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> li
     """The receipts waiting for one of these exact SMSC ids on this connector, oldest first."""
     ids = list(smsc_ids)
     found: list[Pending] = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in chunks(ids):
         sql = (
             f"SELECT {_COLUMNS} FROM pending_receipts"
-            f" WHERE connector = ? AND smsc_id IN ({_marks(len(chunk))})"
+            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))})"
         )
         found.extend(_pending(conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))))
     found.sort(key=lambda pending: pending.id)
@@ -129,9 +115,8 @@ def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
 
 
 def delete_pending(conn: Connection, ids: Sequence[int]) -> None:
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        sql = f"DELETE FROM pending_receipts WHERE id IN ({_marks(len(chunk))})"
+    for chunk in chunks(ids):
+        sql = f"DELETE FROM pending_receipts WHERE id IN ({marks(len(chunk))})"
         conn.exec_driver_sql(driver_sql(conn, sql), tuple(chunk))
 
 

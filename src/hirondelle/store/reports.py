@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.campaigns import CHUNK
+from hirondelle.store.engine import chunks
 from hirondelle.store.schema import blacklist, campaigns, message_events, messages, replies
 
 # -- acks ----------------------------------------------------------------------------------------
@@ -44,14 +44,10 @@ def acks_of_campaign(conn: Connection, campaign_id: int) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def _in_chunks(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[start : start + CHUNK] for start in range(0, len(values), CHUNK)]
-
-
 def acks_by_sms_ids(conn: Connection, account_id: int, sms_ids: Sequence[str]) -> list[RowMapping]:
     """The account's messages among `sms_ids` (others are left out), by smsId."""
     found: list[RowMapping] = []
-    for chunk in _in_chunks(sms_ids):
+    for chunk in chunks(sms_ids):
         query = sa.select(*_ACK_COLUMNS).where(
             messages.c.account_id == account_id, messages.c.sms_id.in_(chunk)
         )
@@ -140,7 +136,7 @@ def replies_to_sms_ids(
     conn: Connection, account_id: int, sms_ids: Sequence[str]
 ) -> list[RowMapping]:
     found: list[RowMapping] = []
-    for chunk in _in_chunks(sms_ids):
+    for chunk in chunks(sms_ids):
         query = _reply_query().where(
             replies.c.account_id == account_id, messages.c.sms_id.in_(chunk)
         )

@@ -6,11 +6,35 @@ Times are stored as timezone-aware UTC. Money is whole credits (integers). Publi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-UtcDateTime = sa.DateTime(timezone=True)
+
+def as_utc(value: datetime | str) -> datetime:
+    """A stored moment as aware UTC. SQLite keeps no time zone (its rows come back naive, or as
+    the text the driver stored when read at driver level); PostgreSQL answers in its session's
+    zone. Every moment the store writes is UTC, so a naive one is UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A moment, written as UTC and read back as aware UTC on every database: SQLite's quirks
+    end here, not in the services."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
 
 accounts = sa.Table(
     "accounts",

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import WAITING
 
 
@@ -38,10 +38,9 @@ def expire_waiting(conn: Connection, now: datetime, limit: int) -> list[ExpiredM
     ids = [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (now, now, limit))]
     if not ids:
         return []
-    marks = ", ".join("?" * len(ids))
     sql = (
         "UPDATE messages SET state = 'final', status = 4, status_at = ?, lease_until = NULL,"
-        f" claimed_by = NULL WHERE id IN ({marks}) AND {WAITING} AND {abandoned}"
+        f" claimed_by = NULL WHERE id IN ({marks(len(ids))}) AND {WAITING} AND {abandoned}"
         " RETURNING id, account_id, sms_id, credits"
     )
     rows = conn.exec_driver_sql(driver_sql(conn, sql), (now, *ids, now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
@@ -138,7 +138,7 @@ def claim_due_events(
             row.url,
             orjson.loads(row.params),
             row.attempts,
-            row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
+            row.created_at,
             secrets.get(row.account_id) or "",
         )
         for row in claimed

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.store import Store
-from hirondelle.store.engine import create_engine
+from hirondelle.store.engine import CHUNK, chunks, create_engine, marks
 from hirondelle.store.migrate import current_revision
 from hirondelle.store.schema import ledger
 
@@ -74,3 +74,11 @@ def test_sqlite_runs_in_wal_with_full_sync(sqlite_url: str) -> None:
         assert current_revision(store.engine) == "0001"
     finally:
         store.close()
+
+
+def test_chunks_and_marks_for_in_lists() -> None:
+    ids = list(range(CHUNK * 2 + 1))
+    assert [len(chunk) for chunk in chunks(ids)] == [CHUNK, CHUNK, 1]
+    assert [x for chunk in chunks(ids) for x in chunk] == ids
+    assert chunks([]) == []
+    assert marks(3) == "?, ?, ?"
