@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hirondelle.domain.text import split_parts
+from hirondelle.domain.text import decode_text, split_parts
 from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.messages import (
     MessageOptions,
@@ -11,7 +11,6 @@ from hirondelle.smpp.messages import (
     build_messages,
     build_submits,
     choose_data_coding,
-    decode_text,
     segment_of,
     split_text,
 )

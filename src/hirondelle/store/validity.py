@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.store.engine import driver_sql
 from hirondelle.store.schema import WAITING
 
@@ -40,7 +41,8 @@ def expire_waiting(conn: Connection, now: datetime, limit: int) -> list[ExpiredM
         return []
     marks = ", ".join("?" * len(ids))
     sql = (
-        "UPDATE messages SET state = 'final', status = 4, status_at = ?, lease_until = NULL,"
+        f"UPDATE messages SET state = 'final', status = {AckStatus.REJECTED:d}, status_at = ?,"
+        " lease_until = NULL,"
         f" claimed_by = NULL WHERE id IN ({marks}) AND {WAITING} AND {abandoned}"
         " RETURNING id, account_id, sms_id, credits"
     )
