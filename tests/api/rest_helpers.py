@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
 from hirondelle.context import Context
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.services import delivery
-from hirondelle.services.delivery import SubmitResult
+from hirondelle.services.delivery import ReceiptIn, SubmitResult
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.ledger import balance_of
@@ -77,5 +78,7 @@ def submit_and_deliver(ctx: Context, status: int, at: datetime) -> None:
 
     for smsc_id in ctx.store.write_sync(claim_and_submit):
         ctx.store.write_sync(
-            lambda conn, i=smsc_id: delivery.apply_receipt(conn, "smsc", i, status, "", at)
+            lambda conn, i=smsc_id: delivery.apply_receipts(
+                conn, "smsc", [ReceiptIn(i, AckStatus(status), "")], at
+            )
         )

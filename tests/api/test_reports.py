@@ -13,9 +13,10 @@ from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
 from hirondelle.context import Context
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.notify import netguard
-from hirondelle.services import delivery
-from hirondelle.services.delivery import SubmitResult
+from hirondelle.services import delivery, replies
+from hirondelle.services.delivery import ReceiptIn, SubmitResult
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store.schema import accounts
 from tests.helpers import Creds, json_answer, make_account, xml_answer
@@ -53,7 +54,8 @@ def submit_and_receipt(ctx: Context, receipts: dict[str, int]) -> None:
         delivery.apply_submit_results(conn, results, WINTER - timedelta(seconds=2))
         for m in claimed:
             if m.phone in receipts:
-                delivery.apply_receipt(conn, "c", f"x{m.id}", receipts[m.phone], "", WINTER)
+                receipt = ReceiptIn(f"x{m.id}", AckStatus(receipts[m.phone]), "")
+                delivery.apply_receipts(conn, "c", [receipt], WINTER)
 
     ctx.store.write_sync(run)
 
@@ -61,7 +63,7 @@ def submit_and_receipt(ctx: Context, receipts: dict[str, int]) -> None:
 def reply(ctx: Context, phone: str, text: str, minutes: int = 0) -> None:
     at = WINTER + timedelta(minutes=minutes)
     window = timedelta(hours=ctx.settings.reply_window_hours)
-    ctx.store.write_sync(lambda conn: delivery.store_reply(conn, phone, "36180", text, at, window))
+    ctx.store.write_sync(lambda conn: replies.apply_reply(conn, phone, "36180", text, at, window))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hirondelle.context import Context
-from hirondelle.services import delivery
+from hirondelle.services import replies
 from tests.api.rest_helpers import (
     assert_error,
     auth,
@@ -74,7 +74,7 @@ def test_replies_are_handed_out_once(client: TestClient, ctx: Context, alice: Cr
     window = timedelta(hours=ctx.settings.reply_window_hours)
     for text, minute in (("Yes", 1), ("Thanks", 2)):
         ctx.store.write_sync(
-            lambda conn, t=text, m=minute: delivery.store_reply(
+            lambda conn, t=text, m=minute: replies.apply_reply(
                 conn, "33611111111", "36180", t, at + timedelta(minutes=m), window
             )
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hirondelle.domain.text import split_parts
+from hirondelle.domain.text import decode_text, split_parts
 from hirondelle.smpp.codec import decode_pdu, encode_pdu
 from hirondelle.smpp.messages import (
     MessageOptions,
@@ -11,7 +11,6 @@ from hirondelle.smpp.messages import (
     build_messages,
     build_submits,
     choose_data_coding,
-    decode_text,
     segment_of,
     split_text,
 )
@@ -156,18 +155,3 @@ def test_data_sm_and_other_ies() -> None:
     segment, body = segment_of(DeliverSm(esm_class=0x40, short_message=udh + b"hi"))
     assert segment is not None and (segment.reference, segment.total, segment.seqnum) == (9, 2, 1)
     assert body == b"hi"
-
-
-@pytest.mark.parametrize(
-    ("data", "coding", "text"),
-    [
-        (b"\x00\x01", 0, "@£"),
-        (b"\xff", 0, "ÿ"),  # not a septet: Latin-1 fallback, never an exception
-        (b"\x00", 8, "\x00"),  # odd UCS-2 length: fallback
-        (b"abc", 1, "abc"),
-        (b"\xe9", 3, "é"),
-        (b"\x00\x01", 0xF1, "@£"),
-    ],
-)
-def test_decode_text(data: bytes, coding: int, text: str) -> None:
-    assert decode_text(data, coding) == text

@@ -8,9 +8,6 @@ from hirondelle.smpp.receipts import (
     Receipt,
     ReceiptStat,
     format_receipt_text,
-    ids_match,
-    message_id_forms,
-    normalize_message_id,
     parse_receipt_date,
     parse_receipt_text,
     receipt_from_deliver_sm,
@@ -140,33 +137,6 @@ def test_mobile_originated_is_not_a_receipt() -> None:
 )
 def test_outcome(stat: ReceiptStat, err: str | None, outcome: AckStatus) -> None:
     assert receipt_outcome(Receipt("1", stat, err=err)) == outcome
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "same"),
-    [
-        ("5F3A", "5f3a", True),
-        ("005F3A", "5f3a", True),
-        ("5F3A", "24378", True),  # hex in submit_sm_resp, decimal in the receipt
-        ("24378", "5F3A", True),  # and the reverse
-        ("123", "291", True),  # "123" read as hex is 291
-        ("123", "7b", True),  # "123" decimal is 0x7b
-        ("123", "124", False),
-        ("abc-1", "ABC-1", True),
-        ("abc-1", "abc-2", False),
-        ("", "", False),
-        ("0", "00", True),
-    ],
-)
-def test_ids_match(a: str, b: str, same: bool) -> None:
-    assert ids_match(a, b) is same
-    assert ids_match(b, a) is same
-
-
-def test_normalize_and_forms() -> None:
-    assert normalize_message_id(" 00AbC ") == "abc"
-    assert message_id_forms("ff") == {"ff", "255"}
-    assert message_id_forms("x-1") == {"x-1"}
 
 
 def test_dates_and_format_round_trip() -> None:

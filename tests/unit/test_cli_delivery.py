@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hirondelle.services import delivery
+from hirondelle.services import replies
 from hirondelle.store.engine import opened
 from tests.unit.test_cli import run  # noqa: F401 (the fixture: a CLI runner on a temporary store)
 
@@ -53,7 +53,7 @@ def test_unassigned_replies(acme, tmp_path: Path) -> None:  # type: ignore[no-un
     with opened(f"sqlite:///{tmp_path}/cli.db") as store:
         for text, to in (("Who is this?", "36180"), ("Hello", "38999")):
             store.write_sync(
-                lambda conn, t=text, d=to: delivery.store_reply(
+                lambda conn, t=text, d=to: replies.apply_reply(
                     conn, "33611111111", d, t, at, timedelta(hours=72)
                 )
             )

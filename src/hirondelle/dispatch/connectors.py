@@ -4,8 +4,9 @@
 the credits were counted, with the message's validity as validity_period, so that the SMSC
 drops it when we stop waiting for it) and returns a `SubmitResult` for the dispatcher to store.
 A submit throttled or not answered is given back to retry later; a warning says so, once a
-minute per connector. Incoming deliver_sm go to `services.delivery`, which persists them before
-the session acknowledges.
+minute per connector. The connector is the only SMPP adapter: an incoming deliver_sm becomes a
+plain value, a `ReceiptIn` for `services.delivery` or an `InboundPart` for `services.replies`,
+persisted before the session acknowledges.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 from hirondelle.config import ConnectorConfig, ValidityFormat
 from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
-from hirondelle.services import delivery
-from hirondelle.services.delivery import SubmitResult
+from hirondelle.services import delivery, replies
+from hirondelle.services.delivery import ReceiptIn, SubmitResult
+from hirondelle.services.dispatching import ClaimedMessage
+from hirondelle.services.replies import InboundPart
 from hirondelle.smpp.constants import CommandStatus
 from hirondelle.smpp.errors import (
     SubmitRejected,
@@ -29,12 +32,11 @@ from hirondelle.smpp.errors import (
     SubmitThrottled,
     SubmitTimedOut,
 )
-from hirondelle.smpp.messages import MessageOptions, build_submits
+from hirondelle.smpp.messages import MessageOptions, build_submits, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
 from hirondelle.smpp.session import SessionConfig, SmppSession
 from hirondelle.smpp.times import absolute_time, relative_time
-from hirondelle.store.delivery import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class Connector:
         self.validity = validity
         self.retry_warnings = Occasional(WARNING_INTERVAL, clock)
         self.session = SmppSession(session_config, self.on_deliver)
-        self.receipts: Batcher[delivery.ReceiptIn] = Batcher(
+        self.receipts: Batcher[ReceiptIn] = Batcher(
             lambda batch: delivery.record_receipts(ctx, name, batch)
         )
         #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
@@ -168,9 +170,27 @@ class Connector:
                     self.session.config.describe(),
                 )
                 return CommandStatus.ESME_ROK
-            status = int(receipt_outcome(receipt))
             detail = f"stat:{receipt.stat.value} err:{receipt.err or ''}".strip()
-            await self.receipts.submit((receipt.message_id, status, detail))
+            await self.receipts.submit(
+                ReceiptIn(receipt.message_id, receipt_outcome(receipt), detail)
+            )
         else:
-            await delivery.record_inbound(self.ctx, self.name, pdu)
+            await replies.record_inbound(self.ctx, self.name, inbound_part(pdu))
         return CommandStatus.ESME_ROK
+
+
+def inbound_part(pdu: DeliverSm | DataSm) -> InboundPart:
+    """A short message from a handset as services take it: its user data without the header,
+    and its place in a concatenated message (none: a whole one)."""
+    segment, data = segment_of(pdu)
+    if segment is None:
+        return InboundPart(pdu.source_addr, pdu.destination_addr, pdu.data_coding, data)
+    return InboundPart(
+        pdu.source_addr,
+        pdu.destination_addr,
+        pdu.data_coding,
+        data,
+        reference=segment.reference,
+        total=segment.total,
+        seqnum=segment.seqnum,
+    )

@@ -20,16 +20,15 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.routing import Router
-from hirondelle.services import delivery
+from hirondelle.services import delivery, dispatching
 from hirondelle.services.delivery import SubmitResult
-from hirondelle.store import delivery as rows
-from hirondelle.store.delivery import ClaimedMessage
+from hirondelle.services.dispatching import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +73,7 @@ class Dispatcher:
 
     async def recover(self) -> int:
         """Single-dispatcher start-up: take back the claims a crashed process left behind."""
-        return await self.ctx.store.write(
-            lambda conn: rows.release_claims_of_others(conn, self.owner)
-        )
+        return await dispatching.release_claims_of_others(self.ctx, self.owner)
 
     async def run(self) -> None:
         """Claim and submit until `stop()`; then let the messages in flight finish."""
@@ -118,10 +115,7 @@ class Dispatcher:
                 log.warning("%d messages failed: not submitted within their validity", expired)
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
-        now = datetime.now(UTC)
-        return await self.ctx.store.write(
-            lambda conn: rows.claim_due(conn, self.owner, now, self.lease, limit)
-        )
+        return await dispatching.claim_due(self.ctx, self.owner, self.lease, limit)
 
     def stop(self) -> None:
         self._stopping.set()

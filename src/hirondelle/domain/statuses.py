@@ -62,6 +62,10 @@ class AckStatus(IntEnum):
     UNKNOWN_NUMBER = 5
 
 
+#: The status a message holds while no SMSC has taken it: not one of annex 6 (getAcks reports it
+#: as transmitted, with a comment saying it waits).
+NOT_SUBMITTED = 0
+
 ACK_STATUS_TEXTS: dict[AckStatus, str] = {
     AckStatus.DELIVERED: "Delivered",
     AckStatus.NOT_DELIVERED: "Not delivered (sent by the operator)",

@@ -73,6 +73,12 @@ _GSM_SEPTETS: Final = {ord(char): chr(code) for char, code in _BASIC_CODES.items
     ord(char): chr(_ESCAPE) + chr(code) for char, code in _EXTENSION_CODES.items()
 }
 
+#: SMPP 3.4 §5.2.19 data_coding values (the same numbers as TS 23.038's for these alphabets).
+DATA_CODING_GSM: Final = 0x00  # SMSC default alphabet; for us GSM 03.38, one septet per octet
+DATA_CODING_IA5: Final = 0x01  # IA5, i.e. ASCII
+DATA_CODING_LATIN1: Final = 0x03
+DATA_CODING_UCS2: Final = 0x08
+
 _PARAM: Final = re.compile(r"#param_(\d{1,9})#", re.IGNORECASE)
 
 
@@ -255,3 +261,18 @@ def encode_ucs2(text: str) -> bytes:
 def decode_ucs2(data: bytes) -> str:
     """The text of UTF-16 big-endian bytes; ValueError on an odd length."""
     return data.decode("utf-16-be", "surrogatepass")
+
+
+def decode_text(data: bytes, data_coding: int) -> str:
+    """The text of a short message by its data_coding; undecodable octets fall back to Latin-1,
+    never raise."""
+    try:
+        if data_coding == DATA_CODING_UCS2:
+            return decode_ucs2(data)
+        if data_coding == DATA_CODING_GSM or 0xF0 <= data_coding <= 0xF3:  # GSM, with class
+            return decode_gsm7_unpacked(data)
+        if data_coding == DATA_CODING_IA5:
+            return data.decode("ascii")
+    except ValueError:
+        pass
+    return data.decode("latin-1")

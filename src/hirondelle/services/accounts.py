@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -84,15 +83,6 @@ def check_password_rules(password: str) -> None:
 async def hash_password(password: str) -> str:
     check_password_rules(password)
     return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return await asyncio.to_thread(_hasher.verify, password_hash, password)
-    except VerificationError:
-        return False
 
 
 def insert_with_key(
@@ -231,13 +221,6 @@ async def top_up(ctx: Context, login: str, credits: int, reference: str = "top-u
         return ledger.move(conn, row["id"], credits, "topup", reference)
 
     return await ctx.store.write(credit)
-
-
-async def debit(ctx: Context, account_id: int, credits: int, reference: str = "") -> int:
-    """Take credits from an account; InsufficientCredits if a prepaid balance would go negative."""
-    return await ctx.store.write(
-        lambda conn: ledger.move(conn, account_id, -credits, "debit", reference)
-    )
 
 
 async def list_all(ctx: Context) -> list[Account]:

@@ -2,36 +2,30 @@
 
 - `record_submit_results`: a batch of submit outcomes (accepted with SMSC ids, rejected and
   refunded, or to retry later), with any receipt that arrived before its submit_sm_resp.
-- `record_receipts`: delivery receipts, matched by SMSC message id (see `apply_receipts` for
+- `record_receipts`: delivery receipts, matched by SMSC message id (see `_match_receipts` for
   reused ids, hex and decimal forms); an unknown number (status 5) blacklists the number as
   `refused`. Receipts that match nothing wait, swept by `resolve_stale_receipts`.
-- `record_inbound`: a reply from a handset (or one part of it), routed to an account by the
-  number it was written to (see `store_reply`), with STOP / START handled.
 
 Each writes the status history and the webhook events in the same transaction, and returns only
-once durable: the SMPP session acknowledges a deliver_sm only after these return.
+once durable: the SMPP session acknowledges a deliver_sm only after these return. Each `record_*`
+(async, its own transaction) has its `apply_*` twin, to run inside a transaction. Replies from
+handsets are `services.replies`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
-from hirondelle.domain.keywords import keyword_of
-from hirondelle.domain.numbers import InvalidNumber, parse_mobile
-from hirondelle.domain.sender import answered_at, reply_address
+from hirondelle.domain.smsc_ids import message_id_forms, normalize_message_id
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
-from hirondelle.notify.payloads import receipt_params, reply_params
-from hirondelle.smpp.messages import decode_text, segment_of
-from hirondelle.smpp.pdu import DataSm, DeliverSm
-from hirondelle.smpp.receipts import message_id_forms, normalize_message_id
+from hirondelle.notify.payloads import receipt_params
 from hirondelle.store import delivery as rows
 from hirondelle.store import ledger, validity
 from hirondelle.store import receipts as receipt_rows
@@ -140,20 +134,25 @@ def apply_expiry(conn: Connection, now: datetime, limit: int) -> int:
 
 # -- receipts ------------------------------------------------------------------------------------
 
-#: (SMSC message id, annex 6 status, detail) as a connector reports a receipt.
-ReceiptIn = tuple[str, int, str]
+
+class ReceiptIn(NamedTuple):
+    """A delivery receipt as a connector reports it."""
+
+    smsc_id: str
+    status: AckStatus  # annex 6
+    detail: str
 
 
 async def record_receipts(ctx: Context, connector: str, receipts: Sequence[ReceiptIn]) -> None:
     """Store delivery receipts of one connector in one transaction."""
-    final = [r for r in receipts if r[1] != AckStatus.TRANSMITTED]  # ENROUTE changes nothing
+    final = [r for r in receipts if r.status != AckStatus.TRANSMITTED]  # ENROUTE changes nothing
     if final:
         await ctx.store.write(
-            lambda conn: store_receipts(conn, connector, final, datetime.now(UTC))
+            lambda conn: apply_receipts(conn, connector, final, datetime.now(UTC))
         )
 
 
-def apply_receipts(
+def _match_receipts(
     conn: Connection,
     connector: str,
     receipts: Sequence[ReceiptIn],
@@ -178,15 +177,15 @@ def apply_receipts(
     could be taken for it.
     """
     if other_forms:
-        wanted = {form for receipt in receipts for form in message_id_forms(receipt[0])}
+        wanted = {form for receipt in receipts for form in message_id_forms(receipt.smsc_id)}
     else:
-        wanted = {normalize_message_id(receipt[0]) for receipt in receipts}
+        wanted = {normalize_message_id(receipt.smsc_id) for receipt in receipts}
     holders = {part.smsc_id: part for part in receipt_rows.latest_holders(conn, connector, wanted)}
     matches: list[receipt_rows.PartMatch] = []
     receipt_of: dict[int, ReceiptIn] = {}  # part id -> its receipt
     left: list[int] = []
     for index, receipt in enumerate(receipts):
-        part = _holder(holders, receipt[0], other_forms)
+        part = _holder(holders, receipt.smsc_id, other_forms)
         if (
             part is None
             or part.part_status != AckStatus.TRANSMITTED
@@ -217,9 +216,9 @@ def _apply_matches(
     receipt_of: dict[int, ReceiptIn],
     now: datetime,
 ) -> None:
-    part_updates = [(p.part_id, receipt_of[p.part_id][1]) for p in matches]
+    part_updates = [(p.part_id, int(receipt_of[p.part_id].status)) for p in matches]
     status_of: dict[int, int] = {
-        p.message_id: receipt_of[p.part_id][1] for p in matches if p.parts == 1
+        p.message_id: int(receipt_of[p.part_id].status) for p in matches if p.parts == 1
     }
     rows.set_parts_status(conn, part_updates)
     for part in matches:  # long messages: one status for all their parts
@@ -228,13 +227,13 @@ def _apply_matches(
     current = {p.message_id: p.message_status for p in matches}
     changed = {m: s for m, s in status_of.items() if s != current[m]}
     rows.set_messages_status(conn, list(changed.items()), now)
-    details = {p.message_id: receipt_of[p.part_id][2] for p in matches}
+    details = {p.message_id: receipt_of[p.part_id].detail for p in matches}
     rows.add_events(
         conn,
         [
             (m, s, details[m] or ACK_STATUS_TEXTS[AckStatus(s)])
             for m, s in changed.items()
-            if s != 3
+            if s != AckStatus.TRANSMITTED
         ],
         now,
     )
@@ -245,26 +244,19 @@ def _apply_matches(
             rows.blacklist_add(conn, info.account_id, info.phone, "refused", now)
 
 
-def store_receipts(
+def apply_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
 ) -> None:
     """Apply receipts; keep those that matched no part they may change in pending_receipts."""
     rows.lock_connector(conn, connector)
-    left = [receipts[i] for i in apply_receipts(conn, connector, receipts, now)]
+    left = [receipts[i] for i in _match_receipts(conn, connector, receipts, now)]
     receipt_rows.add_pending(
         conn,
         connector,
-        [(normalize_message_id(smsc_id), status, detail) for smsc_id, status, detail in left],
+        [(normalize_message_id(smsc_id), int(status), detail) for smsc_id, status, detail in left],
         now,
         now + STALE_RECEIPT,
     )
-
-
-def apply_receipt(
-    conn: Connection, connector: str, smsc_id: str, status: int, detail: str, now: datetime
-) -> None:
-    """One receipt (see `store_receipts`)."""
-    store_receipts(conn, connector, [(smsc_id, status, detail)], now)
 
 
 def _apply_waiting(
@@ -279,9 +271,9 @@ def _apply_waiting(
     matched and return the others, left as they were."""
     if not waiting:
         return []
-    receipts = [(p.smsc_id, p.status, p.detail) for p in waiting]
+    receipts = [ReceiptIn(p.smsc_id, AckStatus(p.status), p.detail) for p in waiting]
     arrived = [p.received_at for p in waiting]
-    left = apply_receipts(conn, connector, receipts, now, arrived=arrived, other_forms=other_forms)
+    left = _match_receipts(conn, connector, receipts, now, arrived=arrived, other_forms=other_forms)
     kept = set(left)
     receipt_rows.delete_pending(conn, [p.id for i, p in enumerate(waiting) if i not in kept])
     return [waiting[i] for i in left]
@@ -352,117 +344,3 @@ def _queue_receipt_webhooks(
         outbox.queue_event(
             conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now
         )
-
-
-# -- replies -------------------------------------------------------------------------------------
-
-
-async def record_inbound(ctx: Context, connector: str, pdu: DeliverSm | DataSm) -> None:
-    """Store a reply from a handset, or one part of a concatenated reply."""
-    window = timedelta(hours=ctx.settings.reply_window_hours)
-    await ctx.store.write(
-        lambda conn: apply_inbound(conn, connector, pdu, datetime.now(UTC), window)
-    )
-
-
-def apply_inbound(
-    conn: Connection, connector: str, pdu: DeliverSm | DataSm, now: datetime, window: timedelta
-) -> None:
-    segment, body = segment_of(pdu)
-    if segment is not None and segment.total > 1:
-        parts = rows.add_inbound_part(
-            conn,
-            connector=connector,
-            source=pdu.source_addr,
-            destination=pdu.destination_addr,
-            reference=segment.reference,
-            total=segment.total,
-            seqnum=segment.seqnum,
-            data_coding=pdu.data_coding,
-            data=body,
-            now=now,
-        )
-        if parts is None:
-            return
-        body = b"".join(part["data"] for part in parts)
-    text = decode_text(body, pdu.data_coding)
-    store_reply(conn, pdu.source_addr, pdu.destination_addr, text, now, window)
-
-
-def _phone_digits(address: str) -> str:
-    try:
-        return parse_mobile(address if address.startswith(("+", "0")) else "+" + address).digits
-    except InvalidNumber:
-        return "".join(ch for ch in address if ch.isdigit()) or address
-
-
-def _route_reply(
-    conn: Connection, phone: str, short_code: str, since: datetime
-) -> tuple[int | None, int | None, list[int]]:
-    """(account, message replied to, accounts its STOP / START applies to) of a reply."""
-    to = reply_address(short_code)
-    if not to:
-        return None, None, []
-    owner = rows.reply_number_owner(conn, to)
-    recent = [
-        (row["id"], row["account_id"])
-        for row in rows.recent_messages_to(conn, phone, since)
-        if answered_at(row["sender"], row["text"]) == to
-        and (owner is None or row["account_id"] == owner)
-    ]
-    if owner is not None:
-        return owner, recent[0][0] if recent else None, [owner]
-    concerned = list(dict.fromkeys(account for _message_id, account in recent))  # newest first
-    return (concerned[0], recent[0][0], concerned) if recent else (None, None, [])
-
-
-def store_reply(
-    conn: Connection, source: str, short_code: str, text: str, now: datetime, window: timedelta
-) -> int:
-    """Store a whole reply: route it, apply its keyword, queue its webhook; return its row id.
-
-    Routing (docs/operations.md, "Reply routing"): a reply written to an account's own reply
-    number is that account's; on a shared number it goes to the account that most recently sent
-    to that person a message answered there (`answered_at`) within `window`, and a STOP / START
-    applies to every account that did; a reply matching no message of the window has no account
-    (the operator's unassigned replies).
-    """
-    phone = _phone_digits(source)
-    account_id, message_id, concerned = _route_reply(conn, phone, short_code, now - window)
-    info = rows.message_info(conn, message_id) if message_id is not None else None
-    keyword = keyword_of(text)
-    public_id = str(uuid.uuid4())
-    reply_id = rows.insert_reply(
-        conn,
-        {
-            "public_id": public_id,
-            "account_id": account_id,
-            "message_id": message_id,
-            "campaign_id": info.campaign_db_id if info else None,
-            "phone": phone,
-            "short_code": short_code,
-            "text": text,
-            "keyword": keyword,
-            "received_at": now,
-        },
-    )
-    if account_id is None:
-        return reply_id
-    for account in concerned:
-        if keyword == "stop":
-            rows.blacklist_add(conn, account, phone, "stop", now)
-        elif keyword == "start":
-            rows.blacklist_remove(conn, account, phone, ["stop"])
-    reply_url, timezone = rows.account_reply_settings(conn, account_id)
-    if reply_url:
-        params = reply_params(
-            sms_id=info.sms_id if info else "",
-            reply_id=public_id,
-            received=format_local(now, timezone),
-            phone=phone,
-            campaign_id=info.campaign_id if info else "",
-            text=text,
-            cli_msg_id=info.cli_msg_id if info else None,
-        )
-        outbox.queue_event(conn, account_id, "reply", public_id, reply_url, params, now)
-    return reply_id

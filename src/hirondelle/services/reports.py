@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.numbers import InvalidNumber, parse_mobile
-from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
+from hirondelle.domain.statuses import ACK_STATUS_TEXTS, NOT_SUBMITTED, AckStatus
 from hirondelle.services.accounts import Account
 from hirondelle.store import delivery as delivery_rows
 from hirondelle.store import reports as rows
@@ -93,16 +93,6 @@ class BlacklistEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class StatusChange:
-    """One step of a message's history: 0 accepted, then annex 6 statuses."""
-
-    status: int
-    detail: str
-    date: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class BlacklistChange:
     """What adding or removing numbers did: `changed` numbers, and why others were not."""
 
@@ -131,7 +121,7 @@ def split_ids(text: str | None) -> list[str]:
 def _ack(row: RowMapping, tz: str) -> Ack:
     if row["state"] == "cancelled":
         status, comment = int(AckStatus.REJECTED), CANCELLED_COMMENT
-    elif row["status"] == 0:
+    elif row["status"] == NOT_SUBMITTED:
         status, comment = int(AckStatus.TRANSMITTED), PENDING_COMMENT
     else:
         status, comment = int(row["status"]), ACK_STATUS_TEXTS[AckStatus(row["status"])]
@@ -164,16 +154,6 @@ async def acks_by_sms_ids(ctx: Context, account: Account, sms_ids: Sequence[str]
     found = await ctx.store.read(lambda conn: rows.acks_by_sms_ids(conn, account.id, sms_ids))
     by_id = {row["sms_id"]: _ack(row, account.timezone) for row in found}
     return [by_id[sms_id] for sms_id in sms_ids if sms_id in by_id]
-
-
-async def message_history(ctx: Context, account: Account, sms_id: str) -> list[StatusChange] | None:
-    """Every status of one of the account's messages with its time, oldest first; None if the
-    message is not the account's. The first step is its acceptance (status 0)."""
-    events = await ctx.store.read(lambda conn: rows.message_events_of(conn, account.id, sms_id))
-    if events is None:
-        return None
-    tz = account.timezone
-    return [StatusChange(e["status"], e["detail"], *_when(e["at"], tz)) for e in events]
 
 
 # -- replies -------------------------------------------------------------------------------------

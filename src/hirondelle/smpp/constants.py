@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from hirondelle.domain.text import DATA_CODING_GSM
+from hirondelle.domain.text import DATA_CODING_LATIN1 as DATA_CODING_LATIN1
+from hirondelle.domain.text import DATA_CODING_UCS2 as DATA_CODING_UCS2
+
 INTERFACE_VERSION = 0x34  # §5.2.4: SMPP 3.4
 HEADER_LENGTH = 16  # §3.2: command_length, command_id, command_status, sequence_number
 MAX_SEQUENCE_NUMBER = 0x7FFFFFFF  # §5.1.4
@@ -162,7 +166,5 @@ class Npi(IntEnum):
 ESM_CLASS_DELIVERY_RECEIPT = 0x04  # message type: SMSC delivery receipt
 ESM_CLASS_UDHI = 0x40  # GSM feature: the short message starts with a user data header
 
-# §5.2.19 data_coding values we produce and read.
-DATA_CODING_DEFAULT = 0x00  # SMSC default alphabet; for us GSM 03.38, one septet per octet
-DATA_CODING_LATIN1 = 0x03
-DATA_CODING_UCS2 = 0x08
+# §5.2.19 data_coding values we produce and read: the character-set rules of domain/text.py.
+DATA_CODING_DEFAULT = DATA_CODING_GSM

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from hirondelle.domain.text import (
-    decode_gsm7_unpacked,
-    decode_ucs2,
+    decode_text,
     encode_gsm7_unpacked,
     encode_ucs2,
     encoding_for,
@@ -206,20 +205,6 @@ def build_submits(
 
 
 # -- the way back: mobile-originated parts -------------------------------------------------------
-
-
-def decode_text(data: bytes, data_coding: int) -> str:
-    """The text of a short message; undecodable octets fall back to Latin-1, never raise."""
-    try:
-        if data_coding == DATA_CODING_UCS2:
-            return decode_ucs2(data)
-        if data_coding == DATA_CODING_DEFAULT or 0xF0 <= data_coding <= 0xF3:  # GSM, with class
-            return decode_gsm7_unpacked(data)
-        if data_coding == 0x01:  # IA5 (ASCII)
-            return data.decode("ascii")
-    except ValueError:
-        pass
-    return data.decode("latin-1")
 
 
 @dataclass(frozen=True)

@@ -158,39 +158,6 @@ def parse_receipt_date(value: str | None) -> datetime | None:
         return None
 
 
-# -- message ids --------------------------------------------------------------------------------
-
-
-def normalize_message_id(message_id: str) -> str:
-    """The form we store and compare: trimmed, lower case, leading zeros dropped."""
-    text = message_id.strip().lower()
-    return text.lstrip("0") or ("0" if text else "")
-
-
-_HEX = re.compile(r"[0-9a-f]+")
-
-
-def message_id_forms(message_id: str) -> frozenset[str]:
-    """Every normalized form the same id may take at an SMSC that reports it in hex in the
-    submit_sm_resp and in decimal in the receipt, or the reverse."""
-    norm = normalize_message_id(message_id)
-    forms = {norm}
-    if _HEX.fullmatch(norm) and len(norm) <= 32:
-        forms.add(normalize_message_id(str(int(norm, 16))))
-        if norm.isdigit():
-            forms.add(normalize_message_id(f"{int(norm):x}"))
-    return frozenset(forms)
-
-
-def ids_match(a: str, b: str) -> bool:
-    """Whether two reported message ids name the same message (see `message_id_forms`)."""
-    if not a.strip() or not b.strip():
-        return False
-    return normalize_message_id(b) in message_id_forms(a) or (
-        normalize_message_id(a) in message_id_forms(b)
-    )
-
-
 # -- annex 6 ------------------------------------------------------------------------------------
 
 # GSM MAP errors (3GPP TS 29.002 §17.6) that mean "no such subscriber": 1 unknownSubscriber,

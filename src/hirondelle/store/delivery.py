@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import (
     accounts,
@@ -26,8 +27,6 @@ from hirondelle.store.schema import (
     messages,
     replies,
 )
-
-FINAL_FAILURES = (2, 4, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +134,8 @@ def mark_submitted(
         return []
     ids = list(message_ids)
     sql = (
-        "UPDATE messages SET state = 'submitted', status = 3, connector = ?, status_at = ?,"
+        f"UPDATE messages SET state = 'submitted', status = {AckStatus.TRANSMITTED:d},"
+        " connector = ?, status_at = ?,"
         f" lease_until = NULL WHERE state = 'claimed' AND id IN ({marks(len(ids))})"
         " RETURNING id"
     )
@@ -153,12 +153,12 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
     row = conn.execute(
         sa.update(messages)
         .where(messages.c.id == message_id, messages.c.state == "claimed")
-        .values(state="final", status=4, status_at=now, lease_until=None)
+        .values(state="final", status=int(AckStatus.REJECTED), status_at=now, lease_until=None)
         .returning(messages.c.credits)
     ).first()
     if row is None:
         return None
-    add_events(conn, [(message_id, 4, detail)], now)
+    add_events(conn, [(message_id, int(AckStatus.REJECTED), detail)], now)
     return int(row[0])
 
 
@@ -189,11 +189,12 @@ def part_statuses(conn: Connection, message_id: int) -> list[int]:
 def set_messages_status(
     conn: Connection, updates: Sequence[tuple[int, int]], now: datetime
 ) -> None:
-    """Set (message_id, status) pairs; a status other than 3 makes the message final."""
+    """Set (message_id, status) pairs; a status other than transmitted makes it final."""
     if updates:
         sql = (
             "UPDATE messages SET status = ?, status_at = ?,"
-            " state = CASE WHEN ? = 3 THEN state ELSE 'final' END WHERE id = ?"
+            f" state = CASE WHEN ? = {AckStatus.TRANSMITTED:d} THEN state ELSE 'final' END"
+            " WHERE id = ?"
         )
         conn.exec_driver_sql(
             driver_sql(conn, sql), [(status, now, status, m) for m, status in updates]

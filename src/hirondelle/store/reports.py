@@ -1,5 +1,5 @@
-"""Queries of what comes back to the customer: acks (latest status), replies, the blacklist and
-the status history of a message. Every query is scoped to one account."""
+"""Queries of what comes back to the customer: acks (latest status), replies and the blacklist.
+Every query is scoped to one account."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.store.engine import chunks
-from hirondelle.store.schema import blacklist, campaigns, message_events, messages, replies
+from hirondelle.store.schema import blacklist, campaigns, messages, replies
 
 # -- acks ----------------------------------------------------------------------------------------
 
@@ -53,24 +53,6 @@ def acks_by_sms_ids(conn: Connection, account_id: int, sms_ids: Sequence[str]) -
         )
         found.extend(conn.execute(query).mappings())
     return found
-
-
-def message_events_of(conn: Connection, account_id: int, sms_id: str) -> list[RowMapping] | None:
-    """The status history of one of the account's messages (oldest first), None if not found."""
-    message = conn.execute(
-        sa.select(messages.c.id, messages.c.created_at).where(
-            messages.c.account_id == account_id, messages.c.sms_id == sms_id
-        )
-    ).first()
-    if message is None:
-        return None
-    query = (
-        sa.select(message_events.c.status, message_events.c.detail, message_events.c.at)
-        .where(message_events.c.message_id == message.id)
-        .order_by(message_events.c.id)
-    )
-    accepted = {"status": 0, "detail": "accepted", "at": message.created_at}
-    return [accepted, *conn.execute(query).mappings()]
 
 
 # -- replies -------------------------------------------------------------------------------------

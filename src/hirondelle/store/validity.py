@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import WAITING
 
@@ -39,7 +40,8 @@ def expire_waiting(conn: Connection, now: datetime, limit: int) -> list[ExpiredM
     if not ids:
         return []
     sql = (
-        "UPDATE messages SET state = 'final', status = 4, status_at = ?, lease_until = NULL,"
+        f"UPDATE messages SET state = 'final', status = {AckStatus.REJECTED:d}, status_at = ?,"
+        " lease_until = NULL,"
         f" claimed_by = NULL WHERE id IN ({marks(len(ids))}) AND {WAITING} AND {abandoned}"
         " RETURNING id, account_id, sms_id, credits"
     )

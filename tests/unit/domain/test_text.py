@@ -8,6 +8,7 @@ from hirondelle.domain.text import (
     BadParamKey,
     TextSize,
     decode_gsm7_unpacked,
+    decode_text,
     decode_ucs2,
     encode_gsm7_unpacked,
     encode_ucs2,
@@ -331,3 +332,18 @@ def test_gsm_round_trip_and_codec_agreement(text: str) -> None:
 @given(st.text(max_size=200))
 def test_ucs2_round_trip(text: str) -> None:
     assert decode_ucs2(encode_ucs2(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("data", "coding", "text"),
+    [
+        (b"\x00\x01", 0, "@£"),
+        (b"\xff", 0, "ÿ"),  # not a septet: Latin-1 fallback, never an exception
+        (b"\x00", 8, "\x00"),  # odd UCS-2 length: fallback
+        (b"abc", 1, "abc"),
+        (b"\xe9", 3, "é"),
+        (b"\x00\x01", 0xF1, "@£"),
+    ],
+)
+def test_decode_text_by_data_coding(data: bytes, coding: int, text: str) -> None:
+    assert decode_text(data, coding) == text

@@ -9,10 +9,12 @@ import orjson
 import pytest
 
 from hirondelle.context import Context
+from hirondelle.dispatch.connectors import inbound_part
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.services import delivery
 from hirondelle.services.accounts import Account
 from hirondelle.services.delivery import ReceiptIn, SubmitResult
+from hirondelle.services.replies import apply_inbound
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm
 from hirondelle.store import delivery as rows
@@ -54,12 +56,14 @@ async def hooked(ctx: Context) -> Account:
 
 
 async def receive(ctx: Context, *receipts: ReceiptIn, connector: str = "smsc") -> None:
-    await apply(ctx, lambda conn, at: delivery.store_receipts(conn, connector, receipts, at), NOW)
+    batch = [ReceiptIn(*r) for r in receipts]
+    await apply(ctx, lambda conn, at: delivery.apply_receipts(conn, connector, batch, at), NOW)
 
 
 async def inbound(ctx: Context, pdu: DeliverSm) -> None:
     window = timedelta(hours=ctx.settings.reply_window_hours)
-    await apply(ctx, lambda conn, at: delivery.apply_inbound(conn, "smsc", pdu, at, window), NOW)
+    part = inbound_part(pdu)
+    await apply(ctx, lambda conn, at: apply_inbound(conn, "smsc", part, at, window), NOW)
 
 
 def reply_pdus(text: str, source: str = "33612000001") -> list[DeliverSm]:

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.anyio
 
 
 async def receive_at(ctx: Context, moment: datetime, *receipts: delivery.ReceiptIn) -> None:
-    await apply(ctx, lambda conn, at: delivery.store_receipts(conn, "smsc", receipts, at), moment)
+    batch = [delivery.ReceiptIn(*r) for r in receipts]
+    await apply(ctx, lambda conn, at: delivery.apply_receipts(conn, "smsc", batch, at), moment)
 
 
 async def pending(ctx: Context) -> list[tuple[str, int]]:

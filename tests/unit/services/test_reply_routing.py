@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from hirondelle.context import Context
-from hirondelle.services import delivery
+from hirondelle.dispatch.connectors import inbound_part
 from hirondelle.services.accounts import Account
+from hirondelle.services.replies import apply_inbound
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm
 from hirondelle.store.schema import blacklist, messages, replies, webhook_events
@@ -43,7 +44,8 @@ async def reply(ctx: Context, text: str, to: str = SHARED) -> dict[str, Any]:
     (pdu,) = build_messages(DeliverSm, text, X_DIGITS, to, reference=1)
     window = timedelta(hours=ctx.settings.reply_window_hours)
     now = datetime.now(UTC)
-    await ctx.store.write(lambda conn: delivery.apply_inbound(conn, "smsc", pdu, now, window))
+    part = inbound_part(pdu)
+    await ctx.store.write(lambda conn: apply_inbound(conn, "smsc", part, now, window))
     return dict((await select(ctx, replies))[-1])
 
 

@@ -1,4 +1,4 @@
-"""Reports: acks, replies handed out once, the blacklist by hand, message history."""
+"""Reports: acks, replies handed out once, the blacklist by hand, the status history kept."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
-from hirondelle.services import accounts, delivery, reports
+from hirondelle.domain.statuses import AckStatus
+from hirondelle.services import accounts, delivery, replies, reports
 from hirondelle.services.accounts import Account
-from hirondelle.services.delivery import SubmitResult
+from hirondelle.services.delivery import ReceiptIn, SubmitResult
 from hirondelle.services.sending import Recipient, SmsOrder, send
 from hirondelle.store import delivery as delivery_rows
+from hirondelle.store.schema import message_events, messages
 
 pytestmark = pytest.mark.anyio
 
@@ -46,14 +49,13 @@ async def submit_all(ctx: Context, at: datetime | None = None) -> dict[str, str]
 
 
 async def receipt(ctx: Context, smsc_id: str, status: int, at: datetime) -> None:
-    await ctx.store.write(
-        lambda conn: delivery.apply_receipt(conn, "smsc", smsc_id, status, "", at)
-    )
+    receipts = [ReceiptIn(smsc_id, AckStatus(status), "")]
+    await ctx.store.write(lambda conn: delivery.apply_receipts(conn, "smsc", receipts, at))
 
 
 async def reply(ctx: Context, phone: str, text: str, at: datetime) -> None:
     window = timedelta(hours=ctx.settings.reply_window_hours)
-    await ctx.store.write(lambda conn: delivery.store_reply(conn, phone, "36180", text, at, window))
+    await ctx.store.write(lambda conn: replies.apply_reply(conn, phone, "36180", text, at, window))
 
 
 async def test_acks_show_the_latest_status_in_the_account_time_zone(ctx: Context) -> None:
@@ -96,7 +98,6 @@ async def test_reports_are_scoped_to_the_account(ctx: Context) -> None:
     with pytest.raises(reports.CampaignNotFound):
         await reports.replies_of_campaign(ctx, bob, campaign)
     assert await reports.acks_by_sms_ids(ctx, bob, [sms_id]) == []
-    assert await reports.message_history(ctx, bob, sms_id) is None
 
 
 async def test_each_reply_is_pulled_once_even_by_concurrent_callers(ctx: Context) -> None:
@@ -193,16 +194,21 @@ async def test_operators_may_lift_a_stop(ctx: Context) -> None:
     assert done.changed == ["33611111111"]
 
 
-async def test_message_history(ctx: Context) -> None:
+async def test_the_status_history_is_kept(ctx: Context) -> None:
     alice = await new_account(ctx)
     _campaign, sms_id = await sent(ctx, alice, "0611111111")
     ids = await submit_all(ctx, PARIS_SUMMER - timedelta(seconds=5))
     await receipt(ctx, ids["33611111111"], 2, PARIS_SUMMER)
-    history = await reports.message_history(ctx, alice, sms_id)
-    assert history is not None
-    assert [(step.status, step.detail) for step in history] == [
-        (0, "accepted"),
+    query = (
+        sa.select(message_events.c.status, message_events.c.detail, message_events.c.at)
+        .join(messages, messages.c.id == message_events.c.message_id)
+        .where(messages.c.sms_id == sms_id)
+        .order_by(message_events.c.id)
+    )
+    history = ctx.store.read_sync(lambda conn: list(conn.execute(query)))
+    assert [(status, detail) for status, detail, _at in history] == [
         (3, "submitted"),
         (2, "Not delivered (sent by the operator)"),
     ]
-    assert history[-1].date == "2024-07-01 12:00:00"
+    at = history[-1][2]
+    assert (at if at.tzinfo else at.replace(tzinfo=UTC)) == PARIS_SUMMER

@@ -11,7 +11,7 @@ status table in the manual answers a status from it (its `errors`), the others `
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -32,10 +32,9 @@ Fields = dict[str, Any]
 class MethodError(Exception):
     """A failure to report in the method's own format (`fields` are the answer's)."""
 
-    def __init__(self, fields: Fields, fmt: wire.Format | None = None) -> None:
+    def __init__(self, fields: Fields) -> None:
         super().__init__(fields)
         self.fields = fields
-        self.format = fmt
 
 
 def error(reason: str) -> MethodError:
@@ -88,7 +87,6 @@ class Call:
     api_key: str
     account: Account  # the caller, or the sub-account named by `subaccount`
     format: wire.Format = "json"
-    extra: dict[str, Any] = field(default_factory=dict)
     errors: ErrorAnswer = generic_errors
 
     def param(self, name: str) -> str | None:
@@ -218,7 +216,7 @@ async def serve(request: Request, method_name: str) -> Response:
     except UnknownSubaccount as exc:
         return _respond(spec.name, errors(Failure.SUBACCOUNT, str(exc)), fmt, json_type)
     except MethodError as exc:
-        return _respond(spec.name, exc.fields, exc.format or fmt, json_type)
+        return _respond(spec.name, exc.fields, fmt, json_type)
     return _respond(spec.name, fields, fmt, json_type)
 
 

@@ -1,0 +1,26 @@
+"""What the dispatcher asks of the store: due messages to submit, under a lease.
+
+A claimed message is the dispatcher's until its lease runs out (then another claim takes it
+back, so a crashed dispatcher's messages are retried) or its outcome is stored
+(`delivery.record_submit_results`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hirondelle.context import Context
+from hirondelle.store import delivery as rows
+from hirondelle.store.delivery import ClaimedMessage as ClaimedMessage
+
+
+async def claim_due(ctx: Context, owner: str, lease: timedelta, limit: int) -> list[ClaimedMessage]:
+    """Claim up to `limit` due messages for `owner`, each for `lease`, in id order."""
+    now = datetime.now(UTC)
+    return await ctx.store.write(lambda conn: rows.claim_due(conn, owner, now, lease, limit))
+
+
+async def release_claims_of_others(ctx: Context, owner: str) -> int:
+    """Put back in the queue every claim not held by `owner` (a single dispatcher starting
+    after a crash); return how many."""
+    return await ctx.store.write(lambda conn: rows.release_claims_of_others(conn, owner))
