@@ -312,7 +312,7 @@ def test_a_slow_receiver_does_not_hold_other_accounts(ctx: Context) -> None:
     )
 
     def queue_many(conn: Any) -> None:
-        for n in range(10):
+        for n in range(ctx.settings.webhook_concurrency + 8):
             outbox.queue_event(
                 conn, ids["slow"], "receipt", f"s{n}", "https://slow.example/", {}, now()
             )

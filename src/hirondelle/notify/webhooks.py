@@ -8,17 +8,27 @@ and two headers:
   of the request target as sent — path, `?` and query (what PHP calls REQUEST_URI), e.g.
   `/hook?smsId=...&status=1&...`. Absent when the account has no secret.
 
+An account with `webhook_batch` N > 1 gets instead a JSON POST of up to N events to its URL:
+`{"events": [{"eventId": 12, "kind": "receipt", "smsId": ..., ...}, ...]}`, the ids in
+`X-Hirondelle-Event-Id` separated by commas, and a signature of the target, a newline and the
+body.
+
 Outcomes: 2xx is done; 410 Gone stops (dead); anything else — other statuses, timeouts,
 connection errors, an address the SSRF guard refuses — is retried with exponential backoff and
 jitter until `webhook_max_age_hours` after the event was written, then the event is dead.
 
-Order: an event is not sent while an earlier event of the same message (ordering key) is
-pending, so "transmitted" always reaches the receiver before "delivered".
+Concurrency: due events are claimed in batches, in the same write transaction that records the
+outcomes of the calls finished meanwhile (one transaction for many calls, like the dispatcher's
+for SMS). Calls go out concurrently, at most `webhook_concurrency` per destination (scheme,
+host and port of the URL) over that destination's own keep-alive connections; a destination
+also holds at most that many events claimed and not yet recorded, which bounds what a crash can
+send twice. After `webhook_breaker_failures` consecutive failures a destination's breaker opens:
+its due events are pushed back in the outbox for a pause (10 s doubling to 10 min), then one
+probe call decides. A slow or failing receiver holds its own slots and nothing else.
 
-Isolation: events are leased from the store in batches; each call runs in its own task, at most
-`webhook_concurrency` per account and MAX_IN_FLIGHT in all, with a total deadline. The loop only
-claims and spawns, so a slow receiver holds its own account's slots and nothing else; the
-dispatcher runs in another task and never waits on webhooks.
+Order: an event is not claimed while an earlier event of the same message (ordering key) is
+pending, so "transmitted" always reaches the receiver before "delivered". Events of different
+messages go in any order.
 """
 
 from __future__ import annotations
@@ -29,18 +39,20 @@ import hashlib
 import hmac
 import logging
 import random
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
+import orjson
+from sqlalchemy.engine import Connection
 
 from hirondelle import __version__
 from hirondelle.notify import netguard
+from hirondelle.notify.webhook_destinations import Breaker, CachingResolver, Destination
 from hirondelle.services.context import Context
 from hirondelle.store import webhooks as outbox
-from hirondelle.store.webhooks import OutboxEvent
+from hirondelle.store.webhooks import OutboxEvent, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +60,9 @@ EVENT_ID_HEADER = "X-Hirondelle-Event-Id"
 SIGNATURE_HEADER = "X-Hirondelle-Signature"
 USER_AGENT = f"Hirondelle-Webhooks/{__version__}"
 
-MAX_IN_FLIGHT = 128
+MAX_IN_HAND = 1024  # events claimed and not yet recorded, all destinations together
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when idle
+LEASE_MARGIN = timedelta(seconds=10)  # beyond two call timeouts: time to record an outcome
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(hours=1)
 
@@ -68,6 +81,11 @@ def request_url(url: str, params: dict[str, str]) -> str:
 def request_target(url: str) -> str:
     """The path and query that go on the request line for `url` (what is signed)."""
     return httpx.URL(url).raw_path.decode("ascii")
+
+
+def batch_body(events: list[OutboxEvent]) -> bytes:
+    """The JSON body of a batched call."""
+    return orjson.dumps({"events": [{"eventId": e.id, "kind": e.kind, **e.params} for e in events]})
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -91,20 +109,25 @@ class WebhookStats:
 
 
 class WebhookSender:
-    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass."""
+    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass.
+
+    `client`, when given, serves every destination (tests); otherwise each destination gets its
+    own pooled client, closed by `aclose()`."""
 
     def __init__(
         self,
         ctx: Context,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None = None,
         resolver: netguard.Resolver | None = None,
         stats: WebhookStats | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
-        self.resolver = resolver
+        self.resolver = CachingResolver(resolver)
         self.stats = stats or WebhookStats()
-        self.in_flight: Counter[int] = Counter()
+        self.destinations: dict[str, Destination] = {}
+        self.outcomes: list[tuple[str, Outcome]] = []  # (destination, outcome) to record
+        self.paused: dict[str, datetime] = {}  # destinations whose due events to push back
         self.tasks: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
 
@@ -112,39 +135,123 @@ class WebhookSender:
     def timeout(self) -> float:
         return self.ctx.settings.webhook_timeout
 
-    async def claim(self, now: datetime) -> list[OutboxEvent]:
-        per_account = self.ctx.settings.webhook_concurrency
-        free = {account: per_account - n for account, n in self.in_flight.items() if n}
-        limit = MAX_IN_FLIGHT - sum(self.in_flight.values())
-        if limit <= 0 or not await self.ctx.store.read(lambda conn: outbox.any_due(conn, now)):
+    @property
+    def concurrency(self) -> int:
+        return self.ctx.settings.webhook_concurrency
+
+    def destination(self, key: str) -> Destination:
+        found = self.destinations.get(key)
+        if found is None:
+            client = self.client or new_client(self.ctx)
+            breaker = Breaker(self.ctx.settings.webhook_breaker_failures)
+            found = self.destinations[key] = Destination(key, client, breaker)
+        return found
+
+    async def aclose(self) -> None:
+        if self.client is None:
+            for destination in self.destinations.values():
+                await destination.client.aclose()
+
+    # -- the outbox: record what finished and claim more, in one transaction ----------------
+
+    async def cycle(self, now: datetime, claim: bool = True) -> list[OutboxEvent]:
+        """Record the outcomes gathered since the last cycle, push back the events of paused
+        destinations, and (if `claim`) lease due events and hand them to their destinations."""
+        outcomes, self.outcomes = self.outcomes, []
+        paused, self.paused = self.paused, {}
+        for key, _ in outcomes:
+            self.destinations[key].held -= 1  # recorded below, in the same transaction
+        free = {key: d.free_slots(now, self.concurrency) for key, d in self.destinations.items()}
+        limit = MAX_IN_HAND - sum(d.held for d in self.destinations.values()) if claim else 0
+        idle = not outcomes and not paused
+        if idle and (limit <= 0 or not await self.ctx.store.read(lambda c: outbox.any_due(c, now))):
             return []  # idle: no write transaction every poll
-        lease_until = now + timedelta(seconds=2 * self.timeout + 60)
-        events = await self.ctx.store.write(
-            lambda conn: outbox.claim_due_events(conn, now, lease_until, free, per_account, limit)
-        )
+        lease_until = now + timedelta(seconds=2 * self.timeout) + LEASE_MARGIN
+
+        def write(conn: Connection) -> list[OutboxEvent]:
+            outbox.finish_events(conn, [outcome for _, outcome in outcomes])
+            for key, until in paused.items():
+                outbox.defer_destination(conn, key, now, until)
+            if limit <= 0:
+                return []
+            return outbox.claim_due_events(conn, now, lease_until, free, self.concurrency, limit)
+
+        try:
+            events = await self.ctx.store.write(write)
+        except BaseException:
+            for key, _ in outcomes:
+                self.destinations[key].held += 1
+            self.outcomes[:0] = outcomes  # recorded by the next cycle; leases cover the wait
+            self.paused = {**paused, **self.paused}
+            raise
         for event in events:
-            self.in_flight[event.account_id] += 1
+            destination = self.destination(event.destination)
+            destination.held += 1
+            destination.batch = event.batch
+            destination.waiting.append(event)
         return events
 
-    def spawn(self, event: OutboxEvent, now: datetime | None = None) -> asyncio.Task[None]:
-        task = asyncio.create_task(self.send(event, now))
-        self.tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(done, event))
-        return task
+    def pump(
+        self, destination: Destination, now: datetime | None = None
+    ) -> list[asyncio.Task[None]]:
+        """Start the calls `destination` may make now; push back what its breaker holds."""
+        at = now or datetime.now(UTC)
+        allowed = destination.breaker.calls_allowed(at, self.concurrency)
+        started = []
+        while destination.waiting and destination.calls < allowed:
+            group = destination.next_group()
+            destination.calls += 1
+            task = asyncio.create_task(self.send(destination, group, now))
+            self.tasks.add(task)
+            task.add_done_callback(self._finished)
+            started.append(task)
+        until = destination.breaker.open_until
+        if allowed == 0 and until is not None:
+            while destination.waiting:  # not sent: the attempt does not count
+                event = destination.waiting.popleft()
+                self._record(event, "pending", until, "destination paused", event.attempts - 1)
+        return started
 
-    def _finished(self, task: asyncio.Task[None], event: OutboxEvent) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        self.in_flight[event.account_id] -= 1
-        if self.in_flight[event.account_id] <= 0:
-            del self.in_flight[event.account_id]
         self.wake.set()
         if not task.cancelled() and task.exception() is not None:
-            log.error("webhook event %d failed", event.id, exc_info=task.exception())
+            log.error("webhook call failed", exc_info=task.exception())
 
-    async def send(self, event: OutboxEvent, now: datetime | None = None) -> None:
-        """One attempt at one event, and its outcome stored. `now` fixes the clock (tests)."""
-        state, error = await self._call(event)
+    def _record(
+        self, event: OutboxEvent, state: str, next_at: datetime | None, error: str, tries: int
+    ) -> None:
+        self.outcomes.append((event.destination, Outcome(event.id, state, next_at, error, tries)))
+
+    # -- one call ---------------------------------------------------------------------------
+
+    async def send(
+        self, destination: Destination, events: list[OutboxEvent], now: datetime | None = None
+    ) -> None:
+        """One call carrying `events`, and their outcomes kept for the next cycle. `now` fixes
+        the clock (tests)."""
+        try:
+            state, error = await self._call(destination.client, events)
+        finally:
+            destination.calls -= 1
         at = now or datetime.now(UTC)
+        if state == "pending":
+            if destination.breaker.failed(at):
+                assert destination.breaker.open_until is not None
+                self.paused[destination.key] = destination.breaker.open_until
+                log.warning(
+                    "webhooks to %s paused until %s UTC after %d failed calls in a row",
+                    destination.key,
+                    f"{destination.breaker.open_until:%Y-%m-%d %H:%M:%S}",
+                    destination.breaker.failures,
+                )
+        else:
+            destination.breaker.succeeded()
+        for event in events:
+            self._outcome(event, state, error, at)
+        self.pump(destination, now)
+
+    def _outcome(self, event: OutboxEvent, state: str, error: str, at: datetime) -> None:
         next_at = None
         if state == "pending":
             deadline = event.created_at + timedelta(hours=self.ctx.settings.webhook_max_age_hours)
@@ -153,9 +260,7 @@ class WebhookSender:
             else:
                 next_at = min(at + retry_delay(event.attempts), deadline)
         self._count(event, state, error, next_at)
-        await self.ctx.store.write(
-            lambda conn: outbox.finish_event(conn, event.id, state, next_at, error)
-        )
+        self._record(event, state, next_at, error, event.attempts)
 
     def _count(self, event: OutboxEvent, state: str, error: str, next_at: datetime | None) -> None:
         if state == "done":
@@ -176,21 +281,30 @@ class WebhookSender:
             outcome,
         )
 
-    async def _call(self, event: OutboxEvent) -> tuple[str, str]:
+    async def _call(self, client: httpx.AsyncClient, events: list[OutboxEvent]) -> tuple[str, str]:
         """(`done` | `dead` | `pending`, error) of one HTTP call."""
-        url = request_url(event.url, event.params)
-        headers = {EVENT_ID_HEADER: str(event.id), "User-Agent": USER_AGENT}
+        event = events[0]
+        ids = ",".join(str(e.id) for e in events)
+        headers = {EVENT_ID_HEADER: ids, "User-Agent": USER_AGENT}
         try:
+            if event.batch > 1:
+                method, url, body = "POST", event.url, batch_body(events)
+                headers["Content-Type"] = "application/json"
+                signed = request_target(url) + "\n" + body.decode()
+            else:
+                method, url, body = "GET", request_url(event.url, event.params), b""
+                signed = request_target(url)
             if event.secret:
-                headers[SIGNATURE_HEADER] = sign(event.secret, request_target(url))
+                headers[SIGNATURE_HEADER] = sign(event.secret, signed)
             async with asyncio.timeout(self.timeout * 2):
                 response = await netguard.guarded_request(
-                    self.client,
-                    "GET",
+                    client,
+                    method,
                     url,
                     allow_private=self.ctx.settings.allow_private_addresses,
                     resolver=self.resolver,
                     headers=headers,
+                    content=body or None,
                     timeout=self.timeout,
                 )
         except (netguard.BlockedUrl, httpx.InvalidURL, UnicodeError) as exc:
@@ -207,36 +321,58 @@ class WebhookSender:
             return "dead", "HTTP 410 Gone: the receiver asked to stop"
         return "pending", f"HTTP {response.status_code}"
 
+    # -- loops ------------------------------------------------------------------------------
+
+    def _start_calls(self, now: datetime | None) -> list[asyncio.Task[None]]:
+        return [t for d in list(self.destinations.values()) for t in self.pump(d, now)]
+
     async def deliver_due(self, now: datetime | None = None) -> int:
-        """Claim what is due at `now`, send it all, wait; return how many events were tried."""
+        """Claim what is due at `now`, send it all, record it; return how many were tried."""
         at = now or datetime.now(UTC)
-        events = await self.claim(at)
-        await asyncio.gather(*(self.spawn(event, now) for event in events))
+        events = await self.cycle(at)
+        while self.tasks or any(d.waiting for d in self.destinations.values()):
+            self._start_calls(now)
+            if self.tasks:
+                await asyncio.wait(set(self.tasks))
+        await self.cycle(at, claim=False)
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set; then let calls in flight finish (within their deadline)."""
+        """Send until `stop` is set; then let calls in flight finish (within their deadline),
+        record them, and give back the events not yet sent."""
         while not stop.is_set():
             self.wake.clear()
             try:
-                for event in await self.claim(datetime.now(UTC)):
-                    self.spawn(event)
+                await self.cycle(datetime.now(UTC))
             except Exception:
-                log.exception("webhook sender: claiming events failed")
+                log.exception("webhook sender: recording or claiming events failed")
+            self._start_calls(None)
+            if self.wake.is_set() and self.outcomes:
+                continue  # calls finished during the cycle: record them at once
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             await asyncio.wait(waits, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waits:
                 waiter.cancel()
+        for destination in self.destinations.values():
+            while destination.waiting:
+                event = destination.waiting.popleft()
+                self._record(event, "pending", datetime.now(UTC), "", event.attempts - 1)
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=self.timeout * 2 + 1)
         for task in list(self.tasks):  # leased events come back after their lease
             task.cancel()
+        with contextlib.suppress(Exception):
+            await self.cycle(datetime.now(UTC), claim=False)
 
 
 def new_client(ctx: Context) -> httpx.AsyncClient:
+    """A client for one destination: keep-alive HTTP/1.1, a connection per call in flight."""
+    concurrency = ctx.settings.webhook_concurrency
     return httpx.AsyncClient(
         timeout=ctx.settings.webhook_timeout,
-        limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=32),
+        limits=httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30
+        ),
         follow_redirects=False,
         trust_env=False,  # no proxy from the environment: the guard checked the address we use
     )
@@ -251,18 +387,22 @@ async def deliver_due(
 ) -> int:
     """One pass of the sender (tests, maintenance): send what is due at `now`; return the number
     of events tried. Call again until it returns 0 to drain what became due meanwhile."""
-    async with contextlib.AsyncExitStack() as stack:
-        if client is None:
-            client = await stack.enter_async_context(new_client(ctx))
-        return await WebhookSender(ctx, client, resolver).deliver_due(now)
+    sender = WebhookSender(ctx, client, resolver)
+    try:
+        return await sender.deliver_due(now)
+    finally:
+        await sender.aclose()
 
 
 async def run_webhook_sender(
     ctx: Context, stop: asyncio.Event, stats: WebhookStats | None = None
 ) -> None:
     """The sender loop of `hirondelle serve` and workers: runs until `stop` is set."""
-    async with new_client(ctx) as client:
-        await WebhookSender(ctx, client, stats=stats).run(stop)
+    sender = WebhookSender(ctx, stats=stats)
+    try:
+        await sender.run(stop)
+    finally:
+        await sender.aclose()
 
 
 class WebhookWorker:

@@ -250,7 +250,14 @@ def _queue_receipt_webhooks(
         if info.cli_msg_id:
             params["cliMsgId"] = info.cli_msg_id
         outbox.queue_event(
-            conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now
+            conn,
+            info.account_id,
+            "receipt",
+            info.sms_id,
+            info.receipt_url,
+            params,
+            now,
+            final=status != AckStatus.TRANSMITTED,
         )
 
 

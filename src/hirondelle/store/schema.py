@@ -58,6 +58,10 @@ accounts = sa.Table(
     sa.Column("receipt_url", sa.String(2048), nullable=False, server_default=""),
     sa.Column("reply_url", sa.String(2048), nullable=False, server_default=""),
     sa.Column("webhook_secret", sa.String(128), nullable=False, server_default=""),
+    # Which receipts are pushed: `all` status changes (the manual) or `final` ones only (as
+    # Kannel's dlr-mask 3); and up to how many events one JSON POST carries (0: a GET per event).
+    sa.Column("receipt_events", sa.String(8), nullable=False, server_default="all"),
+    sa.Column("webhook_batch", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("postpaid OR balance >= 0", name="prepaid_balance_not_negative"),
@@ -240,6 +244,8 @@ webhook_events = sa.Table(
     # Events of one message are delivered in id order: never "delivered" before "transmitted".
     sa.Column("ordering_key", sa.String(64), nullable=False),
     sa.Column("url", sa.String(2048), nullable=False),
+    # scheme://host:port of the URL: concurrency and the circuit breaker are per destination.
+    sa.Column("destination", sa.String(300), nullable=False, server_default=""),
     sa.Column("params", sa.Text, nullable=False),  # JSON object of the GET query parameters
     # pending | done | dead
     sa.Column("state", sa.String(8), nullable=False, server_default="pending"),
