@@ -93,6 +93,8 @@ def test_one_signed_get_per_status_change(live_settings: Settings, receiver: Rec
             "receiptUrl": receiver.url("/dlr?key=k%201"),
             "replyUrl": "",
             "hasSecret": True,
+            "receiptEvents": "all",
+            "batch": 0,
         }
         numbers = {"0611111111": 1, "0611110000": 2, "0611119999": 4, "0611118888": 5}
         answer = send(client, creds, *numbers)

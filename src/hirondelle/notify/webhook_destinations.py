@@ -3,9 +3,10 @@
 - a `Breaker`: after `threshold` consecutive failed calls the destination is paused (10 s,
   doubling on each new opening up to 10 minutes); when the pause ends one probe call goes out
   (half open): a success closes the breaker, a failure opens it again for longer;
-- the events claimed for it and not yet sent (`waiting`), the calls in flight, and the events
-  held (claimed and not yet recorded: what a crash would send twice);
-- its HTTP client (keep-alive connections, at most `webhook_concurrency` of them).
+- the events claimed for it and not yet sent (`waiting`), the calls in flight, the events held
+  (claimed, not yet recorded) and among them those sent (what a crash would send twice): at
+  most twice the calls allowed, the calls in flight and the answered ones not yet recorded;
+- its kept-alive connections (notify/http1.py), as many as calls in flight.
 
 `CachingResolver` keeps DNS answers for a few seconds: the SSRF guard still checks every address
 of every answer before each call, it only saves the lookups.
@@ -18,14 +19,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
-
 from hirondelle.notify import netguard
+from hirondelle.notify.http1 import ConnectionPool
 from hirondelle.store.webhooks import OutboxEvent
 
 FIRST_PAUSE = timedelta(seconds=10)
 MAX_PAUSE = timedelta(minutes=10)
 DNS_TTL = 30.0  # seconds a DNS answer is reused
+CLAIM_AHEAD = 4  # events held per call allowed: the next ones are at hand when a call ends
 
 
 @dataclass
@@ -62,16 +63,24 @@ class Breaker:
 @dataclass
 class Destination:
     key: str
-    client: httpx.AsyncClient
+    pool: ConnectionPool
     breaker: Breaker
     waiting: deque[OutboxEvent] = field(default_factory=deque)
     calls: int = 0  # in flight
     held: int = 0  # claimed, not yet recorded
+    sent: int = 0  # sent, not yet recorded
     batch: int = 0  # events per call of the last events claimed (0: one GET per event)
 
     def free_slots(self, now: datetime, concurrency: int) -> int:
-        """Events it may still claim: its calls allowed times the events per call, less held."""
-        return self.breaker.calls_allowed(now, concurrency) * max(1, self.batch) - self.held
+        """Events it may still claim: CLAIM_AHEAD times its calls allowed times the events per
+        call, less those held."""
+        allowed = self.breaker.calls_allowed(now, concurrency)
+        return CLAIM_AHEAD * allowed * max(1, self.batch) - self.held
+
+    def may_call(self, allowed: int) -> bool:
+        """Whether another call may start: a free call slot, and not too many sent events
+        waiting to be recorded."""
+        return self.calls < allowed and self.sent < 2 * allowed * max(1, self.batch)
 
     def next_group(self) -> list[OutboxEvent]:
         """The next call's events: the oldest waiting one, and with batching the following ones

@@ -39,9 +39,10 @@ import hashlib
 import hmac
 import logging
 import random
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -49,7 +50,13 @@ from sqlalchemy.engine import Connection
 
 from hirondelle import __version__
 from hirondelle.notify import netguard
-from hirondelle.notify.webhook_destinations import Breaker, CachingResolver, Destination
+from hirondelle.notify.http1 import ConnectionPool, HttpCallError, request_bytes
+from hirondelle.notify.webhook_destinations import (
+    CLAIM_AHEAD,
+    Breaker,
+    CachingResolver,
+    Destination,
+)
 from hirondelle.services.context import Context
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.webhooks import OutboxEvent, Outcome
@@ -109,27 +116,31 @@ class WebhookStats:
 
 
 class WebhookSender:
-    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass.
-
-    `client`, when given, serves every destination (tests); otherwise each destination gets its
-    own pooled client, closed by `aclose()`."""
+    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass; `aclose()`
+    closes the kept-alive connections. `resolver` replaces DNS (tests)."""
 
     def __init__(
         self,
         ctx: Context,
-        client: httpx.AsyncClient | None = None,
         resolver: netguard.Resolver | None = None,
         stats: WebhookStats | None = None,
     ) -> None:
         self.ctx = ctx
-        self.client = client
         self.resolver = CachingResolver(resolver)
         self.stats = stats or WebhookStats()
         self.destinations: dict[str, Destination] = {}
-        self.outcomes: list[tuple[str, Outcome]] = []  # (destination, outcome) to record
+        self.outcomes: list[tuple[str, Outcome, bool]] = []  # (destination, outcome, sent)
         self.paused: dict[str, datetime] = {}  # destinations whose due events to push back
         self.tasks: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
+        self._tls: ssl.SSLContext | None = None
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """One TLS context for all the clients (building one costs ~30 ms)."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context(trust_env=False)
+        return self._tls
 
     @property
     def timeout(self) -> float:
@@ -139,18 +150,19 @@ class WebhookSender:
     def concurrency(self) -> int:
         return self.ctx.settings.webhook_concurrency
 
-    def destination(self, key: str) -> Destination:
+    def destination(self, key: str, url: str) -> Destination:
         found = self.destinations.get(key)
         if found is None:
-            client = self.client or new_client(self.ctx)
+            parsed = urlsplit(url)
+            tls = self.tls if parsed.scheme.lower() == "https" else None
+            pool = ConnectionPool(tls, parsed.hostname or "", self.concurrency)
             breaker = Breaker(self.ctx.settings.webhook_breaker_failures)
-            found = self.destinations[key] = Destination(key, client, breaker)
+            found = self.destinations[key] = Destination(key, pool, breaker)
         return found
 
     async def aclose(self) -> None:
-        if self.client is None:
-            for destination in self.destinations.values():
-                await destination.client.aclose()
+        for destination in self.destinations.values():
+            destination.pool.close()
 
     # -- the outbox: record what finished and claim more, in one transaction ----------------
 
@@ -159,33 +171,39 @@ class WebhookSender:
         destinations, and (if `claim`) lease due events and hand them to their destinations."""
         outcomes, self.outcomes = self.outcomes, []
         paused, self.paused = self.paused, {}
-        for key, _ in outcomes:
-            self.destinations[key].held -= 1  # recorded below, in the same transaction
+        for key, _, sent in outcomes:  # recorded below, in the same transaction
+            self.destinations[key].held -= 1
+            self.destinations[key].sent -= sent
         free = {key: d.free_slots(now, self.concurrency) for key, d in self.destinations.items()}
-        limit = MAX_IN_HAND - sum(d.held for d in self.destinations.values()) if claim else 0
+        # at most what the known destinations can take, and one new destination's share
+        wanted = sum(max(0, n) for n in free.values()) + CLAIM_AHEAD * self.concurrency
+        held = sum(d.held for d in self.destinations.values())
+        limit = min(MAX_IN_HAND - held, wanted) if claim else 0
         idle = not outcomes and not paused
         if idle and (limit <= 0 or not await self.ctx.store.read(lambda c: outbox.any_due(c, now))):
             return []  # idle: no write transaction every poll
         lease_until = now + timedelta(seconds=2 * self.timeout) + LEASE_MARGIN
 
         def write(conn: Connection) -> list[OutboxEvent]:
-            outbox.finish_events(conn, [outcome for _, outcome in outcomes])
+            outbox.finish_events(conn, [outcome for _, outcome, _ in outcomes])
             for key, until in paused.items():
                 outbox.defer_destination(conn, key, now, until)
             if limit <= 0:
                 return []
-            return outbox.claim_due_events(conn, now, lease_until, free, self.concurrency, limit)
+            calls = CLAIM_AHEAD * self.concurrency
+            return outbox.claim_due_events(conn, now, lease_until, free, calls, limit)
 
         try:
             events = await self.ctx.store.write(write)
         except BaseException:
-            for key, _ in outcomes:
+            for key, _, sent in outcomes:
                 self.destinations[key].held += 1
+                self.destinations[key].sent += sent
             self.outcomes[:0] = outcomes  # recorded by the next cycle; leases cover the wait
             self.paused = {**paused, **self.paused}
             raise
         for event in events:
-            destination = self.destination(event.destination)
+            destination = self.destination(event.destination, event.url)
             destination.held += 1
             destination.batch = event.batch
             destination.waiting.append(event)
@@ -198,9 +216,10 @@ class WebhookSender:
         at = now or datetime.now(UTC)
         allowed = destination.breaker.calls_allowed(at, self.concurrency)
         started = []
-        while destination.waiting and destination.calls < allowed:
+        while destination.waiting and destination.may_call(allowed):
             group = destination.next_group()
             destination.calls += 1
+            destination.sent += len(group)
             task = asyncio.create_task(self.send(destination, group, now))
             self.tasks.add(task)
             task.add_done_callback(self._finished)
@@ -209,7 +228,9 @@ class WebhookSender:
         if allowed == 0 and until is not None:
             while destination.waiting:  # not sent: the attempt does not count
                 event = destination.waiting.popleft()
-                self._record(event, "pending", until, "destination paused", event.attempts - 1)
+                self._record(
+                    event, "pending", until, "destination paused", event.attempts - 1, False
+                )
         return started
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -219,9 +240,16 @@ class WebhookSender:
             log.error("webhook call failed", exc_info=task.exception())
 
     def _record(
-        self, event: OutboxEvent, state: str, next_at: datetime | None, error: str, tries: int
+        self,
+        event: OutboxEvent,
+        state: str,
+        next_at: datetime | None,
+        error: str,
+        tries: int,
+        sent: bool = True,
     ) -> None:
-        self.outcomes.append((event.destination, Outcome(event.id, state, next_at, error, tries)))
+        outcome = Outcome(event.id, state, next_at, error, tries)
+        self.outcomes.append((event.destination, outcome, sent))
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -231,7 +259,7 @@ class WebhookSender:
         """One call carrying `events`, and their outcomes kept for the next cycle. `now` fixes
         the clock (tests)."""
         try:
-            state, error = await self._call(destination.client, events)
+            state, error = await self._call(destination.pool, events)
         finally:
             destination.calls -= 1
         at = now or datetime.now(UTC)
@@ -281,45 +309,47 @@ class WebhookSender:
             outcome,
         )
 
-    async def _call(self, client: httpx.AsyncClient, events: list[OutboxEvent]) -> tuple[str, str]:
-        """(`done` | `dead` | `pending`, error) of one HTTP call."""
+    async def _call(self, pool: ConnectionPool, events: list[OutboxEvent]) -> tuple[str, str]:
+        """(`done` | `dead` | `pending`, error) of one HTTP call, to the address the SSRF guard
+        checked (every address of the host, before each call)."""
         event = events[0]
         ids = ",".join(str(e.id) for e in events)
-        headers = {EVENT_ID_HEADER: ids, "User-Agent": USER_AGENT}
+        headers = {"User-Agent": USER_AGENT, EVENT_ID_HEADER: ids}
         try:
-            if event.batch > 1:
+            if event.batch > 0:
                 method, url, body = "POST", event.url, batch_body(events)
                 headers["Content-Type"] = "application/json"
-                signed = request_target(url) + "\n" + body.decode()
             else:
                 method, url, body = "GET", request_url(event.url, event.params), b""
-                signed = request_target(url)
+            parsed, port = netguard.checked_url(url)
+            target = parsed.raw_path.decode("ascii")
+            signed = target + "\n" + body.decode() if method == "POST" else target
             if event.secret:
                 headers[SIGNATURE_HEADER] = sign(event.secret, signed)
-            async with asyncio.timeout(self.timeout * 2):
-                response = await netguard.guarded_request(
-                    client,
-                    method,
-                    url,
+            host = parsed.netloc.decode("ascii").rpartition("@")[2]
+            async with asyncio.timeout(self.timeout):
+                addresses = await netguard.resolve_checked(
+                    parsed.host,
+                    port,
                     allow_private=self.ctx.settings.allow_private_addresses,
-                    resolver=self.resolver,
-                    headers=headers,
-                    content=body or None,
                     timeout=self.timeout,
+                    resolver=self.resolver,
                 )
+                request = request_bytes(method, target, host, headers, body)
+                status = await pool.request((str(addresses[0]), port), request)
         except (netguard.BlockedUrl, httpx.InvalidURL, UnicodeError) as exc:
             return "dead", f"bad URL: {exc}"
         except netguard.NetGuardError as exc:
             return "pending", str(exc)
         except TimeoutError:
             return "pending", "timed out"
-        except httpx.HTTPError as exc:
-            return "pending", f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
+        except HttpCallError as exc:
+            return "pending", str(exc)
+        if 200 <= status < 300:
             return "done", ""
-        if response.status_code == 410:
+        if status == 410:
             return "dead", "HTTP 410 Gone: the receiver asked to stop"
-        return "pending", f"HTTP {response.status_code}"
+        return "pending", f"HTTP {status}"
 
     # -- loops ------------------------------------------------------------------------------
 
@@ -356,7 +386,7 @@ class WebhookSender:
         for destination in self.destinations.values():
             while destination.waiting:
                 event = destination.waiting.popleft()
-                self._record(event, "pending", datetime.now(UTC), "", event.attempts - 1)
+                self._record(event, "pending", datetime.now(UTC), "", event.attempts - 1, False)
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=self.timeout * 2 + 1)
         for task in list(self.tasks):  # leased events come back after their lease
@@ -365,29 +395,15 @@ class WebhookSender:
             await self.cycle(datetime.now(UTC), claim=False)
 
 
-def new_client(ctx: Context) -> httpx.AsyncClient:
-    """A client for one destination: keep-alive HTTP/1.1, a connection per call in flight."""
-    concurrency = ctx.settings.webhook_concurrency
-    return httpx.AsyncClient(
-        timeout=ctx.settings.webhook_timeout,
-        limits=httpx.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30
-        ),
-        follow_redirects=False,
-        trust_env=False,  # no proxy from the environment: the guard checked the address we use
-    )
-
-
 async def deliver_due(
     ctx: Context,
     now: datetime | None = None,
     *,
-    client: httpx.AsyncClient | None = None,
     resolver: netguard.Resolver | None = None,
 ) -> int:
     """One pass of the sender (tests, maintenance): send what is due at `now`; return the number
     of events tried. Call again until it returns 0 to drain what became due meanwhile."""
-    sender = WebhookSender(ctx, client, resolver)
+    sender = WebhookSender(ctx, resolver)
     try:
         return await sender.deliver_due(now)
     finally:

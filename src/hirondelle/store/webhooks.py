@@ -109,11 +109,12 @@ def claim_due_events(
     now: datetime,
     lease_until: datetime,
     free_slots: Mapping[str, int],
-    default_slots: int,
+    default_calls: int,
     limit: int,
 ) -> list[OutboxEvent]:
-    """Lease due events, oldest first, at most `limit` and per destination at most its free
-    slots (`free_slots`, else `default_slots`). Only the oldest pending event of a message is
+    """Lease due events, the longest due first, at most `limit` and per destination at most its free
+    slots (`free_slots`; for another destination, `default_calls` times the events per call of
+    the account). Only the oldest pending event of a message is
     due: the next waits for it. The lease (next_attempt_at = lease_until) keeps other senders
     off it while it is in flight (on PostgreSQL they also skip the rows locked by this claim);
     a sender that dies lets it become due again."""
@@ -124,14 +125,15 @@ def claim_due_events(
         earlier.c.id < webhook_events.c.id,
     )
     query = (
-        sa.select(webhook_events.c.id, webhook_events.c.destination)
+        sa.select(webhook_events.c.id, webhook_events.c.destination, accounts.c.webhook_batch)
+        .join(accounts, accounts.c.id == webhook_events.c.account_id)
         .where(
             webhook_events.c.state == "pending",
             webhook_events.c.next_attempt_at <= now,
             ~waiting_for_earlier,
         )
-        .order_by(webhook_events.c.id)
-        .limit(CANDIDATES)
+        .order_by(webhook_events.c.next_attempt_at, webhook_events.c.id)  # the due index
+        .limit(min(CANDIDATES, 2 * limit))
     )
     full = [destination for destination, slots in free_slots.items() if slots <= 0]
     if full:
@@ -140,8 +142,8 @@ def claim_due_events(
         query = query.with_for_update(skip_locked=True, of=webhook_events)
     slots = dict(free_slots)
     chosen: list[int] = []
-    for event_id, destination in conn.execute(query):
-        left = slots.get(destination, default_slots)
+    for event_id, destination, batch in conn.execute(query):
+        left = slots.get(destination, default_calls * max(1, batch))
         if left > 0 and len(chosen) < limit:
             chosen.append(event_id)
             slots[destination] = left - 1
