@@ -53,6 +53,8 @@ class Receiver:
         self.status = 200
         self.statuses: dict[str, int] = {}  # path -> status, before `status`
         self.connections = 0
+        self.held_host = ""  # calls to this Host wait for `released`
+        self.released = threading.Event()
         self.lock = threading.Lock()
         receiver = self
 
@@ -71,6 +73,8 @@ class Receiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver.lock:
                     receiver.hits.append(Hit(self.path, headers, status, self.command, body))
+                if receiver.held_host and headers["host"].startswith(receiver.held_host):
+                    receiver.released.wait(30)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -83,8 +87,8 @@ class Receiver:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
 
     def answered(self, status: int = 200, path: str | None = None) -> list[Hit]:
         with self.lock:

@@ -254,7 +254,7 @@ webhook_events = sa.Table(
     sa.Column("last_error", sa.String(255), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_webhook_events_due", "state", "next_attempt_at", "id"),
-    sa.Index("ix_webhook_events_order", "ordering_key", "id"),
+    sa.Index("ix_webhook_events_order", "ordering_key", "state", "id"),
 )
 
 # --- sub-accounts and contact lists ---

@@ -118,11 +118,16 @@ def claim_due_events(
     due: the next waits for it. The lease (next_attempt_at = lease_until) keeps other senders
     off it while it is in flight (on PostgreSQL they also skip the rows locked by this claim);
     a sender that dies lets it become due again."""
+    # A scalar subquery, run per candidate on the (ordering_key, id) index: as NOT EXISTS,
+    # PostgreSQL may plan an anti join over every pending event (with stale statistics after
+    # a burst, a quadratic one).
     earlier = webhook_events.alias("earlier")
-    waiting_for_earlier = sa.exists().where(
-        earlier.c.ordering_key == webhook_events.c.ordering_key,
-        earlier.c.state == "pending",
-        earlier.c.id < webhook_events.c.id,
+    first_pending = (
+        sa.select(sa.func.min(earlier.c.id))
+        .where(
+            earlier.c.ordering_key == webhook_events.c.ordering_key, earlier.c.state == "pending"
+        )
+        .scalar_subquery()
     )
     query = (
         sa.select(webhook_events.c.id, webhook_events.c.destination, accounts.c.webhook_batch)
@@ -130,7 +135,7 @@ def claim_due_events(
         .where(
             webhook_events.c.state == "pending",
             webhook_events.c.next_attempt_at <= now,
-            ~waiting_for_earlier,
+            webhook_events.c.id == first_pending,
         )
         .order_by(webhook_events.c.next_attempt_at, webhook_events.c.id)  # the due index
         .limit(min(CANDIDATES, 2 * limit))
@@ -140,6 +145,11 @@ def claim_due_events(
         query = query.where(webhook_events.c.destination.not_in(full))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=webhook_events)
+        # The outbox fills in bursts, faster than autovacuum analyzes it: with statistics that
+        # say "empty", the planner would sort every due event (and run the subquery on each)
+        # instead of walking the due index and stopping at the limit.
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
     slots = dict(free_slots)
     chosen: list[int] = []
     for event_id, destination, batch in conn.execute(query):
