@@ -69,7 +69,7 @@ USER_AGENT = f"Hirondelle-Webhooks/{__version__}"
 
 MAX_IN_HAND = 1024  # events claimed and not yet recorded, all destinations together
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when idle
-LEASE_MARGIN = timedelta(seconds=10)  # beyond two call timeouts: time to record an outcome
+LEASE_MARGIN = timedelta(seconds=5)  # beyond two call timeouts: time to record an outcome
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(hours=1)
 
