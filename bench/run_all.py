@@ -1,4 +1,4 @@
-"""`make bench`: run B1 to B5 in turn and print their figures (one JSON line each)."""
+"""`make bench`: run B1 to B5 and B9 in turn and print their figures (one JSON line each)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ import b2_small_sends
 import b3_end_to_end
 import b4_footprint
 import b5_smpp_codec
+import b9_webhooks
 from harness import machine
 
 
 def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {machine()}", flush=True)
     started = time.perf_counter()
-    for bench in (b1_accept, b2_small_sends, b3_end_to_end, b4_footprint, b5_smpp_codec):
+    benches = (b1_accept, b2_small_sends, b3_end_to_end, b4_footprint, b5_smpp_codec, b9_webhooks)
+    for bench in benches:
         bench.main()
     print(f"# all benchmarks: {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -5,7 +5,7 @@
   (half open): a success closes the breaker, a failure opens it again for longer;
 - the events claimed for it and not yet sent (`waiting`), the calls in flight, the events held
   (claimed, not yet recorded) and among them those sent (what a crash would send twice): at
-  most twice the calls allowed, the calls in flight and the answered ones not yet recorded;
+  most UNRECORDED times the calls allowed, in flight or answered and not yet recorded;
 - its kept-alive connections (notify/http1.py), as many as calls in flight.
 
 `CachingResolver` keeps DNS answers for a few seconds: the SSRF guard still checks every address
@@ -26,7 +26,11 @@ from hirondelle.store.webhooks import OutboxEvent
 FIRST_PAUSE = timedelta(seconds=10)
 MAX_PAUSE = timedelta(minutes=10)
 DNS_TTL = 30.0  # seconds a DNS answer is reused
-CLAIM_AHEAD = 4  # events held per call allowed: the next ones are at hand when a call ends
+#: Events sent and not yet recorded, per call allowed: the calls go on while the outcomes of the
+#: previous ones wait for their transaction (the store is shared with the dispatcher, whose
+#: writes can hold it a few hundred milliseconds). What a crash may send twice.
+UNRECORDED = 8
+CLAIM_AHEAD = 2 * UNRECORDED  # events held per call allowed: the next ones are at hand
 
 
 @dataclass
@@ -80,7 +84,7 @@ class Destination:
     def may_call(self, allowed: int) -> bool:
         """Whether another call may start: a free call slot, and not too many sent events
         waiting to be recorded."""
-        return self.calls < allowed and self.sent < 2 * allowed * max(1, self.batch)
+        return self.calls < allowed and self.sent < UNRECORDED * allowed * max(1, self.batch)
 
     def next_group(self) -> list[OutboxEvent]:
         """The next call's events: the oldest waiting one, and with batching the following ones

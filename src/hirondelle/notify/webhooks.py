@@ -67,7 +67,7 @@ EVENT_ID_HEADER = "X-Hirondelle-Event-Id"
 SIGNATURE_HEADER = "X-Hirondelle-Signature"
 USER_AGENT = f"Hirondelle-Webhooks/{__version__}"
 
-MAX_IN_HAND = 1024  # events claimed and not yet recorded, all destinations together
+MAX_IN_HAND = 4096  # events claimed and not yet recorded, all destinations together
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when idle
 LEASE_MARGIN = timedelta(seconds=5)  # beyond two call timeouts: time to record an outcome
 FIRST_RETRY = timedelta(seconds=10)
