@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from b2_small_sends import get_request
-from b3_end_to_end import postgres_url
+from b3_end_to_end import final_messages, postgres_url
 from harness import (
     base_env,
     create_account,
@@ -42,6 +42,8 @@ from harness import (
     simulator_process,
     workdir,
 )
+
+from hirondelle.store.engine import create_engine
 
 MESSAGES = int(os.environ.get("BENCH_B9_MESSAGES", "20000"))
 PER_CALL = 2_000
@@ -83,6 +85,25 @@ def wait_for_finals(port: int, key: str, count: int) -> dict[str, float]:
     return stats
 
 
+def emptied(database_url: str) -> None:
+    """A throwaway PostgreSQL bench database, emptied before each run (as B3 recreates it)."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def wait_for_stored(database_url: str) -> dict[str, float]:
+    """Wait until every message of the store is final (the database is this run's own)."""
+    deadline = time.monotonic() + DEADLINE
+    while final_messages(database_url) < MESSAGES:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"B9: not all receipts stored after {DEADLINE} s")
+        time.sleep(0.2)
+    return {"last_final": time.time(), "connections": 0, "duplicates": 0}
+
+
 def numbers(offset: int, count: int) -> list[str]:
     """`count` numbers from the `offset`-th, skipping those the simulator treats specially
     (refused at submit, throttled, failed): every message gets a delivery receipt."""
@@ -99,10 +120,14 @@ def numbers(offset: int, count: int) -> list[str]:
 
 
 def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str, object]:
+    """The three runs: `bulk` and `single` with webhooks; `bulk_no_webhook`, the same delivery
+    without a receipt URL (to the last receipt stored): what the SMS path alone allows."""
     figures: dict[str, object] = {}
-    for mode in ("bulk", "single"):
+    for mode in ("bulk", "single", "bulk_no_webhook"):
         with workdir() as cwd, sink_process() as sink:
             env = base_env(cwd, database_url) | {"HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "true"}
+            if database_url:
+                emptied(database_url)
             (cwd / "hirondelle.toml").write_text(
                 f'[[connectors]]\nname = "sim"\nhost = "127.0.0.1"\nport = {sim_port}\n'
                 f'system_id = "bench"\nwindow = {WINDOW}\n'
@@ -111,10 +136,12 @@ def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str,
             login = f"b9{mode}{int(time.time())}"
             key = create_account(env, cwd, login, credits=MESSAGES * 15)
             url = f"http://127.0.0.1:{sink}/dlr"
-            run_cli(env, cwd, "webhooks", "set", login, "--receipt-url", url, "--events", "final")
+            if mode != "bulk_no_webhook":
+                command = ("webhooks", "set", login, "--receipt-url", url, "--events", "final")
+                run_cli(env, cwd, *command)
             with server(env, cwd) as srv:
-                offset = 0 if mode == "bulk" else MESSAGES
-                if mode == "bulk":
+                offset = {"bulk": 0, "single": MESSAGES, "bulk_no_webhook": 3 * MESSAGES}[mode]
+                if mode != "single":
                     requests = [
                         form_request(
                             srv.base_url,
@@ -138,7 +165,10 @@ def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str,
                     connections = CONNECTIONS
                 started = time.time()
                 accepted = asyncio.run(http_load(srv.base_url, requests, connections))
-                stats = wait_for_finals(sink, "finals", MESSAGES)
+                if mode == "bulk_no_webhook":
+                    stats = wait_for_stored(env["HIRONDELLE_DATABASE_URL"])
+                else:
+                    stats = wait_for_finals(sink, "finals", MESSAGES)
             seconds = stats["last_final"] - started
             figures[f"{label}_{mode}_messages_per_s"] = round(MESSAGES / seconds)
             figures[f"{label}_{mode}_seconds"] = round(seconds, 1)
