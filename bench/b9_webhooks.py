@@ -123,7 +123,8 @@ def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str,
     """The three runs: `bulk` and `single` with webhooks; `bulk_no_webhook`, the same delivery
     without a receipt URL (to the last receipt stored): what the SMS path alone allows."""
     figures: dict[str, object] = {}
-    for mode in ("bulk", "single", "bulk_no_webhook"):
+    modes = os.environ.get("BENCH_B9_MODES", "bulk,single,bulk_no_webhook").split(",")
+    for mode in modes:
         with workdir() as cwd, sink_process() as sink:
             env = base_env(cwd, database_url) | {"HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "true"}
             if database_url:

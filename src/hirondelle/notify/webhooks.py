@@ -40,6 +40,7 @@ import hmac
 import logging
 import random
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
@@ -69,6 +70,10 @@ USER_AGENT = f"Hirondelle-Webhooks/{__version__}"
 
 MAX_IN_HAND = 4096  # events claimed and not yet recorded, all destinations together
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when idle
+#: Seconds at least between two transactions of the sender: outcomes gather meanwhile, so that a
+#: busy sender writes a few large transactions a second, not one per call (the store and the
+#: interpreter are shared with the dispatcher).
+CYCLE_INTERVAL = 0.1
 LEASE_MARGIN = timedelta(seconds=5)  # beyond two call timeouts: time to record an outcome
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(hours=1)
@@ -372,13 +377,18 @@ class WebhookSender:
         record them, and give back the events not yet sent."""
         while not stop.is_set():
             self.wake.clear()
+            began = time.monotonic()
             try:
                 await self.cycle(datetime.now(UTC))
             except Exception:
                 log.exception("webhook sender: recording or claiming events failed")
             self._start_calls(None)
+            rest = CYCLE_INTERVAL - (time.monotonic() - began)
+            if rest > 0 and self.tasks:  # busy: let outcomes gather
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), rest)
             if self.wake.is_set() and self.outcomes:
-                continue  # calls finished during the cycle: record them at once
+                continue  # calls finished meanwhile: record them now
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             await asyncio.wait(waits, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waits:

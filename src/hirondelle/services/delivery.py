@@ -237,6 +237,7 @@ def message_status(part_statuses: Sequence[int]) -> int:
 def _queue_receipt_webhooks(
     conn: Connection, statuses: dict[int, AckStatus], now: datetime
 ) -> None:
+    events: list[outbox.NewEvent] = []
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]
         params = {
@@ -249,16 +250,13 @@ def _queue_receipt_webhooks(
         }
         if info.cli_msg_id:
             params["cliMsgId"] = info.cli_msg_id
-        outbox.queue_event(
-            conn,
-            info.account_id,
-            "receipt",
-            info.sms_id,
-            info.receipt_url,
-            params,
-            now,
-            final=status != AckStatus.TRANSMITTED,
+        final = status != AckStatus.TRANSMITTED
+        events.append(
+            outbox.NewEvent(
+                info.account_id, "receipt", info.sms_id, info.receipt_url, params, final
+            )
         )
+    outbox.queue_events(conn, events, now)
 
 
 # -- replies -------------------------------------------------------------------------------------

@@ -30,6 +30,48 @@ def destination_of(url: str) -> str:
     return f"{scheme}://{host}:{port or DEFAULT_PORTS.get(scheme, 0)}"[:300]
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to queue. A receipt that is not `final` (status 3, transmitted) is queued only
+    for accounts that want every status change (`receipt_events = 'all'`)."""
+
+    account_id: int
+    kind: str
+    ordering_key: str
+    url: str
+    params: dict[str, str]
+    final: bool = True
+
+
+def queue_events(conn: Connection, events: Sequence[NewEvent], now: datetime) -> None:
+    """Add events to the outbox, in one statement; events with the same ordering key go out in
+    this order."""
+    asking = {event.account_id for event in events if not event.final}
+    wanting_all: set[int] = set()
+    if asking:
+        query = sa.select(accounts.c.id).where(
+            accounts.c.id.in_(asking), accounts.c.receipt_events == "all"
+        )
+        wanting_all = set(conn.execute(query).scalars())
+    rows = [
+        {
+            "account_id": event.account_id,
+            "kind": event.kind,
+            "ordering_key": event.ordering_key,
+            "url": event.url,
+            "destination": destination_of(event.url),
+            "params": orjson.dumps(event.params).decode(),
+            "state": "pending",
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in events
+        if event.final or event.account_id in wanting_all
+    ]
+    if rows:
+        conn.execute(sa.insert(webhook_events), rows)
+
+
 def queue_event(
     conn: Connection,
     account_id: int,
@@ -41,28 +83,8 @@ def queue_event(
     *,
     final: bool = True,
 ) -> None:
-    """Add an event to the outbox; events with the same ordering key go out in this order.
-
-    A receipt that is not `final` (status 3, transmitted) is queued only for accounts that want
-    every status change (`receipt_events = 'all'`), not for those that want final ones only."""
-    values = {
-        "account_id": account_id,
-        "kind": kind,
-        "ordering_key": ordering_key,
-        "url": url,
-        "destination": destination_of(url),
-        "params": orjson.dumps(params).decode(),
-        "state": "pending",
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    if final:
-        conn.execute(sa.insert(webhook_events).values(values))
-        return
-    wanted = sa.select(
-        *(sa.literal(v, webhook_events.c[k].type).label(k) for k, v in values.items())
-    ).where(accounts.c.id == account_id, accounts.c.receipt_events == "all")
-    conn.execute(sa.insert(webhook_events).from_select(list(values), wanted))
+    """Add one event to the outbox (see `queue_events`)."""
+    queue_events(conn, [NewEvent(account_id, kind, ordering_key, url, params, final)], now)
 
 
 # -- the sender's side ---------------------------------------------------------------------------
