@@ -189,9 +189,13 @@ class LoadResult:
 
 
 async def http_load(
-    url: str, requests: list[bytes], connections: int, keep_bodies: int = 0
+    url: str,
+    requests: list[bytes],
+    connections: int,
+    keep_bodies: int = 0,
+    ok: tuple[int, ...] = (200,),
 ) -> LoadResult:
-    """Send `requests` over `connections` keep-alive connections; all must answer 200."""
+    """Send `requests` over `connections` keep-alive connections; all must answer `ok`."""
     parts = urlsplit(url)
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for request in requests:
@@ -211,7 +215,7 @@ async def http_load(
                 writer.write(request)
                 status, body = await _read_response(reader)
                 latencies.append(time.perf_counter() - started)
-                if status != 200:
+                if status not in ok:
                     raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
                 if len(bodies) < keep_bodies:
                     bodies.append(body)

@@ -1,4 +1,4 @@
-"""`make bench`: run B1 to B6 in turn and print their figures (one JSON line each)."""
+"""`make bench`: run the benchmarks in turn and print their figures (one JSON line each)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,23 @@ import b3_end_to_end
 import b4_footprint
 import b5_smpp_codec
 import b6_hostile_bodies
+import b9_webhooks
 from harness import machine
 
 
 def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {machine()}", flush=True)
     started = time.perf_counter()
-    for bench in (
+    benches = (
         b1_accept,
         b2_small_sends,
         b3_end_to_end,
         b4_footprint,
         b5_smpp_codec,
         b6_hostile_bodies,
-    ):
+        b9_webhooks,
+    )
+    for bench in benches:
         bench.main()
     print(f"# all benchmarks: {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -170,7 +170,18 @@ SETTINGS: tuple[Setting, ...] = (
         24.0,
         "Hours a webhook event is retried (exponential backoff) before it is given up.",
     ),
-    Setting("webhook_concurrency", 4, "Webhook calls in flight at once for one account."),
+    Setting(
+        "webhook_concurrency",
+        32,
+        "Webhook calls in flight at once to one destination (scheme, host and port of a URL), "
+        "each over its own keep-alive connection.",
+    ),
+    Setting(
+        "webhook_breaker_failures",
+        10,
+        "Consecutive failed webhook calls after which a destination is paused (10 s, doubling "
+        "to 10 min), then probed with one call.",
+    ),
     Setting(
         "smtp_host",
         "",
@@ -272,7 +283,8 @@ class Settings(BaseSettings):
     allow_private_addresses: bool = False
     webhook_timeout: float = Field(default=5.0, gt=0)
     webhook_max_age_hours: float = Field(default=24.0, gt=0)
-    webhook_concurrency: int = Field(default=4, ge=1)
+    webhook_concurrency: int = Field(default=32, ge=1)
+    webhook_breaker_failures: int = Field(default=10, ge=1)
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"

@@ -241,6 +241,8 @@ def test_set_and_get_webhooks(client: TestClient, alice: Creds, monkeypatch: Any
         "receiptUrl": "https://hooks.example.com/dlr",
         "replyUrl": "",
         "hasSecret": True,
+        "receiptEvents": "all",
+        "batch": 0,
     }
     changed = call(client, "setWebhooks", alice, replyUrl="https://hooks.example.com/mo")
     assert "secret" not in changed and changed["replyUrl"] == "https://hooks.example.com/mo"
@@ -251,7 +253,15 @@ def test_set_and_get_webhooks(client: TestClient, alice: Creds, monkeypatch: Any
         "receiptUrl": "",
         "replyUrl": "https://hooks.example.com/mo",
         "hasSecret": True,
+        "receiptEvents": "all",
+        "batch": 0,
     }
+    chosen = call(client, "setWebhooks", alice, receiptEvents="final", batch="100")
+    assert (chosen["receiptEvents"], chosen["batch"]) == ("final", 100)
+    assert call(client, "getWebhooks", alice)["batch"] == 100
+    assert "error" in call(client, "setWebhooks", alice, receiptEvents="some")
+    assert "error" in call(client, "setWebhooks", alice, batch="501")
+    assert "error" in call(client, "setWebhooks", alice, batch="x")
     assert "error" in call(client, "setWebhooks", alice)
     assert "error" in call(client, "setWebhooks", alice, secret="short")
     assert "error" in call(client, "setWebhooks", alice, replyUrl="ftp://hooks.example.com/")

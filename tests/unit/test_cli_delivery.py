@@ -42,7 +42,16 @@ def test_webhooks(acme, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignor
     )
     assert shown["receipt_url"] == "http://127.0.0.1/dlr" and len(shown["new_secret"]) == 48
     shown = json.loads(acme("webhooks", "show", "acme", "--json"))
-    assert shown == {"receipt_url": "http://127.0.0.1/dlr", "reply_url": "", "has_secret": True}
+    assert shown == {
+        "receipt_url": "http://127.0.0.1/dlr",
+        "reply_url": "",
+        "has_secret": True,
+        "receipt_events": "all",
+        "batch": 0,
+    }
+    chosen = acme("webhooks", "set", "acme", "--events", "final", "--batch", "20", "--json")
+    assert json.loads(chosen)["receipt_events"] == "final" and json.loads(chosen)["batch"] == 20
+    assert "final" in acme("webhooks", "set", "acme", "--events", "some", code=1)
     assert "new_secret" in acme("webhooks", "set", "acme", "--secret", "generate")
     assert "16 to 128" in acme("webhooks", "set", "acme", "--secret", "short", code=1)
 

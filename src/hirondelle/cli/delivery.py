@@ -138,7 +138,7 @@ def _show(found: webhooks.WebhookSettings, as_json: bool) -> None:
         typer.echo(json.dumps(data))
         return
     for key, value in data.items():
-        typer.echo(f"{key:>11}: {value}")
+        typer.echo(f"{key:>14}: {value}")
 
 
 @webhooks_app.command("set")
@@ -153,6 +153,14 @@ def webhooks_set(
     secret: Annotated[
         str | None, typer.Option(help="Signing secret (16–128 characters), or 'generate'.")
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(help="Receipts pushed: 'all' status changes (default) or 'final' only."),
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(help="Events per JSON POST, up to 500; 0: one GET per event (default)."),
+    ] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
     database: DatabaseOption = None,
@@ -161,7 +169,13 @@ def webhooks_set(
 
     async def configure(ctx: Context, account: Account) -> webhooks.WebhookSettings:
         return await webhooks.configure(
-            ctx, account.id, receipt_url=receipt_url, reply_url=reply_url, secret=secret
+            ctx,
+            account.id,
+            receipt_url=receipt_url,
+            reply_url=reply_url,
+            secret=secret,
+            receipt_events=events,
+            batch=batch,
         )
 
     _show(_for_account(login, configure, config, database), as_json)

@@ -165,6 +165,17 @@ def pinned_url(url: httpx.URL, ip: IPAddress) -> httpx.URL:
     return url.copy_with(host=str(ip))
 
 
+def checked_url(url: str) -> tuple[httpx.URL, int]:
+    """The parsed URL and its port; BlockedUrl unless it is an http(s) URL with a host."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise BlockedUrl(f"The URL is malformed: {exc}") from exc
+    if target.scheme not in DEFAULT_PORTS or not target.host:
+        raise BlockedUrl("Only http and https URLs with a host are allowed")
+    return target, target.port or DEFAULT_PORTS[target.scheme]
+
+
 async def guarded_request(
     client: httpx.AsyncClient,
     method: str,
@@ -179,13 +190,7 @@ async def guarded_request(
     Raises a NetGuardError before any connection when the URL or its addresses are refused;
     network errors are httpx's. Redirects are returned, not followed.
     """
-    try:
-        target = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise BlockedUrl(f"The URL is malformed: {exc}") from exc
-    if target.scheme not in DEFAULT_PORTS or not target.host:
-        raise BlockedUrl("Only http and https URLs with a host are allowed")
-    port = target.port or DEFAULT_PORTS[target.scheme]
+    target, port = checked_url(url)
     timeout = kwargs.get("timeout")
     dns_timeout = timeout if isinstance(timeout, (int, float)) else 5.0
     addresses = await resolve_checked(

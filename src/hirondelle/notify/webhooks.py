@@ -9,17 +9,27 @@ and two headers:
   `/hook?smsId=...&status=1&...`. Absent when the account has no secret. The secret is stored
   sealed under `secret_key` and unsealed here, per call (`signing_secret`).
 
+An account with `webhook_batch` N > 1 gets instead a JSON POST of up to N events to its URL:
+`{"events": [{"eventId": 12, "kind": "receipt", "smsId": ..., ...}, ...]}`, the ids in
+`X-Hirondelle-Event-Id` separated by commas, and a signature of the target, a newline and the
+body.
+
 Outcomes: 2xx is done; 410 Gone stops (dead); anything else — other statuses, timeouts,
 connection errors, an address the SSRF guard refuses — is retried with exponential backoff and
 jitter until `webhook_max_age_hours` after the event was written, then the event is dead.
 
-Order: an event is not sent while an earlier event of the same message (ordering key) is
-pending, so "transmitted" always reaches the receiver before "delivered".
+Concurrency: due events are claimed in batches, in the same write transaction that records the
+outcomes of the calls finished meanwhile (one transaction for many calls, like the dispatcher's
+for SMS). Calls go out concurrently, at most `webhook_concurrency` per destination (scheme,
+host and port of the URL) over that destination's own keep-alive connections; a destination
+also holds at most that many events claimed and not yet recorded, which bounds what a crash can
+send twice. After `webhook_breaker_failures` consecutive failures a destination's breaker opens:
+its due events are pushed back in the outbox for a pause (10 s doubling to 10 min), then one
+probe call decides. A slow or failing receiver holds its own slots and nothing else.
 
-Isolation: events are leased from the store in batches; each call runs in its own task, at most
-`webhook_concurrency` per account and MAX_IN_FLIGHT in all, with a total deadline. The loop only
-claims and spawns, so a slow receiver holds its own account's slots and nothing else; the
-dispatcher runs in another task and never waits on webhooks.
+Order: an event is not claimed while an earlier event of the same message (ordering key) is
+pending, so "transmitted" always reaches the receiver before "delivered". Events of different
+messages go in any order.
 """
 
 from __future__ import annotations
@@ -30,19 +40,29 @@ import hashlib
 import hmac
 import logging
 import random
-from collections import Counter
+import ssl
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import orjson
+from sqlalchemy.engine import Connection
 
 from hirondelle import __version__
 from hirondelle.context import Context
 from hirondelle.domain.sealed import Unsealable, unseal, webhook_secret_context
 from hirondelle.notify import netguard
+from hirondelle.notify.http1 import ConnectionPool, HttpCallError, request_bytes
+from hirondelle.notify.webhook_destinations import (
+    CLAIM_AHEAD,
+    Breaker,
+    CachingResolver,
+    Destination,
+)
 from hirondelle.store import webhooks as outbox
-from hirondelle.store.webhooks import OutboxEvent
+from hirondelle.store.webhooks import OutboxEvent, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +70,13 @@ EVENT_ID_HEADER = "X-Hirondelle-Event-Id"
 SIGNATURE_HEADER = "X-Hirondelle-Signature"
 USER_AGENT = f"Hirondelle-Webhooks/{__version__}"
 
-MAX_IN_FLIGHT = 128
+MAX_IN_HAND = 4096  # events claimed and not yet recorded, all destinations together
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox when idle
+#: Seconds at least between two transactions of the sender: outcomes gather meanwhile, so that a
+#: busy sender writes a few large transactions a second, not one per call (the store and the
+#: interpreter are shared with the dispatcher).
+CYCLE_INTERVAL = 0.1
+LEASE_MARGIN = timedelta(seconds=5)  # beyond two call timeouts: time to record an outcome
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(hours=1)
 
@@ -88,6 +113,11 @@ def request_target(url: str) -> str:
     return httpx.URL(url).raw_path.decode("ascii")
 
 
+def batch_body(events: list[OutboxEvent]) -> bytes:
+    """The JSON body of a batched call."""
+    return orjson.dumps({"events": [{"eventId": e.id, "kind": e.kind, **e.params} for e in events]})
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the `attempts`-th failure: 10 s doubling to 1 h, times 0.5–1 (jitter)."""
     base: timedelta = min(FIRST_RETRY * 2 ** min(attempts - 1, 20), MAX_RETRY)
@@ -109,60 +139,170 @@ class WebhookStats:
 
 
 class WebhookSender:
-    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass."""
+    """Claims due events and sends them; `run` is the loop, `deliver_due` one pass; `aclose()`
+    closes the kept-alive connections. `resolver` replaces DNS (tests)."""
 
     def __init__(
         self,
         ctx: Context,
-        client: httpx.AsyncClient,
         resolver: netguard.Resolver | None = None,
         stats: WebhookStats | None = None,
     ) -> None:
         self.ctx = ctx
-        self.client = client
-        self.resolver = resolver
+        self.resolver = CachingResolver(resolver)
         self.stats = stats or WebhookStats()
-        self.in_flight: Counter[int] = Counter()
+        self.destinations: dict[str, Destination] = {}
+        self.outcomes: list[tuple[str, Outcome, bool]] = []  # (destination, outcome, sent)
+        self.paused: dict[str, datetime] = {}  # destinations whose due events to push back
         self.tasks: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
+        self._tls: ssl.SSLContext | None = None
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """One TLS context for all the clients (building one costs ~30 ms)."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context(trust_env=False)
+        return self._tls
 
     @property
     def timeout(self) -> float:
         return self.ctx.settings.webhook_timeout
 
-    async def claim(self, now: datetime) -> list[OutboxEvent]:
-        per_account = self.ctx.settings.webhook_concurrency
-        free = {account: per_account - n for account, n in self.in_flight.items() if n}
-        limit = MAX_IN_FLIGHT - sum(self.in_flight.values())
-        if limit <= 0 or not await self.ctx.store.read(lambda conn: outbox.any_due(conn, now)):
+    @property
+    def concurrency(self) -> int:
+        return self.ctx.settings.webhook_concurrency
+
+    def destination(self, key: str, url: str) -> Destination:
+        found = self.destinations.get(key)
+        if found is None:
+            parsed = urlsplit(url)
+            tls = self.tls if parsed.scheme.lower() == "https" else None
+            pool = ConnectionPool(tls, parsed.hostname or "", self.concurrency)
+            breaker = Breaker(self.ctx.settings.webhook_breaker_failures)
+            found = self.destinations[key] = Destination(key, pool, breaker)
+        return found
+
+    async def aclose(self) -> None:
+        for destination in self.destinations.values():
+            destination.pool.close()
+
+    # -- the outbox: record what finished and claim more, in one transaction ----------------
+
+    async def cycle(self, now: datetime, claim: bool = True) -> list[OutboxEvent]:
+        """Record the outcomes gathered since the last cycle, push back the events of paused
+        destinations, and (if `claim`) lease due events and hand them to their destinations."""
+        outcomes, self.outcomes = self.outcomes, []
+        paused, self.paused = self.paused, {}
+        for key, _, sent in outcomes:  # recorded below, in the same transaction
+            self.destinations[key].held -= 1
+            self.destinations[key].sent -= sent
+        free = {key: d.free_slots(now, self.concurrency) for key, d in self.destinations.items()}
+        # at most what the known destinations can take, and one new destination's share
+        wanted = sum(max(0, n) for n in free.values()) + CLAIM_AHEAD * self.concurrency
+        held = sum(d.held for d in self.destinations.values())
+        limit = min(MAX_IN_HAND - held, wanted) if claim else 0
+        idle = not outcomes and not paused
+        if idle and (limit <= 0 or not await self.ctx.store.read(lambda c: outbox.any_due(c, now))):
             return []  # idle: no write transaction every poll
-        lease_until = now + timedelta(seconds=2 * self.timeout + 60)
-        events = await self.ctx.store.write(
-            lambda conn: outbox.claim_due_events(conn, now, lease_until, free, per_account, limit)
-        )
+        lease_until = now + timedelta(seconds=2 * self.timeout) + LEASE_MARGIN
+
+        def write(conn: Connection) -> list[OutboxEvent]:
+            outbox.finish_events(conn, [outcome for _, outcome, _ in outcomes])
+            for key, until in paused.items():
+                outbox.defer_destination(conn, key, now, until)
+            if limit <= 0:
+                return []
+            calls = CLAIM_AHEAD * self.concurrency
+            return outbox.claim_due_events(conn, now, lease_until, free, calls, limit)
+
+        try:
+            events = await self.ctx.store.write(write)
+        except BaseException:
+            for key, _, sent in outcomes:
+                self.destinations[key].held += 1
+                self.destinations[key].sent += sent
+            self.outcomes[:0] = outcomes  # recorded by the next cycle; leases cover the wait
+            self.paused = {**paused, **self.paused}
+            raise
         for event in events:
-            self.in_flight[event.account_id] += 1
+            destination = self.destination(event.destination, event.url)
+            destination.held += 1
+            destination.batch = event.batch
+            destination.waiting.append(event)
         return events
 
-    def spawn(self, event: OutboxEvent, now: datetime | None = None) -> asyncio.Task[None]:
-        task = asyncio.create_task(self.send(event, now))
-        self.tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(done, event))
-        return task
+    def pump(
+        self, destination: Destination, now: datetime | None = None
+    ) -> list[asyncio.Task[None]]:
+        """Start the calls `destination` may make now; push back what its breaker holds."""
+        at = now or datetime.now(UTC)
+        allowed = destination.breaker.calls_allowed(at, self.concurrency)
+        started = []
+        while destination.waiting and destination.may_call(allowed):
+            group = destination.next_group()
+            destination.calls += 1
+            destination.sent += len(group)
+            task = asyncio.create_task(self.send(destination, group, now))
+            self.tasks.add(task)
+            task.add_done_callback(self._finished)
+            started.append(task)
+        until = destination.breaker.open_until
+        if allowed == 0 and until is not None:
+            while destination.waiting:  # not sent: the attempt does not count
+                event = destination.waiting.popleft()
+                self._record(
+                    event, "pending", until, "destination paused", event.attempts - 1, False
+                )
+        return started
 
-    def _finished(self, task: asyncio.Task[None], event: OutboxEvent) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        self.in_flight[event.account_id] -= 1
-        if self.in_flight[event.account_id] <= 0:
-            del self.in_flight[event.account_id]
         self.wake.set()
         if not task.cancelled() and task.exception() is not None:
-            log.error("webhook event %d failed", event.id, exc_info=task.exception())
+            log.error("webhook call failed", exc_info=task.exception())
 
-    async def send(self, event: OutboxEvent, now: datetime | None = None) -> None:
-        """One attempt at one event, and its outcome stored. `now` fixes the clock (tests)."""
-        state, error = await self._call(event)
+    def _record(
+        self,
+        event: OutboxEvent,
+        state: str,
+        next_at: datetime | None,
+        error: str,
+        tries: int,
+        sent: bool = True,
+    ) -> None:
+        outcome = Outcome(event.id, state, next_at, error, tries)
+        self.outcomes.append((event.destination, outcome, sent))
+
+    # -- one call ---------------------------------------------------------------------------
+
+    async def send(
+        self, destination: Destination, events: list[OutboxEvent], now: datetime | None = None
+    ) -> None:
+        """One call carrying `events`, and their outcomes kept for the next cycle. `now` fixes
+        the clock (tests)."""
+        try:
+            state, error = await self._call(destination.pool, events)
+        finally:
+            destination.calls -= 1
         at = now or datetime.now(UTC)
+        if state == "pending":
+            if destination.breaker.failed(at):
+                assert destination.breaker.open_until is not None
+                self.paused[destination.key] = destination.breaker.open_until
+                log.warning(
+                    "webhooks to %s paused until %s UTC after %d failed calls in a row",
+                    destination.key,
+                    f"{destination.breaker.open_until:%Y-%m-%d %H:%M:%S}",
+                    destination.breaker.failures,
+                )
+        else:
+            destination.breaker.succeeded()
+        for event in events:
+            self._outcome(event, state, error, at)
+        self.pump(destination, now)
+
+    def _outcome(self, event: OutboxEvent, state: str, error: str, at: datetime) -> None:
         next_at = None
         if state == "pending":
             deadline = event.created_at + timedelta(hours=self.ctx.settings.webhook_max_age_hours)
@@ -171,9 +311,7 @@ class WebhookSender:
             else:
                 next_at = min(at + retry_delay(event.attempts), deadline)
         self._count(event, state, error, next_at)
-        await self.ctx.store.write(
-            lambda conn: outbox.finish_event(conn, event.id, state, next_at, error)
-        )
+        self._record(event, state, next_at, error, event.attempts)
 
     def _count(self, event: OutboxEvent, state: str, error: str, next_at: datetime | None) -> None:
         if state == "done":
@@ -194,94 +332,122 @@ class WebhookSender:
             outcome,
         )
 
-    async def _call(self, event: OutboxEvent) -> tuple[str, str]:
-        """(`done` | `dead` | `pending`, error) of one HTTP call."""
-        url = request_url(event.url, event.params)
-        headers = {EVENT_ID_HEADER: str(event.id), "User-Agent": USER_AGENT}
+    async def _call(self, pool: ConnectionPool, events: list[OutboxEvent]) -> tuple[str, str]:
+        """(`done` | `dead` | `pending`, error) of one HTTP call, to the address the SSRF guard
+        checked (every address of the host, before each call)."""
+        event = events[0]
+        ids = ",".join(str(e.id) for e in events)
+        headers = {"User-Agent": USER_AGENT, EVENT_ID_HEADER: ids}
         try:
+            if event.batch > 0:
+                method, url, body = "POST", event.url, batch_body(events)
+                headers["Content-Type"] = "application/json"
+            else:
+                method, url, body = "GET", request_url(event.url, event.params), b""
+            parsed, port = netguard.checked_url(url)
+            target = parsed.raw_path.decode("ascii")
+            signed = target + "\n" + body.decode() if method == "POST" else target
             secret = signing_secret(self.ctx, event)
             if secret:
-                headers[SIGNATURE_HEADER] = sign(secret, request_target(url))
-            async with asyncio.timeout(self.timeout * 2):
-                response = await netguard.guarded_request(
-                    self.client,
-                    "GET",
-                    url,
+                headers[SIGNATURE_HEADER] = sign(secret, signed)
+            host = parsed.netloc.decode("ascii").rpartition("@")[2]
+            async with asyncio.timeout(self.timeout):
+                addresses = await netguard.resolve_checked(
+                    parsed.host,
+                    port,
                     allow_private=self.ctx.settings.allow_private_addresses,
-                    resolver=self.resolver,
-                    headers=headers,
                     timeout=self.timeout,
+                    resolver=self.resolver,
                 )
+                request = request_bytes(method, target, host, headers, body)
+                status = await pool.request((str(addresses[0]), port), request)
         except (netguard.BlockedUrl, httpx.InvalidURL, UnicodeError) as exc:
             return "dead", f"bad URL: {exc}"
         except netguard.NetGuardError as exc:
             return "pending", str(exc)
         except TimeoutError:
             return "pending", "timed out"
-        except httpx.HTTPError as exc:
-            return "pending", f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
+        except HttpCallError as exc:
+            return "pending", str(exc)
+        if 200 <= status < 300:
             return "done", ""
-        if response.status_code == 410:
+        if status == 410:
             return "dead", "HTTP 410 Gone: the receiver asked to stop"
-        return "pending", f"HTTP {response.status_code}"
+        return "pending", f"HTTP {status}"
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def _start_calls(self, now: datetime | None) -> list[asyncio.Task[None]]:
+        return [t for d in list(self.destinations.values()) for t in self.pump(d, now)]
 
     async def deliver_due(self, now: datetime | None = None) -> int:
-        """Claim what is due at `now`, send it all, wait; return how many events were tried."""
+        """Claim what is due at `now`, send it all, record it; return how many were tried."""
         at = now or datetime.now(UTC)
-        events = await self.claim(at)
-        await asyncio.gather(*(self.spawn(event, now) for event in events))
+        events = await self.cycle(at)
+        while self.tasks or any(d.waiting for d in self.destinations.values()):
+            self._start_calls(now)
+            if self.tasks:
+                await asyncio.wait(set(self.tasks))
+        await self.cycle(at, claim=False)
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set; then let calls in flight finish (within their deadline)."""
+        """Send until `stop` is set; then let calls in flight finish (within their deadline),
+        record them, and give back the events not yet sent."""
         while not stop.is_set():
             self.wake.clear()
+            began = time.monotonic()
             try:
-                for event in await self.claim(datetime.now(UTC)):
-                    self.spawn(event)
+                await self.cycle(datetime.now(UTC))
             except Exception:
-                log.exception("webhook sender: claiming events failed")
+                log.exception("webhook sender: recording or claiming events failed")
+            self._start_calls(None)
+            rest = CYCLE_INTERVAL - (time.monotonic() - began)
+            if rest > 0 and self.tasks:  # busy: let outcomes gather
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), rest)
+            if self.wake.is_set() and self.outcomes:
+                continue  # calls finished meanwhile: record them now
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             await asyncio.wait(waits, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waits:
                 waiter.cancel()
+        for destination in self.destinations.values():
+            while destination.waiting:
+                event = destination.waiting.popleft()
+                self._record(event, "pending", datetime.now(UTC), "", event.attempts - 1, False)
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=self.timeout * 2 + 1)
         for task in list(self.tasks):  # leased events come back after their lease
             task.cancel()
-
-
-def new_client(ctx: Context) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=ctx.settings.webhook_timeout,
-        limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=32),
-        follow_redirects=False,
-        trust_env=False,  # no proxy from the environment: the guard checked the address we use
-    )
+        with contextlib.suppress(Exception):
+            await self.cycle(datetime.now(UTC), claim=False)
 
 
 async def deliver_due(
     ctx: Context,
     now: datetime | None = None,
     *,
-    client: httpx.AsyncClient | None = None,
     resolver: netguard.Resolver | None = None,
 ) -> int:
     """One pass of the sender (tests, maintenance): send what is due at `now`; return the number
     of events tried. Call again until it returns 0 to drain what became due meanwhile."""
-    async with contextlib.AsyncExitStack() as stack:
-        if client is None:
-            client = await stack.enter_async_context(new_client(ctx))
-        return await WebhookSender(ctx, client, resolver).deliver_due(now)
+    sender = WebhookSender(ctx, resolver)
+    try:
+        return await sender.deliver_due(now)
+    finally:
+        await sender.aclose()
 
 
 async def run_webhook_sender(
     ctx: Context, stop: asyncio.Event, stats: WebhookStats | None = None
 ) -> None:
     """The sender loop of `hirondelle serve` and workers: runs until `stop` is set."""
-    async with new_client(ctx) as client:
-        await WebhookSender(ctx, client, stats=stats).run(stop)
+    sender = WebhookSender(ctx, stats=stats)
+    try:
+        await sender.run(stop)
+    finally:
+        await sender.aclose()
 
 
 class WebhookWorker:

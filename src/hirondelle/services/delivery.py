@@ -331,6 +331,7 @@ def message_status(part_statuses: Sequence[int]) -> int:
 def _queue_receipt_webhooks(
     conn: Connection, statuses: dict[int, AckStatus], now: datetime
 ) -> None:
+    events: list[outbox.NewEvent] = []
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]
         params = receipt_params(
@@ -341,6 +342,10 @@ def _queue_receipt_webhooks(
             campaign_id=info.campaign_id,
             cli_msg_id=info.cli_msg_id,
         )
-        outbox.queue_event(
-            conn, info.account_id, "receipt", info.sms_id, info.receipt_url, params, now
+        final = status != AckStatus.TRANSMITTED
+        events.append(
+            outbox.NewEvent(
+                info.account_id, "receipt", info.sms_id, info.receipt_url, params, final
+            )
         )
+    outbox.queue_events(conn, events, now)

@@ -8,6 +8,10 @@ Setting a URL on an account without a secret generates one (shown once, in the a
 secret can also be given (16 to 128 printable ASCII characters) or regenerated. It is stored
 sealed under the instance's `secret_key` (`domain/sealed.py`), bound to the account: the
 database alone does not give it away; the sender unseals it to sign each call.
+
+Two choices of the account shape what is pushed: `receipt_events` — `all` status changes (the
+manual: 3 "transmitted", then the final one) or `final` ones only (as Kannel's dlr-mask 3) — and
+`batch` — 0, one GET per event (the manual), or up to that many events per JSON POST.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ CLEAR = "none"
 GENERATE = "generate"
 
 MAX_URL_LENGTH = 2048
+RECEIPT_EVENTS = ("all", "final")
+MAX_BATCH = 500
 _SECRET = re.compile(r"[\x21-\x7e]{16,128}")
 
 
@@ -42,6 +48,8 @@ class WebhookSettings:
     receipt_url: str
     reply_url: str
     has_secret: bool
+    receipt_events: str = "all"
+    batch: int = 0
     #: the secret, when this call generated it (it is shown this once)
     new_secret: str | None = None
 
@@ -91,6 +99,24 @@ def _secret_value(value: str | None) -> str | None:
     return value
 
 
+def _choice_values(receipt_events: str | None, batch: str | int | None) -> dict[str, str | int]:
+    values: dict[str, str | int] = {}
+    if receipt_events is not None:
+        choice = receipt_events.strip().lower()
+        if choice not in RECEIPT_EVENTS:
+            raise WebhookError("receiptEvents must be all (every status change) or final")
+        values["receipt_events"] = choice
+    if batch is not None:
+        try:
+            size = int(batch)
+        except ValueError:
+            size = -1
+        if not 0 <= size <= MAX_BATCH:
+            raise WebhookError(f"batch must be a number from 0 (one GET per event) to {MAX_BATCH}")
+        values["webhook_batch"] = size
+    return values
+
+
 async def configure(
     ctx: Context,
     account_id: int,
@@ -98,9 +124,11 @@ async def configure(
     receipt_url: str | None = None,
     reply_url: str | None = None,
     secret: str | None = None,
+    receipt_events: str | None = None,
+    batch: str | int | None = None,
 ) -> WebhookSettings:
     """Change what is given (None keeps a value; CLEAR clears a URL; GENERATE makes a secret)."""
-    values: dict[str, str] = {}
+    values: dict[str, str | int] = _choice_values(receipt_events, batch)
     for column, given in (("receipt_url", receipt_url), ("reply_url", reply_url)):
         checked = await _url_value(ctx, given)
         if checked is not None:
@@ -122,9 +150,11 @@ async def configure(
             values["webhook_secret"] = seal(ctx.secret, secret, webhook_secret_context(account_id))
         account_rows.update_account(conn, account_id, values)
         return WebhookSettings(
-            current["receipt_url"],
-            current["reply_url"],
+            str(current["receipt_url"]),
+            str(current["reply_url"]),
             bool(values.get("webhook_secret") or row["webhook_secret"]),
+            str(current["receipt_events"]),
+            int(current["webhook_batch"]),
             generated,
         )
 
@@ -135,4 +165,10 @@ async def webhook_settings(ctx: Context, account_id: int) -> WebhookSettings:
     row = await ctx.store.read(lambda conn: account_rows.find_by_id(conn, account_id))
     if row is None:
         raise WebhookError("No such account")
-    return WebhookSettings(row["receipt_url"], row["reply_url"], bool(row["webhook_secret"]))
+    return WebhookSettings(
+        row["receipt_url"],
+        row["reply_url"],
+        bool(row["webhook_secret"]),
+        row["receipt_events"],
+        row["webhook_batch"],
+    )

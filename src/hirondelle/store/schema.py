@@ -90,6 +90,10 @@ accounts = sa.Table(
     sa.Column("reply_url", sa.String(2048), nullable=False, server_default=""),
     # sealed under secret_key (domain/sealed.py): "s1." + base64url, 238 characters at most
     sa.Column("webhook_secret", sa.String(255), nullable=False, server_default=""),
+    # Which receipts are pushed: `all` status changes (the manual) or `final` ones only (as
+    # Kannel's dlr-mask 3); and up to how many events one JSON POST carries (0: a GET per event).
+    sa.Column("receipt_events", sa.String(8), nullable=False, server_default="all"),
+    sa.Column("webhook_batch", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("postpaid OR balance >= 0", name="prepaid_balance_not_negative"),
@@ -301,6 +305,8 @@ webhook_events = sa.Table(
     # Events of one message are delivered in id order: never "delivered" before "transmitted".
     sa.Column("ordering_key", sa.String(64), nullable=False),
     sa.Column("url", sa.String(2048), nullable=False),
+    # scheme://host:port of the URL: concurrency and the circuit breaker are per destination.
+    sa.Column("destination", sa.String(300), nullable=False, server_default=""),
     sa.Column("params", sa.Text, nullable=False),  # JSON object of the GET query parameters
     # pending | done | dead
     sa.Column("state", sa.String(8), nullable=False, server_default="pending"),
@@ -308,8 +314,8 @@ webhook_events = sa.Table(
     sa.Column("next_attempt_at", UtcDateTime, nullable=False),
     sa.Column("last_error", sa.String(255), nullable=False, server_default=""),
     sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Index("ix_webhook_events_due", "state", "next_attempt_at"),
-    sa.Index("ix_webhook_events_order", "ordering_key", "id"),
+    sa.Index("ix_webhook_events_due", "state", "next_attempt_at", "id"),
+    sa.Index("ix_webhook_events_order", "ordering_key", "state", "id"),
 )
 
 # --- sub-accounts and contact lists ---

@@ -2,15 +2,74 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.store.schema import accounts, webhook_events
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def destination_of(url: str) -> str:
+    """`scheme://host:port` of a URL, lowercase: what concurrency and the breaker count by."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url[:300]
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port or DEFAULT_PORTS.get(scheme, 0)}"[:300]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to queue. A receipt that is not `final` (status 3, transmitted) is queued only
+    for accounts that want every status change (`receipt_events = 'all'`)."""
+
+    account_id: int
+    kind: str
+    ordering_key: str
+    url: str
+    params: dict[str, str]
+    final: bool = True
+
+
+def queue_events(conn: Connection, events: Sequence[NewEvent], now: datetime) -> None:
+    """Add events to the outbox, in one statement; events with the same ordering key go out in
+    this order."""
+    asking = {event.account_id for event in events if not event.final}
+    wanting_all: set[int] = set()
+    if asking:
+        query = sa.select(accounts.c.id).where(
+            accounts.c.id.in_(asking), accounts.c.receipt_events == "all"
+        )
+        wanting_all = set(conn.execute(query).scalars())
+    rows = [
+        {
+            "account_id": event.account_id,
+            "kind": event.kind,
+            "ordering_key": event.ordering_key,
+            "url": event.url,
+            "destination": destination_of(event.url),
+            "params": orjson.dumps(event.params).decode(),
+            "state": "pending",
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in events
+        if event.final or event.account_id in wanting_all
+    ]
+    if rows:
+        conn.execute(sa.insert(webhook_events), rows)
 
 
 def queue_event(
@@ -21,26 +80,17 @@ def queue_event(
     url: str,
     params: dict[str, str],
     now: datetime,
+    *,
+    final: bool = True,
 ) -> None:
-    """Add an event to the outbox; events with the same ordering key go out in this order."""
-    conn.execute(
-        sa.insert(webhook_events).values(
-            account_id=account_id,
-            kind=kind,
-            ordering_key=ordering_key,
-            url=url,
-            params=orjson.dumps(params).decode(),
-            state="pending",
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
+    """Add one event to the outbox (see `queue_events`)."""
+    queue_events(conn, [NewEvent(account_id, kind, ordering_key, url, params, final)], now)
 
 
 # -- the sender's side ---------------------------------------------------------------------------
 
-#: Due events looked at per claim; the busiest accounts are filtered out before this limit.
-CANDIDATES = 500
+#: Due events looked at per claim; destinations without a free slot are filtered out before.
+CANDIDATES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +99,23 @@ class OutboxEvent:
     account_id: int
     kind: str
     url: str
+    destination: str
     params: dict[str, str]
     attempts: int  # including the attempt being claimed
     created_at: datetime
     secret: str  # the account's webhook secret, sealed (notify/ unseals it)
+    batch: int = 0  # the account's webhook_batch: events per JSON POST, 0 for a GET per event
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a claimed event: `done`, `dead`, or `pending` again at next_attempt_at."""
+
+    id: int
+    state: str
+    next_attempt_at: datetime | None
+    last_error: str
+    attempts: int
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
@@ -67,42 +130,55 @@ def claim_due_events(
     conn: Connection,
     now: datetime,
     lease_until: datetime,
-    free_slots: Mapping[int, int],
-    default_slots: int,
+    free_slots: Mapping[str, int],
+    default_calls: int,
     limit: int,
 ) -> list[OutboxEvent]:
-    """Lease due events, oldest first, at most `limit` and per account at most its free slots
-    (`free_slots`, else `default_slots`). An event whose message has an earlier event still
-    pending waits for it. The lease (next_attempt_at = lease_until) keeps other senders off it
-    while it is in flight; a sender that dies lets it become due again."""
+    """Lease due events, the longest due first, at most `limit` and per destination at most its free
+    slots (`free_slots`; for another destination, `default_calls` times the events per call of
+    the account). Only the oldest pending event of a message is
+    due: the next waits for it. The lease (next_attempt_at = lease_until) keeps other senders
+    off it while it is in flight (on PostgreSQL they also skip the rows locked by this claim);
+    a sender that dies lets it become due again."""
+    # A scalar subquery, run per candidate on the (ordering_key, id) index: as NOT EXISTS,
+    # PostgreSQL may plan an anti join over every pending event (with stale statistics after
+    # a burst, a quadratic one).
     earlier = webhook_events.alias("earlier")
-    waiting_for_earlier = sa.exists().where(
-        earlier.c.ordering_key == webhook_events.c.ordering_key,
-        earlier.c.state == "pending",
-        earlier.c.id < webhook_events.c.id,
+    first_pending = (
+        sa.select(sa.func.min(earlier.c.id))
+        .where(
+            earlier.c.ordering_key == webhook_events.c.ordering_key, earlier.c.state == "pending"
+        )
+        .scalar_subquery()
     )
     query = (
-        sa.select(webhook_events.c.id, webhook_events.c.account_id)
+        sa.select(webhook_events.c.id, webhook_events.c.destination, accounts.c.webhook_batch)
+        .join(accounts, accounts.c.id == webhook_events.c.account_id)
         .where(
             webhook_events.c.state == "pending",
             webhook_events.c.next_attempt_at <= now,
-            ~waiting_for_earlier,
+            webhook_events.c.id == first_pending,
         )
-        .order_by(webhook_events.c.id)
-        .limit(CANDIDATES)
+        .order_by(webhook_events.c.next_attempt_at, webhook_events.c.id)  # the due index
+        .limit(min(CANDIDATES, 2 * limit))
     )
-    full = [account for account, slots in free_slots.items() if slots <= 0]
+    full = [destination for destination, slots in free_slots.items() if slots <= 0]
     if full:
-        query = query.where(webhook_events.c.account_id.not_in(full))
+        query = query.where(webhook_events.c.destination.not_in(full))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=webhook_events)
+        # The outbox fills in bursts, faster than autovacuum analyzes it: with statistics that
+        # say "empty", the planner would sort every due event (and run the subquery on each)
+        # instead of walking the due index and stopping at the limit.
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
     slots = dict(free_slots)
     chosen: list[int] = []
-    for event_id, account_id in conn.execute(query):
-        left = slots.get(account_id, default_slots)
+    for event_id, destination, batch in conn.execute(query):
+        left = slots.get(destination, default_calls * max(1, batch))
         if left > 0 and len(chosen) < limit:
             chosen.append(event_id)
-            slots[account_id] = left - 1
+            slots[destination] = left - 1
     if not chosen:
         return []
     claimed = conn.execute(
@@ -118,33 +194,67 @@ def claim_due_events(
             webhook_events.c.account_id,
             webhook_events.c.kind,
             webhook_events.c.url,
+            webhook_events.c.destination,
             webhook_events.c.params,
             webhook_events.c.attempts,
             webhook_events.c.created_at,
         )
     ).all()
-    secrets = dict(
-        conn.execute(
-            sa.select(accounts.c.id, accounts.c.webhook_secret).where(
+    settings = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(accounts.c.id, accounts.c.webhook_secret, accounts.c.webhook_batch).where(
                 accounts.c.id.in_({row.account_id for row in claimed})
             )
-        ).all()
-    )
+        )
+    }
     events = [
         OutboxEvent(
             row.id,
             row.account_id,
             row.kind,
             row.url,
+            row.destination,
             orjson.loads(row.params),
             row.attempts,
             row.created_at,
-            secrets.get(row.account_id) or "",
+            settings[row.account_id].webhook_secret or "",
+            settings[row.account_id].webhook_batch,
         )
         for row in claimed
     ]
     events.sort(key=lambda event: event.id)
     return events
+
+
+def finish_events(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    """Record the outcomes of attempts, in one statement."""
+    if not outcomes:
+        return
+    table = webhook_events
+    statement = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("event_id"))
+        .values(
+            state=sa.bindparam("new_state"),
+            next_attempt_at=sa.func.coalesce(sa.bindparam("next_at"), table.c.next_attempt_at),
+            last_error=sa.bindparam("error"),
+            attempts=sa.bindparam("tries"),
+        )
+    )
+    conn.execute(
+        statement,
+        [
+            {
+                "event_id": outcome.id,
+                "new_state": outcome.state,
+                "next_at": outcome.next_attempt_at,
+                "error": outcome.last_error[:255],
+                "tries": outcome.attempts,
+            }
+            for outcome in outcomes
+        ],
+    )
 
 
 def finish_event(
@@ -154,8 +264,23 @@ def finish_event(
     next_attempt_at: datetime | None = None,
     last_error: str = "",
 ) -> None:
-    """Record the outcome of an attempt: `done`, `dead`, or `pending` again at next_attempt_at."""
+    """Record the outcome of one attempt (the attempt count stays as claimed)."""
     values: dict[str, object] = {"state": state, "last_error": last_error[:255]}
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     conn.execute(sa.update(webhook_events).where(webhook_events.c.id == event_id).values(values))
+
+
+def defer_destination(conn: Connection, destination: str, now: datetime, until: datetime) -> int:
+    """Push every due event of `destination` to `until` (its circuit breaker opened): no sender
+    claims them meanwhile. Returns how many were deferred."""
+    result = conn.execute(
+        sa.update(webhook_events)
+        .where(
+            webhook_events.c.destination == destination,
+            webhook_events.c.state == "pending",
+            webhook_events.c.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until)
+    )
+    return int(result.rowcount or 0)

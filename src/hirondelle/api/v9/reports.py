@@ -154,6 +154,8 @@ def _webhook_fields(found: webhooks.WebhookSettings) -> Fields:
         "receiptUrl": found.receipt_url,
         "replyUrl": found.reply_url,
         "hasSecret": found.has_secret,
+        "receiptEvents": found.receipt_events,
+        "batch": found.batch,
     }
     if found.new_secret:
         fields["secret"] = found.new_secret
@@ -162,13 +164,20 @@ def _webhook_fields(found: webhooks.WebhookSettings) -> Fields:
 
 @method("setWebhooks")
 async def set_webhooks(call: Call) -> Fields:
-    given = [call.param(name) for name in ("receiptUrl", "replyUrl", "secret")]
+    names = ("receiptUrl", "replyUrl", "secret", "receiptEvents", "batch")
+    given = [call.param(name) for name in names]
     if all(value is None for value in given):
-        raise error("Give at least one of receiptUrl, replyUrl, secret")
-    receipt_url, reply_url, secret = given
+        raise error("Give at least one of " + ", ".join(names))
+    receipt_url, reply_url, secret, receipt_events, batch = given
     try:
         found = await webhooks.configure(
-            call.ctx, call.account.id, receipt_url=receipt_url, reply_url=reply_url, secret=secret
+            call.ctx,
+            call.account.id,
+            receipt_url=receipt_url,
+            reply_url=reply_url,
+            secret=secret,
+            receipt_events=receipt_events,
+            batch=batch,
         )
     except webhooks.WebhookError as exc:
         raise error(str(exc)) from None
