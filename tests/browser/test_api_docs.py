@@ -80,6 +80,38 @@ def test_the_viewer_renders_the_rest_api_without_violations(browser: Any, server
     assert (violations, watched.problems) == ([], [])
 
 
+def test_try_it_out_calls_the_api_with_the_credentials_given(browser: Any, server: Server) -> None:
+    """Authorize (Basic), then GET /account from the viewer: the call goes to this origin."""
+    watched = Watched(browser)
+    watched.page.add_init_script(VIOLATIONS_LISTENER)
+    page = watched.page
+    try:
+        page.goto(f"{server.base}/api/docs")
+        page.locator(".auth-wrapper .authorize").click()
+        dialog = page.locator(".dialog-ux .modal-ux")
+        dialog.locator("input[type=text]").fill(server.login)
+        dialog.locator("input[type=password]").fill(server.api_key)
+        dialog.locator("button.authorize").click()
+        dialog.locator("button.btn-done").click()
+        page.locator(".opblock-summary", has_text="/account").first.click()
+        block = page.locator(".opblock.is-open").first
+        block.locator("button.try-out__btn").click()
+        with page.expect_response(lambda answer: answer.url.endswith("/account")) as called:
+            block.locator("button.execute").click()
+        answer = called.value
+        body = answer.json()
+        status = block.locator(".live-responses-table tr.response .response-col_status").first
+        status.wait_for()
+        shown = status.inner_text()
+        violations = watched.violations()
+    finally:
+        page.close()
+    assert answer.url == f"{server.base}/account"
+    assert (answer.status, body["description"]) == (200, "Active account")
+    assert shown.strip() == "200"
+    assert (violations, watched.problems) == ([], [])
+
+
 def test_the_v9_reference_applies_its_stylesheet(browser: Any, server: Server) -> None:
     watched = Watched(browser)
     watched.page.add_init_script(VIOLATIONS_LISTENER)
