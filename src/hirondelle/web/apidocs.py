@@ -34,8 +34,11 @@ async def rest_docs(_request: Request) -> Response:
 
 
 async def v9_reference(request: Request) -> Response:
+    """The reference, its curl lines aimed at `public_url`, else at the address the page was
+    reached at (the listening port may be 0 in the settings)."""
     ctx: Context = request.app.state.ctx
-    html = render("api_v9.html", catalogue=CATALOGUE, base_url=ctx.settings.base_url)
+    base_url = ctx.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    html = render("api_v9.html", catalogue=CATALOGUE, base_url=base_url)
     return HTMLResponse(html, headers=HEADERS)
 
 
