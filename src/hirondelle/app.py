@@ -17,7 +17,7 @@ from hirondelle.bodylimit import BodyLimit
 from hirondelle.context import Context
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
-from hirondelle.web import control
+from hirondelle.web import apidocs, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
 from hirondelle.web.slashes import SlashRedirect
@@ -65,6 +65,7 @@ def create_app(ctx: Context) -> Starlette:
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
             Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
+            *apidocs.routes(),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),

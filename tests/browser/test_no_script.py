@@ -16,7 +16,9 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -121,10 +123,9 @@ def store_payloads(http: httpx.Client, server: Server) -> Server:
     return server
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    chromium()
-    home = tmp_path_factory.mktemp("serve")
+@contextmanager
+def serving(home: Path) -> Iterator[Server]:
+    """A real `hirondelle serve` in `home` (SQLite, embedded simulator), and its demo account."""
     env = {
         "HIRONDELLE_DATABASE_URL": f"sqlite:///{home}/var/serve.db",
         "HIRONDELLE_VAR_DIR": str(home / "var"),
@@ -133,10 +134,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with Running(["serve", "--port", "0"], cwd=home, env=env) as running:
         url = urlsplit(running.expect(CURL.pattern)["url"])
         params = dict(pair.split("=", 1) for pair in url.query.split("&"))
-        started = Server(f"{url.scheme}://{url.netloc}", params["login"], params["apiKey"], "")
-        with httpx.Client(timeout=10) as http:
-            yield store_payloads(http, started)
+        yield Server(f"{url.scheme}://{url.netloc}", params["login"], params["apiKey"], "")
         running.terminate()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    chromium()
+    with serving(tmp_path_factory.mktemp("serve")) as started, httpx.Client(timeout=10) as http:
+        yield store_payloads(http, started)
 
 
 @pytest.fixture(scope="module")

@@ -143,6 +143,9 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> Non
         assert front.status_code in (200, 404)  # no front page yet: answered, not an error
         refused = http.get(base + "/account/set-password")  # the template, without a token
         assert refused.status_code == 400 and "<html" in refused.text
+        viewer = http.get(base + "/static/vendor/swagger-ui/swagger-ui-bundle.js")
+        assert viewer.status_code == 200 and "SwaggerUIBundle" in viewer.text  # vendored, shipped
+        assert "sendSms" in http.get(base + "/api/docs/v9").text
 
         sub = {
             "LOGIN": "thomas",

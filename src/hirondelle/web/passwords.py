@@ -13,7 +13,6 @@ import hmac
 import time
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -21,6 +20,7 @@ from hirondelle.context import Context
 from hirondelle.services import passwords
 from hirondelle.services.accounts import MIN_PASSWORD_LENGTH
 from hirondelle.services.passwords import PasswordRefused, TokenRefused
+from hirondelle.web.templating import render
 
 #: Seconds a rendered form may wait before it is submitted (and tolerated clock skew).
 FORM_MAX_AGE = 3600
@@ -49,12 +49,6 @@ REFUSALS: dict[str, tuple[int, str]] = {
 }
 CSRF_REFUSAL = "This form has expired or did not come from this page. Open the link again."
 
-_templates = Environment(
-    loader=PackageLoader("hirondelle.web", "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
-
 
 def form_token(secret: bytes, token: str, now: float | None = None) -> str:
     """The CSRF token of a form for `token`: a timestamp and its HMAC with the link's token."""
@@ -78,8 +72,11 @@ def _form_mac(secret: bytes, token: str, stamp: str) -> str:
 
 
 def _page(status: int, **values: Any) -> Response:
-    html = _templates.get_template("set_password.html").render(
-        action=passwords.SET_PASSWORD_PATH, min_length=MIN_PASSWORD_LENGTH, **values
+    html = render(
+        "set_password.html",
+        action=passwords.SET_PASSWORD_PATH,
+        min_length=MIN_PASSWORD_LENGTH,
+        **values,
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
