@@ -143,3 +143,12 @@ async def test_configure_sets_the_window(ctx: Context) -> None:
     assert (account.commercial_hours, account.sending_window) == (True, "Mon-Fri 09:00-18:00")
     with pytest.raises(accounts.AccountError, match="window"):
         await accounts.configure(ctx, "bob", sending_window="Someday 08:00-20:00")
+
+
+def test_no_opening_left_in_the_calendar_is_a_bad_date(ctx: Context, client: TestClient) -> None:
+    creds = make_account(ctx)
+    at(ctx, WEDNESDAY_10AM)
+    feed = json_feed("Promo", [FRENCH], COMMERCIAL="1", DATE="9999-12-31 23:00:00")
+    assert send_sms(client, creds, feed)["status"] == 115
+    inside = json_feed("Promo", [FRENCH], COMMERCIAL="1", DATE="9999-12-31 10:00:00")
+    assert send_sms(client, creds, inside)["status"] == 101
