@@ -152,3 +152,11 @@ def test_no_opening_left_in_the_calendar_is_a_bad_date(ctx: Context, client: Tes
     assert send_sms(client, creds, feed)["status"] == 115
     inside = json_feed("Promo", [FRENCH], COMMERCIAL="1", DATE="9999-12-31 10:00:00")
     assert send_sms(client, creds, inside)["status"] == 101
+
+
+def test_simplified_send_commercial(ctx: Context, client: TestClient) -> None:
+    creds = make_account(ctx)
+    at(ctx, SATURDAY_NIGHT)
+    params = creds.params(message="Promo", mobile=FRENCH, commercial="1")
+    answer = client.post("/http/9.0/", data=params).json()
+    assert (answer["status"], answer["scheduledDate"]) == (101, "2026-05-26 08:00:00")

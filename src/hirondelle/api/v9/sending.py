@@ -190,6 +190,7 @@ async def simplified_send(call: Call) -> Fields:
         date=call.param("date"),
         campaign_name=call.param("campaign") or "",
         shorten=call.param("shorten") == "1",
+        commercial=call.param("commercial") == "1",
     )
     return await _send(call, order)
 
