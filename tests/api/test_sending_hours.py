@@ -160,3 +160,20 @@ def test_simplified_send_commercial(ctx: Context, client: TestClient) -> None:
     params = creds.params(message="Promo", mobile=FRENCH, commercial="1")
     answer = client.post("/http/9.0/", data=params).json()
     assert (answer["status"], answer["scheduledDate"]) == (101, "2026-05-26 08:00:00")
+
+
+def test_a_deferred_campaign_can_be_deleted_until_it_leaves(
+    ctx: Context, client: TestClient
+) -> None:
+    creds = make_account(ctx, credits=100)
+    at(ctx, SATURDAY_NIGHT)
+    answer = send_sms(client, creds, json_feed("Promo", [FRENCH], COMMERCIAL="1"))
+    assert answer["credits"] == 85
+    deleted = call(client, "deleteCampaign", creds, campId=answer["campaignId"])
+    assert deleted["status"] == "OK"
+    assert call(client, "getInfo", creds)["credits"] == 100
+    at(ctx, TUESDAY_8AM)
+    again = send_sms(client, creds, json_feed("Promo", [FRENCH], COMMERCIAL="1"))
+    assert again["status"] == 100  # inside the window: an immediate campaign
+    late = call(client, "deleteCampaign", creds, campId=again["campaignId"])
+    assert late["status"] == "BADCAMPAIGSENDINGTYPE"
