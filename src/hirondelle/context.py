@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,10 @@ if TYPE_CHECKING:
     from hirondelle.domain.pricing import PriceTable
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Context:
     store: Store
@@ -22,6 +28,8 @@ class Context:
     secret: bytes
     #: set when messages were queued, so the dispatcher looks at once instead of at its next tick
     new_messages: asyncio.Event = field(default_factory=asyncio.Event)
+    #: "now" (aware, UTC) for the services that take it from here; tests fix it
+    clock: Callable[[], datetime] = utc_now
 
     def notify_new_messages(self) -> None:
         self.new_messages.set()

@@ -125,6 +125,21 @@ def test_account_settings(run) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(cleared)["acceptsMasteraccount"] is False
 
 
+def test_account_sending_hours(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    shown = json.loads(run("accounts", "show", "acme", "--json"))
+    assert (shown["commercialHours"], shown["sendingWindow"]) == (False, "Mon-Sat 08:00-20:00")
+    changed = run(
+        "accounts", "set", "acme", "--commercial-hours", "--sending-window", "mon-fri 9:00-18:00"
+    )
+    assert "Mon-Fri 09:00-18:00" in changed
+    shown = json.loads(run("accounts", "show", "acme", "--json"))
+    assert (shown["commercialHours"], shown["sendingWindow"]) == (True, "Mon-Fri 09:00-18:00")
+    assert "Bad sending window" in run("accounts", "set", "acme", "--sending-window", "x", code=1)
+    off = json.loads(run("accounts", "set", "acme", "--no-commercial-hours", "--json"))
+    assert (off["commercialHours"], off["sendingWindow"]) == (False, "Mon-Fri 09:00-18:00")
+
+
 @pytest.mark.parametrize("credits", ["\u0661\u0660", "1_0", "\uff11\uff10", "+5"])
 def test_credit_amounts_are_ascii_digits(run, credits: str) -> None:  # type: ignore[no-untyped-def]
     run("accounts", "create", "acme", "--credits", "7")

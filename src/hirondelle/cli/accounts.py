@@ -39,6 +39,8 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
         "timezone": account.timezone,
         "replyNumber": account.reply_number,
         "acceptsMasteraccount": account.accepts_masteraccount,
+        "commercialHours": account.commercial_hours,
+        "sendingWindow": account.sending_window,
     }
     if api_key is not None:
         data["apiKey"] = api_key
@@ -170,14 +172,36 @@ def accounts_set(
             show_default=False,
         ),
     ] = None,
+    commercial_hours: Annotated[
+        bool | None,
+        typer.Option(
+            "--commercial-hours/--no-commercial-hours",
+            help="Make every campaign commercial: its messages to French numbers leave only "
+            "inside the sending window, never on a French public holiday (a campaign can ask "
+            "for it alone with COMMERCIAL=1).",
+            show_default=False,
+        ),
+    ] = None,
+    sending_window: Annotated[
+        str | None,
+        typer.Option(
+            help="The window of commercial messages to French numbers, Europe/Paris time: "
+            "days and hours, e.g. 'Mon-Sat 08:00-20:00' (the default) or 'Mon,Wed 09:00-12:00'.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     database: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Change an account's reply number and MASTERACCOUNT consent, then show it."""
+    """Change an account's reply number, MASTERACCOUNT consent and sending hours, then show it."""
     account = run(
         lambda ctx: accounts.configure(
-            ctx, login, reply_number=reply_number, accepts_masteraccount=accepts_masteraccount
+            ctx,
+            login,
+            reply_number=reply_number,
+            accepts_masteraccount=accepts_masteraccount,
+            commercial_hours=commercial_hours,
+            sending_window=sending_window,
         ),
         settings_from(config, database_url=database),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hirondelle.context import Context
 from hirondelle.domain.sender import parse_reply_number, reply_address
+from hirondelle.domain.sending_hours import BadWindow, parse_window
 from hirondelle.store import accounts as account_rows
 from hirondelle.store import ledger
 from hirondelle.store.accounts import LoginTaken
@@ -55,6 +56,8 @@ class Account:
     email: str
     reply_number: str | None
     accepts_masteraccount: bool
+    commercial_hours: bool
+    sending_window: str
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Account:
@@ -169,10 +172,20 @@ async def configure(
     *,
     reply_number: str | None = None,
     accepts_masteraccount: bool | None = None,
+    commercial_hours: bool | None = None,
+    sending_window: str | None = None,
 ) -> Account:
     """Change what the operator decides for an account: its own reply number (`none` removes
-    it) and whether other accounts may bind themselves under it with MASTERACCOUNT."""
+    it), whether other accounts may bind themselves under it with MASTERACCOUNT, and its French
+    sending hours (every campaign commercial or not, and the window, "Mon-Sat 08:00-20:00")."""
     values: dict[str, Any] = {}
+    if commercial_hours is not None:
+        values["commercial_hours"] = commercial_hours
+    if sending_window is not None:
+        try:
+            values["sending_window"] = str(parse_window(sending_window))
+        except BadWindow as exc:
+            raise AccountError(f"Bad sending window: {exc}") from None
     if reply_number is not None:
         values["reply_number"] = _reply_number(ctx, reply_number)
     if accepts_masteraccount is not None:

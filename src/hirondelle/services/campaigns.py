@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.engine import Connection
 
@@ -28,7 +28,7 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
     """
     if not campaign_id:
         return Status.CAMPID_NOT_FOUND
-    now = datetime.now(UTC)
+    now = ctx.clock()
 
     def delete(conn: Connection) -> str:
         campaign = campaign_rows.find_campaign(conn, account.id, campaign_id)

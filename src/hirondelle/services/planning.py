@@ -22,9 +22,15 @@ from hirondelle.domain.numbers import InvalidNumber, Mobile, parse_mobile
 from hirondelle.domain.pricing import PriceTable, UnknownCountry
 from hirondelle.domain.routes import is_served
 from hirondelle.domain.sender import DEFAULT_STOP_SHORT_CODE, sender_for
+from hirondelle.domain.sending_hours import SendingWindow, french_holidays, next_allowed
 from hirondelle.domain.statuses import SendStatus, send_status_text
 
 log = logging.getLogger(__name__)
+
+#: The countries whose numbers wait for the sending window of a commercial campaign: France
+#: (+33) only. The overseas departments have their own country codes (RE, GP, MQ, GF, YT, PM,
+#: ...), time zones and holidays; their messages are not deferred.
+SENDING_HOURS_COUNTRIES = frozenset({"FR"})
 
 #: Longest CLIMSGID (the column's size): a longer one is refused, not cut, since the client
 #: matches receipts on it.
@@ -59,6 +65,8 @@ class SmsOrder:
     shorten: bool = False
     #: login of the master account to bind the sender to (manual §6.2 MASTERACCOUNT)
     master_account: str | None = None
+    #: commercial: messages to French numbers wait for the account's sending window
+    commercial: bool = False
 
 
 class SendRefused(Exception):
@@ -89,14 +97,18 @@ class PlannedMessage:
     parts: int
     credits: int
     cli_msg_id: str | None
+    due_at: datetime
 
 
 @dataclass
 class Plan:
     messages: list[PlannedMessage]
     invalid_numbers: list[str]
+    #: when the first message is due (the campaign's due time)
     due_at: datetime
     scheduled: bool
+    #: when the messages that the sending window deferred leave; None when it deferred none
+    deferred_to: datetime | None = None
 
     @property
     def credits(self) -> int:
@@ -174,12 +186,15 @@ def plan_campaign(
     short_link_base: str | None = None,
     routes: Sequence[Sequence[str]] | None = None,
     stop_short_code: str = DEFAULT_STOP_SHORT_CODE,
+    sending_window: SendingWindow | None = None,
 ) -> Plan:
     """Validate and price an order; SendRefused names the first rule it breaks.
 
     With `short_link_base`, parts and credits are counted on the text its URLs will have once
     each is a short link under that base URL (all short links have the same length). With
-    `routes` (the prefixes of each connector), a number none serves is invalid.
+    `routes` (the prefixes of each connector), a number none serves is invalid. With
+    `sending_window` (a commercial campaign), messages to French numbers are due at the next
+    moment inside it (on a day that is not a French public holiday), the others as asked.
     """
     message = sms_text.unescape_newlines(order.message or "")
     if not message.strip():
@@ -189,6 +204,13 @@ def plan_campaign(
     try:
         due_at = parse_send_date(order.date, timezone, now)
     except (BadDate, OverflowError):  # OverflowError: 0001-01-01 00:00 in Paris is before year 1
+        raise SendRefused(SendStatus.BAD_DATE) from None
+    asked = due_at or now
+    try:
+        window_due = (
+            next_allowed(asked, sending_window, french_holidays) if sending_window else asked
+        )
+    except OverflowError:  # a DATE at the end of the calendar (9999-12-31 23:00)
         raise SendRefused(SendStatus.BAD_DATE) from None
     invalid = list(recipients.invalid)
     unroutable: list[str] = []
@@ -234,6 +256,7 @@ def plan_campaign(
                 parts=size.parts,
                 credits=size.parts * per_part,
                 cli_msg_id=recipient.cli_msg_id,
+                due_at=window_due if mobile.country in SENDING_HOURS_COUNTRIES else asked,
             )
         )
     if unroutable:
@@ -244,8 +267,9 @@ def plan_campaign(
         )
     if not messages:
         raise SendRefused(SendStatus.NO_VALID_NUMBER, invalid_numbers=invalid)
-    scheduled = due_at is not None and due_at > now
-    return Plan(messages, invalid, due_at or now, scheduled)
+    first_due = min(m.due_at for m in messages)
+    deferred = window_due > asked and any(m.due_at == window_due for m in messages)
+    return Plan(messages, invalid, first_due, first_due > now, window_due if deferred else None)
 
 
 def storable(order: SmsOrder) -> bool:

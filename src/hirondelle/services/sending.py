@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
+from hirondelle.domain.sending_hours import SendingWindow, parse_window
 from hirondelle.domain.statuses import SendStatus
 from hirondelle.services.accounts import Account, AccountError
 from hirondelle.services.links import shorten_message_urls
@@ -62,8 +63,10 @@ __all__ = [
 class SendOutcome:
     """A campaign accepted (or simulated): sent now or scheduled, and what it holds.
 
-    `scheduled_for` is the local date of a scheduled campaign ("" when it is sent now); the
-    status text is the API's to write (`send_status_text`). Kept as JSON for idempotent repeats.
+    `scheduled_for` is the local date of a scheduled campaign ("" when it is sent now);
+    `deferred_to` the local date the sending window deferred messages to ("" when it deferred
+    none). The status text is the API's to write (`send_status_text`). Kept as JSON for
+    idempotent repeats.
     """
 
     status: SendStatus
@@ -75,6 +78,7 @@ class SendOutcome:
     nb_sms: int = 0
     sms_ids: list[tuple[str, str]] = field(default_factory=list)
     scheduled_for: str = ""
+    deferred_to: str = ""
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -105,7 +109,7 @@ async def send(
     With an idempotency key seen for this account in the last 24 hours, return the first answer
     and create nothing.
     """
-    now = datetime.now(UTC)
+    now = ctx.clock()
     if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         digest = hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
         idempotency_key = "sha256:" + digest
@@ -184,7 +188,15 @@ def _plan(conn: Connection, ctx: Context, account: Account, order: SmsOrder, now
         now=now,
         short_link_base=ctx.settings.base_url if order.shorten else None,
         routes=ctx.settings.routes,
+        sending_window=_sending_window(account, order),
     )
+
+
+def _sending_window(account: Account, order: SmsOrder) -> SendingWindow | None:
+    """The account's window when the campaign is commercial (by its flag or the account's)."""
+    if not (order.commercial or account.commercial_hours):
+        return None
+    return parse_window(account.sending_window)
 
 
 async def _mail_refusal(ctx: Context, account: Account, refused: SendRefused) -> None:
@@ -258,7 +270,7 @@ def _store_campaign(
     now: datetime,
 ) -> None:
     base_url = ctx.settings.base_url
-    expires_at = _expiry(plan.due_at, ctx.settings.message_validity_hours)
+    validity = ctx.settings.message_validity_hours
     first = plan.messages[0]
     texts = [m.text for m in plan.messages]
     if order.shorten:  # one short link per URL and recipient, counted as planned
@@ -299,8 +311,8 @@ def _store_campaign(
                 m.cli_msg_id,
                 0,
                 "queued",
-                plan.due_at,
-                expires_at,
+                m.due_at,
+                _expiry(m.due_at, validity),
                 now,
             )
             for m, text in zip(plan.messages, texts, strict=True)
@@ -319,4 +331,5 @@ def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendO
         nb_sms=plan.nb_sms,
         sms_ids=[(m.phone, m.sms_id) for m in plan.messages],
         scheduled_for=format_local(plan.due_at, timezone) if plan.scheduled else "",
+        deferred_to=format_local(plan.deferred_to, timezone) if plan.deferred_to else "",
     )

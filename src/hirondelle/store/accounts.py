@@ -69,6 +69,8 @@ AUTH_COLUMNS = (
     "email",
     "reply_number",
     "accepts_masteraccount",
+    "commercial_hours",
+    "sending_window",
     "api_key_digest",
 )
 

@@ -55,6 +55,13 @@ accounts = sa.Table(
     # (docs/operations.md, "Reply routing"). NULL: the platform's shared default sender.
     sa.Column("reply_number", sa.String(21), nullable=True, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="Europe/Paris"),
+    # French sending hours: every campaign is commercial (its messages to French numbers leave
+    # only inside `sending_window`, never on a public holiday); a campaign's COMMERCIAL flag
+    # does the same for that campaign alone. `hirondelle accounts set --commercial-hours`.
+    sa.Column("commercial_hours", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column(
+        "sending_window", sa.String(64), nullable=False, server_default="Mon-Sat 08:00-20:00"
+    ),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("profile", sa.String(255), nullable=False, server_default=""),
     # Identity, contact and billing fields of manual §16.

@@ -49,6 +49,12 @@ class _SendFields(_Request):
         examples=["2030-01-31 09:30:00"],
     )
     campaignName: Text | None = Field(None, description="A name for the campaign.")
+    commercial: Flag = Field(
+        None,
+        description="A commercial message: to French numbers it leaves only inside the "
+        "account's sending window (Mon–Sat 08:00–20:00 Paris by default, not on public "
+        "holidays); outside it, it waits (`scheduledDate` says until when).",
+    )
     simulate: Flag = Field(
         None, description="Price and check the request without sending anything."
     )
@@ -95,6 +101,15 @@ class _Answer(BaseModel):
     description: str
 
 
+#: When the sending window of a commercial campaign deferred messages (absent otherwise).
+SCHEDULED_DATE = Field(
+    None,
+    description="`YYYY-MM-DD HH:MM:SS` (account's time zone) at which the messages to French "
+    "numbers that the sending window deferred leave; absent when it deferred none.",
+    exclude_if=lambda value: value is None,
+)
+
+
 class SendAnswer(_Answer):
     """code 100 (sent) or 101 (scheduled)."""
 
@@ -105,6 +120,7 @@ class SendAnswer(_Answer):
     nbSms: int
     balance: int = Field(description="Credits left after this send.")
     cost: int = Field(description="Credits this send used.")
+    scheduledDate: str | None = SCHEDULED_DATE
 
 
 class SmsId(BaseModel):
@@ -121,6 +137,7 @@ class BulkAnswer(_Answer):
     invalidNumbers: list[str]
     smsIds: list[SmsId]
     simulate: bool
+    scheduledDate: str | None = SCHEDULED_DATE
 
 
 class AccountAnswer(_Answer):

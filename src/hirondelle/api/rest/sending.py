@@ -74,6 +74,7 @@ async def _send(
         tpoa=tpoa,
         date=body.date or None,
         campaign_name=body.campaignName or "",
+        commercial=bool(body.commercial),
     )
     try:
         return await sending.send(
@@ -111,6 +112,7 @@ async def send_sms(
         nbSms=outcome.nb_sms,
         balance=outcome.credits,
         cost=outcome.credits_used,
+        scheduledDate=outcome.deferred_to or None,
     )
 
 
@@ -141,6 +143,7 @@ async def send_bulk(
         invalidNumbers=outcome.invalid_numbers,
         smsIds=[] if simulated else [SmsId(smsId=s, phoneNumber=p) for p, s in outcome.sms_ids],
         simulate=simulated,
+        scheduledDate=outcome.deferred_to or None,
     )
 
 

@@ -68,6 +68,7 @@ def order_from_feed(feed: str | None) -> SmsOrder:
         list_name=feeds.text_of(tree, "LISTNAME"),
         shorten=feeds.text_of(tree, "SHORTEN") == "1",
         master_account=feeds.text_of(tree, "MASTERACCOUNT"),
+        commercial=feeds.text_of(tree, "COMMERCIAL") == "1",
     )
 
 
@@ -125,8 +126,9 @@ async def _send(call: Call, order: SmsOrder, *, simulate: bool = False) -> Field
 
 
 def outcome_fields(outcome: SendOutcome) -> Fields:
-    """The §6.4 answer of an accepted sendSms, keys as DESIGN.md §5 names them."""
-    return {
+    """The §6.4 answer of an accepted sendSms, keys as DESIGN.md §5 names them, and
+    `scheduledDate` when the sending window deferred messages (docs/api-v9.md)."""
+    fields: Fields = {
         "status": int(outcome.status),
         "statusText": send_status_text(outcome.status, date=outcome.scheduled_for),
         "invalidNumbers": "|".join(outcome.invalid_numbers),
@@ -137,6 +139,9 @@ def outcome_fields(outcome: SendOutcome) -> Fields:
         "nbSms": outcome.nb_sms,
         "smsIds": [{"phoneNumber": p, "smsId": s} for p, s in outcome.sms_ids],
     }
+    if outcome.deferred_to:
+        fields["scheduledDate"] = outcome.deferred_to
+    return fields
 
 
 def refusal_fields(refused: SendRefused) -> Fields:
@@ -161,7 +166,7 @@ async def send_sms(call: Call) -> Fields:
 async def simulate_campaign(call: Call) -> Fields:
     order = await feeds.off_loop(order_from_feed, call.param("smsData"))
     fields = await _send(call, order, simulate=True)
-    return {
+    answer: Fields = {
         "status": fields["status"],
         "statusText": fields["statusText"],
         "invalidNumbers": fields["invalidNumbers"],
@@ -169,6 +174,9 @@ async def simulate_campaign(call: Call) -> Fields:
         "nbContacts": fields.get("nbContacts", 0),
         "nbSms": fields.get("nbSms", 0),
     }
+    if "scheduledDate" in fields:
+        answer["scheduledDate"] = fields["scheduledDate"]
+    return answer
 
 
 @method("directSend", errors=send_errors)
@@ -182,6 +190,7 @@ async def simplified_send(call: Call) -> Fields:
         date=call.param("date"),
         campaign_name=call.param("campaign") or "",
         shorten=call.param("shorten") == "1",
+        commercial=call.param("commercial") == "1",
     )
     return await _send(call, order)
 
