@@ -13,8 +13,8 @@ import b2_small_sends
 import b3_end_to_end
 import b4_footprint
 import b5_smpp_codec
-import b6_hostile_bodies
 import b9_webhooks
+import b10_hostile_bodies
 from harness import machine
 
 
@@ -27,7 +27,7 @@ def main() -> None:
         b3_end_to_end,
         b4_footprint,
         b5_smpp_codec,
-        b6_hostile_bodies,
+        b10_hostile_bodies,
         b9_webhooks,
     )
     for bench in benches:

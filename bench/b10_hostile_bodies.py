@@ -1,4 +1,4 @@
-"""B6 hostile bodies: getInfo latency from another client while one client uploads 60 MB of
+"""B10 hostile bodies: getInfo latency from another client while one client uploads 60 MB of
 `a=&` to getInfo (declared Content-Length, then chunked), and while a 15 MB sendSms body (within
 `max_feed_body_bytes`) is parsed; the server's peak resident memory (VmHWM).
 
@@ -122,7 +122,7 @@ def main() -> None:
                 UPLOAD = (size or 60) * 1024 * 1024
                 figures[name] = scenario(running.base_url, info_url, path, chunked, prefix)
             figures["peak_rss_mb"] = round(peak_rss_mb(running.pid), 1)
-    report("b6_hostile_bodies", figures)
+    report("b10_hostile_bodies", figures)
 
 
 if __name__ == "__main__":
