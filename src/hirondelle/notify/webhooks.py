@@ -194,9 +194,8 @@ class WebhookSender:
         destinations, and (if `claim`) lease due events and hand them to their destinations."""
         outcomes, self.outcomes = self.outcomes, []
         paused, self.paused = self.paused, {}
-        for key, _, sent in outcomes:  # recorded below, in the same transaction
+        for key, _, _sent in outcomes:  # recorded below, in the same transaction
             self.destinations[key].held -= 1
-            self.destinations[key].sent -= sent
         free = {key: d.free_slots(now, self.concurrency) for key, d in self.destinations.items()}
         # at most what the known destinations can take, and one new destination's share
         wanted = sum(max(0, n) for n in free.values()) + CLAIM_AHEAD * self.concurrency
@@ -219,12 +218,15 @@ class WebhookSender:
         try:
             events = await self.ctx.store.write(write)
         except BaseException:
-            for key, _, sent in outcomes:
+            for key, _, _sent in outcomes:
                 self.destinations[key].held += 1
-                self.destinations[key].sent += sent
             self.outcomes[:0] = outcomes  # recorded by the next cycle; leases cover the wait
             self.paused = {**paused, **self.paused}
             raise
+        # Only now are these calls recorded: until the commit they count as sent and unrecorded
+        # (what a crash would send again), so no destination starts more than its share meanwhile.
+        for key, _, sent in outcomes:
+            self.destinations[key].sent -= sent
         for event in events:
             destination = self.destination(event.destination, event.url)
             destination.held += 1
