@@ -8,9 +8,6 @@ Referer header.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -21,10 +18,10 @@ from hirondelle.context import Context
 from hirondelle.services import passwords
 from hirondelle.services.accounts import MIN_PASSWORD_LENGTH
 from hirondelle.services.passwords import PasswordRefused, TokenRefused
+from hirondelle.web import csrf
+from hirondelle.web.csrf import FORM_MAX_AGE
 
-#: Seconds a rendered form may wait before it is submitted (and tolerated clock skew).
-FORM_MAX_AGE = 3600
-CLOCK_SKEW = 60
+__all__ = ["FORM_MAX_AGE", "check_form_token", "form_token", "set_password_page"]
 
 HEADERS = {
     "Cache-Control": "no-store",
@@ -57,24 +54,12 @@ _templates = Environment(
 
 
 def form_token(secret: bytes, token: str, now: float | None = None) -> str:
-    """The CSRF token of a form for `token`: a timestamp and its HMAC with the link's token."""
-    stamp = str(int(now if now is not None else time.time()))
-    return f"{stamp}.{_form_mac(secret, token, stamp)}"
+    """The CSRF token of the form for the link's `token` (web/csrf.py)."""
+    return csrf.form_token(secret, "set-password:" + token, now)
 
 
 def check_form_token(secret: bytes, token: str, value: str, now: float | None = None) -> bool:
-    stamp, _, mac = value.partition(".")
-    if not stamp.isdigit() or len(stamp) > 12:
-        return False
-    age = (now if now is not None else time.time()) - int(stamp)
-    if not -CLOCK_SKEW <= age <= FORM_MAX_AGE:
-        return False
-    return hmac.compare_digest(mac.encode(), _form_mac(secret, token, stamp).encode())
-
-
-def _form_mac(secret: bytes, token: str, stamp: str) -> str:
-    message = b"set-password-form\0" + token.encode() + b"\0" + stamp.encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return csrf.check_form_token(secret, "set-password:" + token, value, now)
 
 
 def _page(status: int, **values: Any) -> Response:
