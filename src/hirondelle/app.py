@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from hirondelle.api import rest, v9
 from hirondelle.bodylimit import BodyLimit
@@ -20,6 +21,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
+from hirondelle.web.routes import account, front
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -65,6 +67,11 @@ def create_app(ctx: Context) -> Starlette:
             *v9.routes(),
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
             Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
+            Route("/", front.front_door, methods=["GET", "HEAD"]),
+            Route("/lang", front.set_language, methods=["GET"]),
+            Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/sign-out", account.sign_out, methods=["POST"]),
+            Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),

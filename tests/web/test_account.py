@@ -3,6 +3,7 @@ the brute-force brake, sign-out, and a dashboard that shows only the signed-in a
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 
@@ -29,8 +30,6 @@ class Sleeps(list[float]):
 
 def with_password(ctx: Context, login: str, credits: int = 1000) -> None:
     make_account(ctx, login, credits=credits)
-    import asyncio
-
     hashed = asyncio.run(hash_password(PASSWORD))
     ctx.store.write_sync(
         lambda conn: conn.execute(
@@ -85,10 +84,12 @@ def test_signed_out_the_account_page_is_the_sign_in_form(client: TestClient) -> 
 def test_french_and_english(client: TestClient) -> None:
     assert "Se connecter" in client.get("/", headers={"accept-language": "fr-FR,fr;q=0.9"}).text
     assert "Sign in" in client.get("/", headers={"accept-language": "en-GB"}).text
-    switched = client.get("/lang", params={"set": "fr", "next": "/account/"}, follow_redirects=False)
+    to_french = {"set": "fr", "next": "/account/"}
+    switched = client.get("/lang", params=to_french, follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == "/account/"
     assert "Se connecter" in client.get("/account/", headers={"accept-language": "en"}).text
-    away = client.get("/lang", params={"set": "en", "next": "//evil.example"}, follow_redirects=False)
+    elsewhere = {"set": "en", "next": "//evil.example"}
+    away = client.get("/lang", params=elsewhere, follow_redirects=False)
     assert away.headers["location"] == "/"
 
 
@@ -127,8 +128,12 @@ def test_a_wrong_password_or_login_is_refused(client: TestClient, ctx: Context, 
 def test_sign_in_rotates_the_session(client: TestClient, ctx: Context, alice: str) -> None:
     sign_in(client, alice)
     first = client.cookies[COOKIE]
-    sign_in(client, alice)
-    assert client.cookies[COOKIE] != first
+    client.cookies.clear()
+    token = csrf_of(client.get("/account/").text)
+    client.cookies.set(COOKIE, first)  # the browser still holds its old session
+    data = {"login": alice, "password": PASSWORD, "csrf": token}
+    again = client.post("/account/", data=data, follow_redirects=False)
+    assert again.status_code == 303 and again.cookies[COOKIE] != first
     assert count_rows(ctx, web_sessions) == 1  # the old one is revoked, not left behind
 
 
