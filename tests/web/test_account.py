@@ -3,18 +3,17 @@ the brute-force brake, sign-out, and a dashboard that shows only the signed-in a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from hirondelle.app import create_app
 from hirondelle.authfailures import AuthFailures
 from hirondelle.context import Context
-from hirondelle.services.accounts import hash_password
 from hirondelle.store.schema import accounts, web_sessions
 from tests.conftest import count_rows
 from tests.helpers import make_account
@@ -30,7 +29,7 @@ class Sleeps(list[float]):
 
 def with_password(ctx: Context, login: str, credits: int = 1000) -> None:
     make_account(ctx, login, credits=credits)
-    hashed = asyncio.run(hash_password(PASSWORD))
+    hashed = PasswordHasher().hash(PASSWORD)
     ctx.store.write_sync(
         lambda conn: conn.execute(
             sa.update(accounts).where(accounts.c.login == login).values(password_hash=hashed)
