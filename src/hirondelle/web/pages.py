@@ -34,12 +34,19 @@ def language(request: Request) -> str:
     return i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language", ""))
 
 
-def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """The template `name` in the page's language, with the page headers (and `headers`)."""
     lang = language(request)
     html = templates.get_template(name).render(
         lang=lang, t=i18n.translator(lang), path=request.url.path, **values
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
 def local_path(target: str | None, default: str = "/") -> str:
