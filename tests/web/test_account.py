@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
+from structlog.testing import capture_logs
 
 from hirondelle.app import create_app
 from hirondelle.authfailures import AuthFailures
@@ -191,9 +192,13 @@ def test_the_twentieth_wrong_password_in_a_minute_is_slowed(
 ) -> None:
     sleeps = Sleeps()
     ctx.auth_failures = AuthFailures(free=3, base=0.25, cap=5.0, sleep=sleeps)
-    for _ in range(20):
-        assert sign_in(client, alice, "wrong password").status_code == 401
+    with capture_logs() as logs:
+        for _ in range(20):
+            assert sign_in(client, alice, "wrong password").status_code == 401
     assert len(sleeps) == 17 and sleeps[-1] == 5.0
+    assert ctx.auth_failures.total == 20  # the /metrics counter of failed authentications
+    posts = [line for line in logs if line["event"] == "request" and line["method"] == "POST"]
+    assert [line.get("auth") for line in posts] == ["failed"] * 20
     # The owner, from another address, with the right password, is not slowed down.
     sleeps.clear()
     with TestClient(create_app(ctx), client=("192.0.2.7", 4000)) as elsewhere:
