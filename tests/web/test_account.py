@@ -118,7 +118,14 @@ def test_the_cookie_is_secure_under_tls(ctx: Context, alice: str) -> None:
 
 
 def test_a_wrong_password_or_login_is_refused(client: TestClient, ctx: Context, alice: str) -> None:
-    for login, password in [(alice, "wrong password"), ("nobody", PASSWORD), (alice, "")]:
+    cases = [
+        (alice, "wrong password"),
+        ("nobody", PASSWORD),
+        (alice, ""),
+        ("al\x00ice", PASSWORD),  # PostgreSQL text cannot hold NUL: refused before the store
+        ("a" * 300, PASSWORD),
+    ]
+    for login, password in cases:
         refused = sign_in(client, login, password)
         assert refused.status_code == 401
         assert 'name="password"' in refused.text and COOKIE not in client.cookies

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
+from hirondelle.domain.controls import has_control_chars
 from hirondelle.services.accounts import Account, verify_password
 from hirondelle.store import web_sessions as session_rows
 
@@ -61,7 +62,7 @@ async def sign_in(
     """
     login = login.strip()
     row = None
-    if login and len(login) <= 64:
+    if login and len(login) <= 64 and not has_control_chars(login):
         row = await ctx.store.read(lambda conn: session_rows.password_of(conn, login))
     stored = row["password_hash"] if row is not None else None
     good = await verify_password(stored or _DUMMY_HASH, password) and stored is not None
