@@ -82,5 +82,8 @@ def create_app(ctx: Context) -> Starlette:
     )
     app.state.ctx = ctx
     # The REST API takes what no route above does (after a trailing-slash redirect, if any).
-    app.router.default = SlashRedirect(app.router, rest.create_app(ctx), ctx.settings.base_url)
+    rest_app = rest.create_app(ctx)
+    app.router.default = SlashRedirect(
+        app.router, rest_app, ctx.settings.base_url, rest_app.router.routes
+    )
     return app

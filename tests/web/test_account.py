@@ -211,3 +211,10 @@ def test_the_twentieth_wrong_password_in_a_minute_is_slowed(
     with TestClient(create_app(ctx), client=("192.0.2.7", 4000)) as elsewhere:
         assert sign_in(elsewhere, alice).status_code == 303
     assert sleeps == []
+
+
+def test_the_rest_api_keeps_its_account_path(client: TestClient, ctx: Context) -> None:
+    """`/account` is the REST API's; the customer area's `/account/` does not take it over."""
+    creds = make_account(ctx, "dave", credits=12)
+    answer = client.get("/account", auth=(creds.login, creds.api_key), follow_redirects=False)
+    assert answer.status_code == 200 and answer.json()["balance"] == 12
