@@ -109,3 +109,21 @@ def test_the_console_catches_a_policy_violation(browser: Any, base: str) -> None
     finally:
         page.close()
     assert any("Content Security Policy" in line for line in console), console
+
+
+def test_usable_on_a_phone_with_a_visible_focus(browser: Any, base: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    try:
+        for path in ("/", "/account/"):
+            page.goto(f"{base}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"{path} scrolls sideways on a phone ({width}px)"
+        page.focus("#login")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "password"
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+        assert outline in ("solid", "auto")
+    finally:
+        context.close()
