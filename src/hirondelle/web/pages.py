@@ -39,10 +39,12 @@ def render(
     name: str,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    only_lang: str | None = None,
     **values: Any,
 ) -> HTMLResponse:
-    """The template `name` in the page's language, with the page headers (and `headers`)."""
-    lang = language(request)
+    """The template `name` in the page's language (`only_lang` for a page not translated yet),
+    with the page headers (and `headers`)."""
+    lang = only_lang or language(request)
     html = templates.get_template(name).render(
         lang=lang, t=i18n.translator(lang), path=request.url.path, **values
     )

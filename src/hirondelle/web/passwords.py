@@ -53,6 +53,7 @@ def _page(request: Request, status: int, **values: Any) -> Response:
         "set_password.html",
         status,
         headers=HEADERS,
+        only_lang="en",  # its texts are English only so far
         action=passwords.SET_PASSWORD_PATH,
         min_length=MIN_PASSWORD_LENGTH,
         **values,
