@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from hirondelle.api import rest, v9
 from hirondelle.bodylimit import BodyLimit
@@ -20,6 +21,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
+from hirondelle.web.routes import account, front
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -66,6 +68,11 @@ def create_app(ctx: Context) -> Starlette:
             Route("/s/{code}", follow_short_link, methods=["GET", "HEAD"]),
             Route("/account/set-password", set_password_page, methods=["GET", "POST"]),
             *apidocs.routes(),
+            Route("/", front.front_door, methods=["GET", "HEAD"]),
+            Route("/lang", front.set_language, methods=["GET"]),
+            Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/sign-out", account.sign_out, methods=["POST"]),
+            Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),
@@ -76,5 +83,8 @@ def create_app(ctx: Context) -> Starlette:
     )
     app.state.ctx = ctx
     # The REST API takes what no route above does (after a trailing-slash redirect, if any).
-    app.router.default = SlashRedirect(app.router, rest.create_app(ctx), ctx.settings.base_url)
+    rest_app = rest.create_app(ctx)
+    app.router.default = SlashRedirect(
+        app.router, rest_app, ctx.settings.base_url, rest_app.router.routes
+    )
     return app

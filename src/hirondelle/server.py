@@ -41,6 +41,7 @@ async def ensure_demo_account(ctx: Context) -> accounts.NewAccount | None:
 def print_welcome(base_url: str, demo: accounts.NewAccount | None) -> None:
     out = sys.stdout
     out.write(f"\nHirondelle is listening on {base_url}\n")
+    out.write(f"The customer area: {base_url}/account/ (docs/customer-area.md)\n")
     if demo is not None:
         login, key = demo.account.login, demo.api_key
         out.write(

@@ -232,15 +232,17 @@ def test_get_pulls(browser: Any, server: Server) -> None:
 
 
 def test_the_set_password_page_keeps_its_styles(browser: Any, server: Server) -> None:
-    """Pages send their own policy, which the safety headers keep: its inline styles apply."""
+    """The page is on the customer area's layout: its stylesheet applies under its policy
+    (`default-src 'self'`, no inline style), and nothing breaks that policy."""
     page = browser.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     try:
         response = page.goto(f"{server.base}/account/set-password?token={quote(PAYLOAD)}")
         assert response is not None and response.status == 400
-        assert "style-src 'unsafe-inline'" in response.headers["content-security-policy"]
-        max_width = page.evaluate("getComputedStyle(document.body).maxWidth")
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "unsafe-inline" not in policy
+        max_width = page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth")
     finally:
         page.close()
     violations = [line for line in console if "Content Security Policy" in line]

@@ -139,8 +139,10 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> Non
         (ack,) = wait_for("the delivery report", delivered)
         assert ack["phoneNumber"] == "33611111111"
 
-        front = http.get(base + "/")
-        assert front.status_code in (200, 404)  # no front page yet: answered, not an error
+        front = http.get(base + "/", headers={"accept-language": "fr"})
+        assert front.status_code == 200 and "Se connecter" in front.text  # template, locales
+        assert http.get(base + "/static/hirondelle.css").status_code == 200
+        assert 'name="csrf"' in http.get(base + "/account/").text
         refused = http.get(base + "/account/set-password")  # the template, without a token
         assert refused.status_code == 400 and "<html" in refused.text
         viewer = http.get(base + "/static/vendor/swagger-ui/swagger-ui-bundle.js")

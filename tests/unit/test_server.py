@@ -97,7 +97,10 @@ async def test_welcome_prints_a_curl_line_that_works(
 
 def test_welcome_without_a_demo_account(capsys: pytest.CaptureFixture[str]) -> None:
     print_welcome("https://sms.example.com", None)
-    assert capsys.readouterr().out == "\nHirondelle is listening on https://sms.example.com\n"
+    assert capsys.readouterr().out == (
+        "\nHirondelle is listening on https://sms.example.com\n"
+        "The customer area: https://sms.example.com/account/ (docs/customer-area.md)\n"
+    )
 
 
 def serve(tmp_path: Path, *args: str) -> Running:

@@ -67,6 +67,13 @@ def test_the_link_shows_the_form_with_safe_headers(
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # The customer area's layout and stylesheet: no inline style, nothing but our own files.
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert "<style" not in page.text and "style=" not in page.text
+    assert '<link rel="stylesheet" href="/static/hirondelle.css">' in page.text
+    french = client.get(PATH, params={"token": token}, headers={"accept-language": "fr"})
+    assert '<html lang="en">' in french.text  # its texts are English: it says so
     assert "newlogin" in page.text and 'name="csrf"' in page.text
     assert 'type="password" name="password"' in page.text and 'name="confirmation"' in page.text
     assert f'action="{PATH}"' in page.text  # the token travels in the body, not in the URL

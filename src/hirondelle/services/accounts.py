@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -86,6 +87,17 @@ def check_password_rules(password: str) -> None:
 async def hash_password(password: str) -> str:
     check_password_rules(password)
     return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches the argon2 `password_hash` (in a thread: argon2 is slow on
+    purpose). The customer area's sign-in calls it."""
+    if not password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except VerificationError:
+        return False
 
 
 def insert_with_key(

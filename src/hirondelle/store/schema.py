@@ -193,6 +193,8 @@ messages = sa.Table(
         postgresql_where=sa.text(WAITING),
     ),
     sa.Index("ix_messages_phone", "phone", "id"),
+    # The customer area's figures of the day (services/dashboard.py) read a day of one account.
+    sa.Index("ix_messages_account_created", "account_id", "created_at"),
 )
 
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
@@ -467,4 +469,19 @@ password_tokens = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("used_at", UtcDateTime, nullable=True),
+)
+
+#: Signed-in customer-area sessions (DESIGN.md §7): the cookie holds a random id, the store only
+#: its SHA-256 digest, so a copy of the database signs no one in. Signing out deletes the row.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("id_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # The key of the session's form tokens (web/csrf.py), random per session.
+    sa.Column("csrf_secret", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Index("ix_web_sessions_last_seen", "last_seen_at"),
 )

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 from hirondelle.context import Context
 from hirondelle.domain.catalogue import CATALOGUE
-from hirondelle.web.templating import render
+from hirondelle.web.pages import templates
 
 OPENAPI_URL = "/openapi.json"
 
@@ -30,7 +29,9 @@ HEADERS = {
 
 
 async def rest_docs(_request: Request) -> Response:
-    return HTMLResponse(render("api_docs.html", openapi_url=OPENAPI_URL), headers=HEADERS)
+    return HTMLResponse(
+        templates.get_template("api_docs.html").render(openapi_url=OPENAPI_URL), headers=HEADERS
+    )
 
 
 async def v9_reference(request: Request) -> Response:
@@ -38,7 +39,7 @@ async def v9_reference(request: Request) -> Response:
     reached at (the listening port may be 0 in the settings)."""
     ctx: Context = request.app.state.ctx
     base_url = ctx.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    html = render("api_v9.html", catalogue=CATALOGUE, base_url=base_url)
+    html = templates.get_template("api_v9.html").render(catalogue=CATALOGUE, base_url=base_url)
     return HTMLResponse(html, headers=HEADERS)
 
 
@@ -46,5 +47,4 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/docs", rest_docs),
         Route("/api/docs/v9", v9_reference),
-        Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
     ]

@@ -8,35 +8,23 @@ Referer header.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from hirondelle.context import Context
 from hirondelle.services import passwords
 from hirondelle.services.accounts import MIN_PASSWORD_LENGTH
 from hirondelle.services.passwords import PasswordRefused, TokenRefused
-from hirondelle.web.templating import render
+from hirondelle.web import csrf
+from hirondelle.web.csrf import FORM_MAX_AGE
+from hirondelle.web.pages import render
 
-#: Seconds a rendered form may wait before it is submitted (and tolerated clock skew).
-FORM_MAX_AGE = 3600
-CLOCK_SKEW = 60
+__all__ = ["FORM_MAX_AGE", "check_form_token", "form_token", "set_password_page"]
 
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Pragma": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
+#: Beside the page headers of web/pages.py: the link's token is in the URL, so no Referer at all.
+HEADERS = {"Referrer-Policy": "no-referrer", "Pragma": "no-cache"}
 
 REFUSALS: dict[str, tuple[int, str]] = {
     "unknown": (400, "This link is not valid. Check that it was copied whole from the email."),
@@ -51,49 +39,42 @@ CSRF_REFUSAL = "This form has expired or did not come from this page. Open the l
 
 
 def form_token(secret: bytes, token: str, now: float | None = None) -> str:
-    """The CSRF token of a form for `token`: a timestamp and its HMAC with the link's token."""
-    stamp = str(int(now if now is not None else time.time()))
-    return f"{stamp}.{_form_mac(secret, token, stamp)}"
+    """The CSRF token of the form for the link's `token` (web/csrf.py)."""
+    return csrf.form_token(secret, "set-password:" + token, now)
 
 
 def check_form_token(secret: bytes, token: str, value: str, now: float | None = None) -> bool:
-    stamp, _, mac = value.partition(".")
-    if not stamp.isdigit() or len(stamp) > 12:
-        return False
-    age = (now if now is not None else time.time()) - int(stamp)
-    if not -CLOCK_SKEW <= age <= FORM_MAX_AGE:
-        return False
-    return hmac.compare_digest(mac.encode(), _form_mac(secret, token, stamp).encode())
+    return csrf.check_form_token(secret, "set-password:" + token, value, now)
 
 
-def _form_mac(secret: bytes, token: str, stamp: str) -> str:
-    message = b"set-password-form\0" + token.encode() + b"\0" + stamp.encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def _page(status: int, **values: Any) -> Response:
-    html = render(
+def _page(request: Request, status: int, **values: Any) -> Response:
+    return render(
+        request,
         "set_password.html",
+        status,
+        headers=HEADERS,
+        only_lang="en",  # its texts are English only so far
         action=passwords.SET_PASSWORD_PATH,
         min_length=MIN_PASSWORD_LENGTH,
         **values,
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def _refused(exc: TokenRefused) -> Response:
+def _refused(request: Request, exc: TokenRefused) -> Response:
     status, text = REFUSALS[exc.problem]
-    return _page(status, page="refused", title="Link not usable", error=text)
+    return _page(request, status, page="refused", title="Link not usable", error=text)
 
 
-async def _form(ctx: Context, token: str, error: str = "", status: int = 200) -> Response:
+async def _form(request: Request, token: str, error: str = "", status: int = 200) -> Response:
     """The form for an open `token` with a fresh CSRF token, or the page saying why it is not."""
+    ctx: Context = request.app.state.ctx
     try:
         open_token = await passwords.check_token(ctx, token)
     except TokenRefused as exc:
-        return _refused(exc)
+        return _refused(request, exc)
     csrf = form_token(ctx.secret, token)
     return _page(
+        request,
         status,
         page="form",
         title="Choose your password",
@@ -107,17 +88,17 @@ async def _form(ctx: Context, token: str, error: str = "", status: int = 200) ->
 async def set_password_page(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     if request.method != "POST":
-        return await _form(ctx, request.query_params.get("token", ""))
+        return await _form(request, request.query_params.get("token", ""))
     form = await request.form()
     fields = {k: v if isinstance(v, str) else "" for k, v in form.items()}
     token = fields.get("token", "")
     if not check_form_token(ctx.secret, token, fields.get("csrf", "")):
-        return _page(403, page="refused", title="Form expired", error=CSRF_REFUSAL)
+        return _page(request, 403, page="refused", title="Form expired", error=CSRF_REFUSAL)
     password, confirmation = fields.get("password", ""), fields.get("confirmation", "")
     try:
         login = await passwords.set_password(ctx, token, password, confirmation)
     except TokenRefused as exc:
-        return _refused(exc)
+        return _refused(request, exc)
     except PasswordRefused as exc:
-        return await _form(ctx, token, str(exc), status=400)
-    return _page(200, page="done", title="Password set", login=login)
+        return await _form(request, token, str(exc), status=400)
+    return _page(request, 200, page="done", title="Password set", login=login)

@@ -1,0 +1,59 @@
+"""Rendering a customer-area page: one Jinja2 environment (autoescape on), the page's language,
+and the headers every page carries — a policy that loads only our own files and runs no inline
+script or style (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from hirondelle.web import i18n
+
+PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": PAGE_POLICY,
+}
+
+templates = Environment(
+    loader=PackageLoader("hirondelle.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    auto_reload=False,
+)
+
+
+def language(request: Request) -> str:
+    return i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language", ""))
+
+
+def render(
+    request: Request,
+    name: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    only_lang: str | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """The template `name` in the page's language (`only_lang` for a page not translated yet),
+    with the page headers (and `headers`)."""
+    lang = only_lang or language(request)
+    html = templates.get_template(name).render(
+        lang=lang, t=i18n.translator(lang), path=request.url.path, **values
+    )
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """`target` when it is a path of this site, else `default` (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else default

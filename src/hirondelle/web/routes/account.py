@@ -1,0 +1,98 @@
+"""`/account/`: the sign-in form (signed out) or the dashboard (signed in), and sign-out.
+
+A handler decodes the form, calls a service, renders a template (DESIGN.md §7). Every form
+carries a CSRF token (web/csrf.py): the sign-in form's is bound to a random cookie of the
+browser, a signed-in page's to its session's own secret.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from hirondelle.context import Context
+from hirondelle.services import dashboard, web_sessions
+from hirondelle.web import csrf
+from hirondelle.web.pages import render
+from hirondelle.web.sessions import (
+    COOKIE,
+    SIGN_IN_COOKIE,
+    forget_cookie,
+    set_cookie,
+    sign_in_nonce,
+    signed_in,
+)
+
+ACCOUNT_PATH = "/account/"
+SIGN_IN_SUBJECT = "sign-in:"
+SESSION_SUBJECT = "session"
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value if isinstance(value, str) else "" for key, value in form.items()}
+
+
+def _sign_in_form(
+    request: Request, status: int = 200, error: str = "", login: str = ""
+) -> Response:
+    ctx: Context = request.app.state.ctx
+    nonce, new = sign_in_nonce(request)
+    token = csrf.form_token(ctx.secret, SIGN_IN_SUBJECT + nonce)
+    response = render(request, "sign_in.html", status, csrf=token, error=error, login=login)
+    if new:
+        set_cookie(request, response, SIGN_IN_COOKIE, nonce)
+    return response
+
+
+async def account_page(request: Request) -> Response:
+    if request.method == "POST":
+        return await _sign_in(request)
+    session = await signed_in(request)
+    if session is None:
+        return _sign_in_form(request)
+    ctx: Context = request.app.state.ctx
+    board = await dashboard.dashboard(ctx, session.account)
+    token = csrf.form_token(session.csrf_secret, SESSION_SUBJECT)
+    return render(request, "dashboard.html", account=session.account, board=board, csrf=token)
+
+
+async def _sign_in(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    fields = await _fields(request)
+    nonce = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not nonce or not csrf.check_form_token(
+        ctx.secret, SIGN_IN_SUBJECT + nonce, fields.get("csrf", "")
+    ):
+        return _sign_in_form(request, 403, error="signin.expired")
+    login = fields.get("login", "")
+    address = request.client.host if request.client else None
+    session_id = await web_sessions.sign_in(
+        ctx, login, fields.get("password", ""), address, replacing=request.cookies.get(COOKIE)
+    )
+    if session_id is None:
+        request.state.auth = "failed"  # on the access log line
+        return _sign_in_form(request, 401, error="signin.wrong", login=login)
+    response = RedirectResponse(ACCOUNT_PATH, 303)
+    set_cookie(request, response, COOKIE, session_id)
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    """POST with the page's CSRF token: revoke the session in the store, drop the cookie."""
+    ctx: Context = request.app.state.ctx
+    session = await signed_in(request)
+    fields = await _fields(request)
+    if session is None:
+        return RedirectResponse(ACCOUNT_PATH, 303)
+    if not csrf.check_form_token(
+        session.csrf_secret,
+        SESSION_SUBJECT,
+        fields.get("csrf", ""),
+        max_age=web_sessions.IDLE_SECONDS,
+    ):
+        return render(request, "refused.html", 403, error="signin.expired")
+    await web_sessions.sign_out(ctx, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/", 303)
+    forget_cookie(request, response, COOKIE)
+    return response
