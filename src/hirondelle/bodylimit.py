@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,6 +48,19 @@ def refusal(path: str, json_type: str) -> Response:
     return JSONResponse({"code": 413, "description": TOO_LARGE}, 413, headers=close)
 
 
+def _body_framing(scope: Scope) -> str | None:
+    """The declared Content-Length ("" when the body is chunked), or None when the request
+    declares no body: a GET or HEAD of HTTP/1.1 without either header has none, and most requests
+    are such GETs, which then skip the counting."""
+    framing: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bytes(value).decode("latin-1")
+        if name == b"transfer-encoding":
+            framing = ""
+    return framing
+
+
 class BodyLimit(HttpMiddleware):
     """Plain ASGI middleware: see the module docstring."""
 
@@ -58,9 +70,13 @@ class BodyLimit(HttpMiddleware):
         self.json_type = settings.json_content_type
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        framing = _body_framing(scope)
+        if framing is None and scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)  # no Content-Length, no Transfer-Encoding
+            return
         path: str = scope["path"]
         limit = self.limit_of(path)
-        declared = Headers(scope=scope).get("content-length", "")
+        declared = framing or ""
         if declared.isdigit() and int(declared) > limit:
             await refusal(path, self.json_type)(scope, receive, send)
             return
