@@ -39,16 +39,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         running.terminate()
 
 
-@pytest.fixture(scope="module")
-def browser(base: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium())
-        yield launched
-        launched.close()
-
-
 def test_sign_in_through_the_form_see_the_dashboard_and_sign_out(browser: Any, base: str) -> None:
     context = browser.new_context(locale="en-GB")
     page = context.new_page()

@@ -145,16 +145,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield store_payloads(http, started)
 
 
-@pytest.fixture(scope="module")
-def browser(server: Server) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium())
-        yield launched
-        launched.close()
-
-
 def watch(browser: Any, load: Callable[[Any], bytes]) -> bytes:
     """Load a page with `load`; fail if any script ran (a dialog, a console line, the title)."""
     page = browser.new_page()
