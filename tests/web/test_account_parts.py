@@ -34,12 +34,6 @@ def test_the_language_of_a_page(cookie: str | None, header: str, expected: str) 
     assert i18n.choose(cookie, header) == expected
 
 
-def test_both_catalogues_have_the_same_keys() -> None:
-    english, french = i18n.catalogue("en"), i18n.catalogue("fr")
-    assert set(english) == set(french)
-    assert all(french[key] and french[key] != english[key] for key in ("signin.submit",))
-
-
 def test_the_day_is_the_account_s_own_midnight_to_midnight() -> None:
     start, end = day_bounds(datetime(2026, 7, 1, 22, 30, tzinfo=UTC), "Europe/Paris")
     assert (start, end) == (

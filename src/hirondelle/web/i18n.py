@@ -1,28 +1,50 @@
-"""French and English for the web pages: one JSON catalogue per language in `web/locales/`
-(key -> text), chosen from the `lang` cookie, else from Accept-Language, else English.
+"""French and English for the web pages, with Babel: the templates and web/*.py are written in
+English (`_("Sign in")` in a template, `N_("…")` in Python for a text translated when it is
+shown), and `web/locales/fr/LC_MESSAGES/messages.po` holds the French. The language of a page
+is the `lang` cookie's, else the browser's Accept-Language choice, else English.
 
-DESIGN.md §7 names Babel catalogues; until the pages need plurals and a translators' workflow,
-a dict per language does the job without a compilation step. Both catalogues hold the same keys
-(tests/web/test_account.py checks it).
+The catalogue is read from the .po file at start-up (no compiled .mo to keep in step);
+`make translations` extracts new texts into it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("en", "fr")
 DEFAULT = "en"
 COOKIE = "lang"
+DOMAIN = "messages"
+
+
+def N_(text: str) -> str:
+    """Marks `text` for extraction; it is translated where it is shown (`_(error)`)."""
+    return text
 
 
 @cache
-def catalogue(lang: str) -> Mapping[str, str]:
-    text = files("hirondelle.web").joinpath("locales", f"{lang}.json").read_text("utf-8")
-    loaded: dict[str, str] = json.loads(text)
-    return loaded
+def translations(lang: str) -> NullTranslations:
+    """The gettext translations of `lang` (English: the texts as written)."""
+    if lang == DEFAULT:
+        return NullTranslations()
+    source = files("hirondelle.web").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    with source.open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
 
 
 def choose(cookie: str | None, accept_language: str) -> str:
@@ -45,8 +67,17 @@ def choose(cookie: str | None, accept_language: str) -> str:
     return min(weighted)[2] if weighted else DEFAULT
 
 
-def translator(lang: str) -> Mapping[str, str]:
-    """The texts of `lang`, falling back to English for a key not translated yet."""
-    if lang == DEFAULT:
-        return catalogue(DEFAULT)
-    return {**catalogue(DEFAULT), **catalogue(lang)}
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse("en_GB" if lang == "en" else lang)
+
+
+def number(value: float | int, lang: str) -> str:
+    """1 234,5 in French, 1,234.5 in English."""
+    return str(format_decimal(value, locale=_locale(lang)))
+
+
+def when(moment: datetime, lang: str, time_zone: str = "Europe/Paris") -> str:
+    """A date and time shown in the account's time zone, in the page's language."""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    return str(format_datetime(local, "short", locale=_locale(lang)))

@@ -4,6 +4,8 @@ script or style (DESIGN.md §7)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,11 +25,43 @@ HEADERS = {
     "Content-Security-Policy": PAGE_POLICY,
 }
 
-templates = Environment(
-    loader=PackageLoader("hirondelle.web", "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
+# The words for a campaign's state (store values), translated where they are shown.
+STATE_LABELS = {
+    "queued": i18n.N_("sent"),
+    "scheduled": i18n.N_("scheduled"),
+    "deleted": i18n.N_("deleted"),
+}
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """The templates in `lang`: `_()`/`ngettext()` from its Babel catalogue (newstyle gettext:
+    write `%%` for a literal percent sign), and the filters `number` and `when` (a datetime in
+    the account's time zone) formatted for it."""
+    env = Environment(
+        loader=PackageLoader("hirondelle.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    translations = i18n.translations(lang)
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+
+    def number(value: float | int) -> str:
+        return i18n.number(value, lang)
+
+    def when(moment: datetime, time_zone: str = "Europe/Paris") -> str:
+        return i18n.when(moment, lang, time_zone)
+
+    def state_label(state: str) -> str:
+        return translations.gettext(STATE_LABELS.get(state, state))
+
+    env.filters.update(number=number, when=when)
+    env.globals.update(state_label=state_label)
+    return env
+
+
+templates = environment(i18n.DEFAULT)
 
 
 def language(request: Request) -> str:
@@ -45,9 +79,7 @@ def render(
     """The template `name` in the page's language (`only_lang` for a page not translated yet),
     with the page headers (and `headers`)."""
     lang = only_lang or language(request)
-    html = templates.get_template(name).render(
-        lang=lang, t=i18n.translator(lang), path=request.url.path, **values
-    )
+    html = environment(lang).get_template(name).render(lang=lang, path=request.url.path, **values)
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from hirondelle.context import Context
 from hirondelle.services import dashboard, web_sessions
 from hirondelle.web import csrf
+from hirondelle.web.i18n import N_
 from hirondelle.web.pages import render
 from hirondelle.web.sessions import (
     COOKIE,
@@ -26,6 +27,8 @@ from hirondelle.web.sessions import (
 ACCOUNT_PATH = "/account/"
 SIGN_IN_SUBJECT = "sign-in:"
 SESSION_SUBJECT = "session"
+WRONG_PASSWORD = N_("Wrong login or password.")
+FORM_EXPIRED = N_("This form has expired or did not come from this site. Please try again.")
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -64,7 +67,7 @@ async def _sign_in(request: Request) -> Response:
     if not nonce or not csrf.check_form_token(
         ctx.secret, SIGN_IN_SUBJECT + nonce, fields.get("csrf", "")
     ):
-        return _sign_in_form(request, 403, error="signin.expired")
+        return _sign_in_form(request, 403, error=FORM_EXPIRED)
     login = fields.get("login", "")
     address = request.client.host if request.client else None
     session_id = await web_sessions.sign_in(
@@ -72,7 +75,7 @@ async def _sign_in(request: Request) -> Response:
     )
     if session_id is None:
         request.state.auth = "failed"  # on the access log line
-        return _sign_in_form(request, 401, error="signin.wrong", login=login)
+        return _sign_in_form(request, 401, error=WRONG_PASSWORD, login=login)
     response = RedirectResponse(ACCOUNT_PATH, 303)
     set_cookie(request, response, COOKIE, session_id)
     return response
@@ -91,7 +94,7 @@ async def sign_out(request: Request) -> Response:
         fields.get("csrf", ""),
         max_age=web_sessions.IDLE_SECONDS,
     ):
-        return render(request, "refused.html", 403, error="signin.expired")
+        return render(request, "refused.html", 403, error=FORM_EXPIRED)
     await web_sessions.sign_out(ctx, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/", 303)
     forget_cookie(request, response, COOKIE)
