@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from hirondelle.context import Context
 from hirondelle.services import dashboard, web_sessions
 from hirondelle.web import csrf
+from hirondelle.web.account_pages import ACCOUNT_PATH, FORM_EXPIRED, AccountPage
 from hirondelle.web.i18n import N_
 from hirondelle.web.pages import render
 from hirondelle.web.sessions import (
@@ -21,14 +22,10 @@ from hirondelle.web.sessions import (
     forget_cookie,
     set_cookie,
     sign_in_nonce,
-    signed_in,
 )
 
-ACCOUNT_PATH = "/account/"
 SIGN_IN_SUBJECT = "sign-in:"
-SESSION_SUBJECT = "session"
 WRONG_PASSWORD = N_("Wrong login or password.")
-FORM_EXPIRED = N_("This form has expired or did not come from this site. Please try again.")
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -51,13 +48,11 @@ def _sign_in_form(
 async def account_page(request: Request) -> Response:
     if request.method == "POST":
         return await _sign_in(request)
-    session = await signed_in(request)
-    if session is None:
+    page = await AccountPage.open(request)
+    if page.refusal is not None:
         return _sign_in_form(request)
-    ctx: Context = request.app.state.ctx
-    board = await dashboard.dashboard(ctx, session.account)
-    token = csrf.form_token(session.csrf_secret, SESSION_SUBJECT)
-    return render(request, "dashboard.html", account=session.account, board=board, csrf=token)
+    board = await dashboard.dashboard(page.ctx, page.account)
+    return page.render("dashboard.html", board=board)
 
 
 async def _sign_in(request: Request) -> Response:
@@ -83,19 +78,12 @@ async def _sign_in(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     """POST with the page's CSRF token: revoke the session in the store, drop the cookie."""
-    ctx: Context = request.app.state.ctx
-    session = await signed_in(request)
-    fields = await _fields(request)
-    if session is None:
-        return RedirectResponse(ACCOUNT_PATH, 303)
-    if not csrf.check_form_token(
-        session.csrf_secret,
-        SESSION_SUBJECT,
-        fields.get("csrf", ""),
-        max_age=web_sessions.IDLE_SECONDS,
-    ):
-        return render(request, "refused.html", 403, error=FORM_EXPIRED)
-    await web_sessions.sign_out(ctx, request.cookies.get(COOKIE, ""))
+    page = await AccountPage.open(request)
+    if page.refusal is not None:
+        return page.refusal
+    if await page.form() is None:
+        return page.expired()
+    await web_sessions.sign_out(page.ctx, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/", 303)
     forget_cookie(request, response, COOKIE)
     return response
