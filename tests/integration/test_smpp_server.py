@@ -5,7 +5,6 @@ replies are injected through POST /_sim/mo (what `hirondelle sim mo` calls)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +43,11 @@ class Esme:
         self.client.set_error_pdu_handler(self._error)
         self.client.set_message_received_handler(self._received)
         self.client.connect()
-        getattr(self.client, f"bind_{bind}")(system_id=system_id, password=password)
+        try:
+            getattr(self.client, f"bind_{bind}")(system_id=system_id, password=password)
+        except smpplib.exceptions.PDUError:
+            self.client.disconnect()
+            raise
         self.client._socket.settimeout(0.2)  # then read_once() returns often: pump() loops
 
     def _error(self, pdu: Any) -> None:
@@ -71,12 +74,13 @@ class Esme:
         return len(parts)
 
     def pump(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Read PDUs (answering deliver_sm) until `predicate()`."""
         deadline = time.monotonic() + timeout
         while not predicate():
             assert time.monotonic() < deadline, "timed out"
             try:
                 self.client.read_once(auto_send_enquire_link=False)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
 
     def receipts(self) -> list[Any]:
@@ -98,6 +102,20 @@ def set_password(url: str, login: str, *extra: str) -> str:
     )
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def set_max_binds(url: str, login: str, max_binds: int) -> None:
+    result = CliRunner().invoke(
+        cli_app, ["accounts", "smpp-max-binds", login, str(max_binds), "--database", url]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -160,10 +178,7 @@ def test_receipts_wait_for_the_next_bind(
         assert int(sender.responses[0].status) == 0
     finally:
         sender.close()
-    deadline = time.monotonic() + 15
-    while ctx.store.read_sync(smpp_deliveries.count) == 0:  # the receipt, kept
-        assert time.monotonic() < deadline
-        ctx.store.read_sync(lambda conn: None)
+    wait_until(lambda: ctx.store.read_sync(smpp_deliveries.count) == 1)  # the receipt, kept
     receiver = Esme(port, "receiver", "shop", generated)
     try:
         receiver.pump(lambda: len(receiver.receipts()) == 1)
@@ -183,10 +198,7 @@ def test_refused_binds_and_submits(
     with pytest.raises(smpplib.exceptions.PDUError) as wrong:
         Esme(port, "transceiver", "shop", "wrong1")
     assert wrong.value.args[1] == smpplib.consts.SMPP_ESME_RINVPASWD
-    result = CliRunner().invoke(
-        cli_app, ["accounts", "smpp-max-binds", "shop", "1", "--database", database_url]
-    )
-    assert result.exit_code == 0, result.output
+    set_max_binds(database_url, "shop", 1)
     first = Esme(port, "transmitter", "shop")
     try:
         with pytest.raises(smpplib.exceptions.PDUError) as over:
