@@ -68,6 +68,6 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (cmd.cmd === 'submit') {
     submit(cmd);
   } else if (cmd.cmd === 'unbind') {
-    session.unbind(() => { session.close(); });
+    session.unbind(() => { session.close(); process.exit(0); });
   }
 });
