@@ -1,13 +1,16 @@
-"""The SMPP server's outbox is durable: a reply a receiver did not take (it answered
-ESME_RX_T_APPN) is still in the store after the server stops, and reaches the receiver that
-binds to the next server."""
+"""The SMPP server in the test's event loop: its outbox is durable (a reply a receiver did not
+take is still in the store after the server stops, and reaches the receiver that binds to the
+next server), and it serves SMPP over TLS with the HTTPS certificate."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import smpplib.client
 
 from hirondelle.context import Context
 from hirondelle.services import smpp_customers
@@ -17,6 +20,7 @@ from hirondelle.smpp.session import SessionConfig, SmppSession
 from hirondelle.smppserver.server import SmppServer
 from hirondelle.store import smpp_deliveries
 from tests.helpers import make_account
+from tests.unit.test_server import self_signed
 
 pytestmark = pytest.mark.anyio
 
@@ -72,3 +76,41 @@ async def test_pending_replies_survive_a_restart(ctx: Context) -> None:
     assert second.pdus[0].short_message == b"Oui"
     # the acknowledgement is written when the outbox stops at the latest
     assert await ctx.store.read(smpp_deliveries.count) == 0
+
+
+def submit_over_tls(port: int, cafile: Path) -> tuple[int, str]:
+    """smpplib over TLS, checking the certificate: bind, one submit, its answer."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    context.check_hostname = False  # smpplib wraps without a server name; the chain is checked
+    client = smpplib.client.Client(
+        "127.0.0.1", port, timeout=10, ssl_context=context, allow_unknown_opt_params=True
+    )
+    answers: list[object] = []
+    client.set_message_sent_handler(lambda pdu: answers.append(pdu))
+    client.connect()
+    try:
+        client.bind_transmitter(system_id="shop", password="s3cret")
+        client.send_message(destination_addr="33612345678", dest_addr_ton=1, short_message=b"Hi")
+        while not answers:
+            client.read_once()
+        pdu = answers[0]
+        return int(pdu.status), pdu.message_id.decode()  # type: ignore[attr-defined]
+    finally:
+        client.unbind()
+        client.disconnect()
+
+
+async def test_smpp_over_tls(ctx: Context, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    ctx.settings.tls_cert, ctx.settings.tls_key = str(cert), str(key)
+    ctx.settings.smpp_server_tls_port = 0
+    make_account(ctx, "shop")
+    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
+    server = SmppServer(ctx)
+    await server.start()
+    try:
+        assert server.port is None and server.tls_port is not None
+        status, sms_id = await asyncio.to_thread(submit_over_tls, server.tls_port, cert)
+    finally:
+        await server.close()
+    assert status == 0 and len(sms_id) == 36
