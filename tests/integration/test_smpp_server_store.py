@@ -14,8 +14,16 @@ import smpplib.client
 
 from hirondelle.context import Context
 from hirondelle.services import smpp_customers
+from hirondelle.smpp.connection import CONNECTION_CLOSED, Connection, Role
 from hirondelle.smpp.constants import CommandStatus as S
-from hirondelle.smpp.pdu import DataSm, DeliverSm
+from hirondelle.smpp.pdu import (
+    BindTransceiver,
+    DataSm,
+    DeliverSm,
+    EnquireLink,
+    EnquireLinkResp,
+    Pdu,
+)
 from hirondelle.smpp.session import SessionConfig, SmppSession
 from hirondelle.smppserver.server import SmppServer
 from hirondelle.store import smpp_deliveries
@@ -114,3 +122,54 @@ async def test_smpp_over_tls(ctx: Context, tmp_path: Path) -> None:
     finally:
         await server.close()
     assert status == 0 and len(sms_id) == 36
+
+
+class RawEsme:
+    """A bare ESME on our sans-I/O Connection, to see each PDU the server sends."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.conn = Connection(Role.ESME)
+
+    def send(self, pdu: Pdu) -> None:
+        self.writer.write(self.conn.send(pdu))
+
+    async def next(self) -> Pdu | None:
+        """The next PDU from the server, None once it closed the connection."""
+        while True:
+            event = self.conn.next_event()
+            if isinstance(event, Pdu):
+                return event
+            if event is CONNECTION_CLOSED:
+                return None
+            self.conn.receive_data(await self.reader.read(65536))
+
+
+async def test_enquire_link_both_ways_and_silent_peers_are_dropped(ctx: Context) -> None:
+    ctx.settings.smpp_server_port = 0
+    ctx.settings.smpp_server_enquire_link = 0.2
+    make_account(ctx, "shop")
+    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
+    server = SmppServer(ctx)
+    await server.start()
+    assert server.port is not None
+    try:
+        async with asyncio.timeout(10):
+            idle = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
+            assert await idle.next() is None  # never bound: closed
+
+            esme = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
+            esme.send(BindTransceiver(system_id="shop", password="s3cret", sequence_number=1))
+            assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
+            esme.send(EnquireLink(sequence_number=2))
+            seen: list[Pdu] = []
+            while not {EnquireLinkResp, EnquireLink} <= {type(p) for p in seen}:
+                pdu = await esme.next()  # our answer, and the server's probe of the idle bind
+                assert pdu is not None
+                seen.append(pdu)
+                if isinstance(pdu, EnquireLink):
+                    esme.send(EnquireLinkResp(sequence_number=pdu.sequence_number))
+            assert isinstance(await esme.next(), EnquireLink)  # still alive: probed again
+            assert await esme.next() is None  # not answered: the server closed the bind
+    finally:
+        await server.close()

@@ -274,15 +274,18 @@ class BindHandler:
 
     async def _tick(self) -> None:
         """enquire_link on an idle bind; a bind whose peer stopped answering is closed (its
-        deliveries go again, to another bind)."""
+        deliveries go again, to another bind), and so is a connection still not bound after
+        the same interval."""
         interval = self.ctx.settings.smpp_server_enquire_link
         loop = asyncio.get_running_loop()
+        opened = loop.time()
         while True:
             await asyncio.sleep(interval / 2)
             now = loop.time()
             stale = any(now - sent > interval for _, sent in self.sent.values())
             probing = EnquireLink in self.conn.our_outstanding.values()
-            if stale or (probing and now - self.last_heard > interval):
+            unbound = not (self.conn.bound or self.binding) and now - opened > interval
+            if stale or unbound or (probing and now - self.last_heard > interval):
                 log.warning("smpp server: %s stopped answering; closing", self.peer)
                 self.writer.transport.abort()
                 return
