@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 import smpplib.client
+import sqlalchemy as sa
 
 from hirondelle.context import Context
 from hirondelle.services import smpp_customers
 from hirondelle.smpp.connection import CONNECTION_CLOSED, Connection, Role
 from hirondelle.smpp.constants import CommandStatus as S
+from hirondelle.smpp.errors import SubmitRejected
+from hirondelle.smpp.messages import MessageOptions, build_submits
 from hirondelle.smpp.pdu import (
     BindTransceiver,
     DataSm,
@@ -27,6 +30,7 @@ from hirondelle.smpp.pdu import (
 from hirondelle.smpp.session import SessionConfig, SmppSession
 from hirondelle.smppserver.server import SmppServer
 from hirondelle.store import smpp_deliveries
+from hirondelle.store.schema import messages
 from tests.helpers import make_account
 from tests.unit.test_server import self_signed
 
@@ -173,3 +177,50 @@ async def test_enquire_link_both_ways_and_silent_peers_are_dropped(ctx: Context)
             assert await esme.next() is None  # not answered: the server closed the bind
     finally:
         await server.close()
+
+
+LONG = "Une réponse longue, découpée en plusieurs parties 😀. " * 5
+
+
+@pytest.mark.parametrize("concatenation", ["sar", "payload", "udh16"])
+async def test_long_messages_become_one_message(ctx: Context, concatenation: str) -> None:
+    ctx.settings.smpp_server_port = 0
+    make_account(ctx, "shop", credits=100)
+    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
+    server = SmppServer(ctx)
+    await server.start()
+    assert server.port is not None
+    config = SessionConfig("127.0.0.1", server.port, "shop", "s3cret", bind_mode="tx")
+    pdus = build_submits(LONG, "", "33612345678", MessageOptions(concatenation=concatenation))  # type: ignore[arg-type]
+    try:
+        async with SmppSession(config) as session:
+            await session.wait_bound(10)
+            answers = await asyncio.gather(*(session.submit(pdu) for pdu in pdus))
+    finally:
+        await server.close()
+    assert len({a.message_id for a in answers}) == 1
+    stored = await ctx.store.read(
+        lambda conn: conn.execute(sa.select(messages.c.text, messages.c.parts)).all()
+    )
+    assert [(text, parts) for text, parts in stored] == [(LONG, 5)]
+
+
+async def test_parts_that_never_complete_are_refused(ctx: Context) -> None:
+    ctx.settings.smpp_server_port = 0
+    ctx.settings.smpp_server_part_timeout = 0.2
+    make_account(ctx, "shop", credits=100)
+    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
+    server = SmppServer(ctx)
+    await server.start()
+    assert server.port is not None
+    config = SessionConfig("127.0.0.1", server.port, "shop", "s3cret", bind_mode="tx")
+    first = build_submits(LONG, "", "33612345678")[0]
+    try:
+        async with SmppSession(config) as session:
+            await session.wait_bound(10)
+            with pytest.raises(SubmitRejected) as refused:
+                await session.submit(first)
+    finally:
+        await server.close()
+    assert refused.value.command_status == S.ESME_RSUBMITFAIL
+    assert await ctx.store.read(lambda conn: conn.execute(sa.select(messages.c.id)).all()) == []

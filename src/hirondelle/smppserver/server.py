@@ -205,8 +205,7 @@ class BindHandler:
             self.write(response_to(pdu, S.ESME_RTHROTTLED))
             return
         now = datetime.now(UTC)
-        for parts in self.parts.expired(now):
-            self._answer(parts, S.ESME_RSUBMITFAIL)
+        self._expire_parts(now)
         try:
             whole = self.parts.feed(pdu, now)
         except SubmitRefused as refused:
@@ -214,6 +213,10 @@ class BindHandler:
             return
         if whole is not None:
             self._spawn(self._send(whole))
+
+    def _expire_parts(self, now: datetime) -> None:
+        for parts in self.parts.expired(now):
+            self._answer(parts, S.ESME_RSUBMITFAIL)
 
     def _answer(self, pdus: Sequence[SubmitSm], status: int, message_id: str = "") -> None:
         for part in pdus:
@@ -279,8 +282,11 @@ class BindHandler:
         interval = self.ctx.settings.smpp_server_enquire_link
         loop = asyncio.get_running_loop()
         opened = loop.time()
+        period = min(interval, self.parts.timeout.total_seconds()) / 2
         while True:
-            await asyncio.sleep(interval / 2)
+            await asyncio.sleep(period)
+            if self.parts.pending:
+                self._expire_parts(datetime.now(UTC))
             now = loop.time()
             stale = any(now - sent > interval for _, sent in self.sent.values())
             probing = EnquireLink in self.conn.our_outstanding.values()
