@@ -14,7 +14,8 @@ import smpplib.client
 import sqlalchemy as sa
 
 from hirondelle.context import Context
-from hirondelle.services import smpp_customers
+from hirondelle.services import accounts, smpp_customers
+from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import CONNECTION_CLOSED, Connection, Role
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.errors import SubmitRejected
@@ -224,3 +225,27 @@ async def test_parts_that_never_complete_are_refused(ctx: Context) -> None:
         await server.close()
     assert refused.value.command_status == S.ESME_RSUBMITFAIL
     assert await ctx.store.read(lambda conn: conn.execute(sa.select(messages.c.id)).all()) == []
+
+
+async def test_a_sub_account_binds_with_its_own_login(ctx: Context) -> None:
+    ctx.settings.smpp_server_port = 0
+    make_account(ctx, "reseller")
+    found = await accounts.find_account(ctx, "reseller")
+    assert found is not None
+    parent = found.id
+    make_account(ctx, "customer", parent_id=parent)
+    await smpp_customers.set_smpp_password(ctx, "customer", "s3cret")
+    server = SmppServer(ctx)
+    await server.start()
+    assert server.port is not None
+    try:
+        async with asyncio.timeout(10):
+            esme = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
+            esme.send(BindTransceiver(system_id="customer", password="s3cret", sequence_number=1))
+            assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
+            again = BindTransceiver(system_id="reseller", password="s3cret", sequence_number=2)
+            esme.writer.write(encode_pdu(again))  # past our own Connection, which refuses it
+            answer = await esme.next()  # a generic_nack: already bound on this connection
+            assert answer is not None and answer.command_status == S.ESME_RALYBND
+    finally:
+        await server.close()
