@@ -343,6 +343,11 @@ class SmppServer:
             server.close()
         for handler in list(self.handlers):
             handler.writer.transport.abort()
+        # Submits being sent finish (committed or not) before the store may close under them.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                while self.handlers:
+                    await asyncio.sleep(0.01)
         for server in self._servers:
             await server.wait_closed()
         await self.outbox.stop()
