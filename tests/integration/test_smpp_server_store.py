@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import smpplib.client
@@ -54,27 +57,40 @@ class Receiver:
         return self.status
 
 
-async def receive(ctx: Context, status: int) -> Receiver:
-    """A server, a receiver that answers `status` to the first deliver_sm, then both stop."""
+async def smpp_account(ctx: Context, login: str = "shop", **fields: Any) -> None:
+    """An account with the SMPP password `s3cret`; the SMPP server on a free port."""
+    ctx.settings.smpp_server_port = 0
+    make_account(ctx, login, **fields)
+    await smpp_customers.set_smpp_password(ctx, login, "s3cret")
+
+
+@asynccontextmanager
+async def serving(ctx: Context) -> AsyncIterator[SmppServer]:
     server = SmppServer(ctx)
     await server.start()
-    assert server.port is not None
-    receiver = Receiver(status)
-    config = SessionConfig("127.0.0.1", server.port, "shop", "s3cret", bind_mode="rx")
-    session = SmppSession(config, receiver)
-    await session.start()
     try:
-        await until(lambda: receiver.pdus)
+        yield server
     finally:
-        await session.close()
         await server.close()
+
+
+def port_of(server: SmppServer) -> int:
+    assert server.port is not None
+    return server.port
+
+
+async def receive(ctx: Context, status: int) -> Receiver:
+    """A server, a receiver that answers `status` to the first deliver_sm, then both stop."""
+    receiver = Receiver(status)
+    async with serving(ctx) as server:
+        config = SessionConfig("127.0.0.1", port_of(server), "shop", "s3cret", bind_mode="rx")
+        async with SmppSession(config, receiver):
+            await until(lambda: receiver.pdus)
     return receiver
 
 
 async def test_pending_replies_survive_a_restart(ctx: Context) -> None:
-    ctx.settings.smpp_server_port = 0
-    make_account(ctx, "shop")
-    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
+    await smpp_account(ctx)
     account_id = (await smpp_customers.authenticate(ctx, "shop", "s3cret", None)).account.id
     now = datetime.now(UTC)
     await ctx.store.write(
@@ -116,16 +132,11 @@ def submit_over_tls(port: int, cafile: Path) -> tuple[int, str]:
 async def test_smpp_over_tls(ctx: Context, tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     ctx.settings.tls_cert, ctx.settings.tls_key = str(cert), str(key)
-    ctx.settings.smpp_server_tls_port = 0
-    make_account(ctx, "shop")
-    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
-    server = SmppServer(ctx)
-    await server.start()
-    try:
+    await smpp_account(ctx)
+    ctx.settings.smpp_server_port, ctx.settings.smpp_server_tls_port = None, 0
+    async with serving(ctx) as server:
         assert server.port is None and server.tls_port is not None
         status, sms_id = await asyncio.to_thread(submit_over_tls, server.tls_port, cert)
-    finally:
-        await server.close()
     assert status == 0 and len(sms_id) == 36
 
 
@@ -135,6 +146,10 @@ class RawEsme:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.conn = Connection(Role.ESME)
+
+    @classmethod
+    async def connect(cls, port: int) -> RawEsme:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
 
     def send(self, pdu: Pdu) -> None:
         self.writer.write(self.conn.send(pdu))
@@ -151,33 +166,24 @@ class RawEsme:
 
 
 async def test_enquire_link_both_ways_and_silent_peers_are_dropped(ctx: Context) -> None:
-    ctx.settings.smpp_server_port = 0
+    await smpp_account(ctx)
     ctx.settings.smpp_server_enquire_link = 0.2
-    make_account(ctx, "shop")
-    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
-    server = SmppServer(ctx)
-    await server.start()
-    assert server.port is not None
-    try:
-        async with asyncio.timeout(10):
-            idle = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
-            assert await idle.next() is None  # never bound: closed
-
-            esme = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
-            esme.send(BindTransceiver(system_id="shop", password="s3cret", sequence_number=1))
-            assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
-            esme.send(EnquireLink(sequence_number=2))
-            seen: list[Pdu] = []
-            while not {EnquireLinkResp, EnquireLink} <= {type(p) for p in seen}:
-                pdu = await esme.next()  # our answer, and the server's probe of the idle bind
-                assert pdu is not None
-                seen.append(pdu)
-                if isinstance(pdu, EnquireLink):
-                    esme.send(EnquireLinkResp(sequence_number=pdu.sequence_number))
-            assert isinstance(await esme.next(), EnquireLink)  # still alive: probed again
-            assert await esme.next() is None  # not answered: the server closed the bind
-    finally:
-        await server.close()
+    async with serving(ctx) as server, asyncio.timeout(10):
+        idle = await RawEsme.connect(port_of(server))
+        assert await idle.next() is None  # never bound: closed
+        esme = await RawEsme.connect(port_of(server))
+        esme.send(BindTransceiver(system_id="shop", password="s3cret", sequence_number=1))
+        assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
+        esme.send(EnquireLink(sequence_number=2))
+        seen: list[Pdu] = []
+        while not {EnquireLinkResp, EnquireLink} <= {type(p) for p in seen}:
+            pdu = await esme.next()  # our answer, and the server's probe of the idle bind
+            assert pdu is not None
+            seen.append(pdu)
+            if isinstance(pdu, EnquireLink):
+                esme.send(EnquireLinkResp(sequence_number=pdu.sequence_number))
+        assert isinstance(await esme.next(), EnquireLink)  # still alive: probed again
+        assert await esme.next() is None  # not answered: the server closed the bind
 
 
 LONG = "Une réponse longue, découpée en plusieurs parties 😀. " * 5
@@ -185,20 +191,13 @@ LONG = "Une réponse longue, découpée en plusieurs parties 😀. " * 5
 
 @pytest.mark.parametrize("concatenation", ["sar", "payload", "udh16"])
 async def test_long_messages_become_one_message(ctx: Context, concatenation: str) -> None:
-    ctx.settings.smpp_server_port = 0
-    make_account(ctx, "shop", credits=100)
-    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
-    server = SmppServer(ctx)
-    await server.start()
-    assert server.port is not None
-    config = SessionConfig("127.0.0.1", server.port, "shop", "s3cret", bind_mode="tx")
+    await smpp_account(ctx, credits=100)
     pdus = build_submits(LONG, "", "33612345678", MessageOptions(concatenation=concatenation))  # type: ignore[arg-type]
-    try:
+    async with serving(ctx) as server:
+        config = SessionConfig("127.0.0.1", port_of(server), "shop", "s3cret", bind_mode="tx")
         async with SmppSession(config) as session:
             await session.wait_bound(10)
             answers = await asyncio.gather(*(session.submit(pdu) for pdu in pdus))
-    finally:
-        await server.close()
     assert len({a.message_id for a in answers}) == 1
     stored = await ctx.store.read(
         lambda conn: conn.execute(sa.select(messages.c.text, messages.c.parts)).all()
@@ -207,45 +206,29 @@ async def test_long_messages_become_one_message(ctx: Context, concatenation: str
 
 
 async def test_parts_that_never_complete_are_refused(ctx: Context) -> None:
-    ctx.settings.smpp_server_port = 0
+    await smpp_account(ctx, credits=100)
     ctx.settings.smpp_server_part_timeout = 0.2
-    make_account(ctx, "shop", credits=100)
-    await smpp_customers.set_smpp_password(ctx, "shop", "s3cret")
-    server = SmppServer(ctx)
-    await server.start()
-    assert server.port is not None
-    config = SessionConfig("127.0.0.1", server.port, "shop", "s3cret", bind_mode="tx")
     first = build_submits(LONG, "", "33612345678")[0]
-    try:
+    async with serving(ctx) as server:
+        config = SessionConfig("127.0.0.1", port_of(server), "shop", "s3cret", bind_mode="tx")
         async with SmppSession(config) as session:
             await session.wait_bound(10)
             with pytest.raises(SubmitRejected) as refused:
                 await session.submit(first)
-    finally:
-        await server.close()
     assert refused.value.command_status == S.ESME_RSUBMITFAIL
     assert await ctx.store.read(lambda conn: conn.execute(sa.select(messages.c.id)).all()) == []
 
 
 async def test_a_sub_account_binds_with_its_own_login(ctx: Context) -> None:
-    ctx.settings.smpp_server_port = 0
     make_account(ctx, "reseller")
     found = await accounts.find_account(ctx, "reseller")
     assert found is not None
-    parent = found.id
-    make_account(ctx, "customer", parent_id=parent)
-    await smpp_customers.set_smpp_password(ctx, "customer", "s3cret")
-    server = SmppServer(ctx)
-    await server.start()
-    assert server.port is not None
-    try:
-        async with asyncio.timeout(10):
-            esme = RawEsme(*await asyncio.open_connection("127.0.0.1", server.port))
-            esme.send(BindTransceiver(system_id="customer", password="s3cret", sequence_number=1))
-            assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
-            again = BindTransceiver(system_id="reseller", password="s3cret", sequence_number=2)
-            esme.writer.write(encode_pdu(again))  # past our own Connection, which refuses it
-            answer = await esme.next()  # a generic_nack: already bound on this connection
-            assert answer is not None and answer.command_status == S.ESME_RALYBND
-    finally:
-        await server.close()
+    await smpp_account(ctx, "customer", parent_id=found.id)
+    async with serving(ctx) as server, asyncio.timeout(10):
+        esme = await RawEsme.connect(port_of(server))
+        esme.send(BindTransceiver(system_id="customer", password="s3cret", sequence_number=1))
+        assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
+        again = BindTransceiver(system_id="reseller", password="s3cret", sequence_number=2)
+        esme.writer.write(encode_pdu(again))  # past our own Connection, which refuses it
+        answer = await esme.next()  # a generic_nack: already bound on this connection
+        assert answer is not None and answer.command_status == S.ESME_RALYBND
