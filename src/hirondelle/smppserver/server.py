@@ -123,13 +123,15 @@ class BindHandler:
             ticker.cancel()
             self.out.flush()
             self.writer.close()
+            # Submits being sent finish (their answers are lost), and a bind being checked
+            # registers, before the bind is forgotten: it must not keep counting in max_binds.
+            for task in list(self.tasks):
+                with contextlib.suppress(Exception):
+                    await task
             self.server.forget(self)
             returned = [delivery for delivery, _ in self.sent.values()]
             self.sent.clear()
             self.server.outbox.returned(returned)
-            for task in list(self.tasks):  # submits being sent finish; their answers are lost
-                with contextlib.suppress(Exception):
-                    await task
             self.parts.drain()
 
     def handle(self, pdu: Pdu) -> None:
