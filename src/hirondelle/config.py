@@ -74,6 +74,48 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls_cert", "", "PEM certificate file: when set with tls_key, serve HTTPS."),
     Setting("tls_key", "", "PEM private key file for tls_cert."),
     Setting(
+        "smpp_server_port",
+        None,
+        "Port of the SMPP server for customers (docs/smpp-server.md); unset: no SMPP server, "
+        "0 picks a free one.",
+    ),
+    Setting(
+        "smpp_server_tls_port",
+        None,
+        "Port of the same SMPP server over TLS, with tls_cert and tls_key; unset: none.",
+    ),
+    Setting("smpp_server_host", "127.0.0.1", "Address the SMPP server listens on."),
+    Setting(
+        "smpp_server_max_binds",
+        10,
+        "Binds an account may hold at once on the SMPP server (an account's own `max_binds` "
+        "overrides it).",
+    ),
+    Setting(
+        "smpp_server_window",
+        100,
+        "Requests in flight per SMPP bind, each way: submit_sm beyond it get ESME_RTHROTTLED; "
+        "the server sends at most this many deliver_sm unanswered.",
+    ),
+    Setting(
+        "smpp_server_enquire_link",
+        30.0,
+        "Seconds between the SMPP server's enquire_link on an idle bind; one unanswered for as "
+        "long closes the bind.",
+    ),
+    Setting(
+        "smpp_server_part_timeout",
+        60.0,
+        "Seconds the parts of a concatenated submit wait for the others (then each part is "
+        "answered ESME_RSUBMITFAIL).",
+    ),
+    Setting(
+        "smpp_server_delivery_hours",
+        72.0,
+        "Hours a receipt or reply waits for a receiver bind of its account (SMPP server) "
+        "before it is dropped.",
+    ),
+    Setting(
         "secret_key",
         "",
         "Key of the API-key digests and webhook signatures. Default: generated once and kept "
@@ -257,6 +299,14 @@ class Settings(BaseSettings):
     reply_window_hours: float = Field(default=72.0, gt=0)
     tls_cert: str = ""
     tls_key: str = ""
+    smpp_server_port: int | None = Field(default=None, ge=0, le=65535)
+    smpp_server_tls_port: int | None = Field(default=None, ge=0, le=65535)
+    smpp_server_host: str = "127.0.0.1"
+    smpp_server_max_binds: int = Field(default=10, ge=1)
+    smpp_server_window: int = Field(default=100, ge=1)
+    smpp_server_enquire_link: float = Field(default=30.0, gt=0)
+    smpp_server_part_timeout: float = Field(default=60.0, gt=0)
+    smpp_server_delivery_hours: float = Field(default=72.0, gt=0)
     secret_key: str = ""
     auth_free_failures: int = Field(default=3, ge=0)
     auth_max_delay: float = Field(default=5.0, ge=0)

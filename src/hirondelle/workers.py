@@ -18,6 +18,7 @@ from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
 from hirondelle.smpp.simulator import SmscSimulator
+from hirondelle.smppserver.server import SmppServer, start_smpp_server
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Workers:
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
         self.webhooks: WebhookWorker | None = None
+        self.smpp_server: SmppServer | None = None
         self._email_stop = asyncio.Event()
         self._email_task: asyncio.Task[None] | None = None
         self.started_at = time.monotonic()
@@ -71,8 +73,11 @@ class Workers:
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
         self.webhooks = WebhookWorker.start(self.ctx)
         self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
+        self.smpp_server = await start_smpp_server(self.ctx)
 
     async def stop(self) -> None:
+        if self.smpp_server is not None:  # first: no new submit while the rest stops
+            await self.smpp_server.close()
         self._email_stop.set()
         if self._email_task is not None:
             await _finish("the email sender", self._email_task)

@@ -35,6 +35,9 @@ RULES: dict[str, set[str]] = {
     "services": {"domain", "store", "context", "notify", "config"},
     # the connector turns PDUs into plain values for services
     "dispatch": {"services", "smpp", "domain", "context", "config"},
+    # the SMPP server for customers: PDUs to plain values for services, as dispatch does the
+    # other way; a package of its own so that dispatch/ stays about operators
+    "smppserver": {"services", "smpp", "domain", "context", "config"},
     # HTTP middleware, below the applications that use them
     "asgi": set(),
     "logs": {"config", "asgi"},

@@ -16,7 +16,7 @@ from hirondelle.cli.options import (
 )
 from hirondelle.context import Context
 from hirondelle.domain.pricing import parse_credits
-from hirondelle.services import accounts
+from hirondelle.services import accounts, smpp_customers
 
 accounts_app = typer.Typer(help="Create and manage customer accounts.", no_args_is_help=True)
 
@@ -227,3 +227,47 @@ def accounts_rotate_key(
         typer.echo(json.dumps(_account_json(account, key)))
     else:
         typer.echo(f"New API key for {login} (shown once): {key}")
+
+
+@accounts_app.command("smpp-password")
+def accounts_smpp_password(
+    login: Annotated[str, typer.Argument(help="Login of the account (its SMPP system_id).")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="The password to set, 6 to 8 characters (default: one is generated)."),
+    ] = None,
+    disable: Annotated[
+        bool, typer.Option("--disable", help="Remove the SMPP password: no more binds.")
+    ] = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set the account's SMPP password (enables the SMPP server for it); a generated one is
+    printed once, only its hash is kept (docs/smpp-server.md)."""
+    settings = settings_from(config, database_url=database)
+    if disable:
+        run(lambda ctx: smpp_customers.disable_smpp(ctx, login), settings)
+        typer.echo(f"SMPP disabled for {login}")
+        return
+    chosen = run(lambda ctx: smpp_customers.set_smpp_password(ctx, login, password), settings)
+    if password is None:
+        typer.echo(f"SMPP password for {login} (shown once): {chosen}")
+    else:
+        typer.echo(f"SMPP password set for {login}")
+
+
+@accounts_app.command("smpp-max-binds")
+def accounts_smpp_max_binds(
+    login: Annotated[str, typer.Argument(help="Login of the account.")],
+    max_binds: Annotated[
+        int | None,
+        typer.Argument(help="Binds at once, 1 to 1000 (omit: back to smpp_server_max_binds)."),
+    ] = None,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """How many SMPP binds the account may hold at once."""
+    settings = settings_from(config, database_url=database)
+    run(lambda ctx: smpp_customers.set_max_binds(ctx, login, max_binds), settings)
+    limit = max_binds if max_binds is not None else "the smpp_server_max_binds setting"
+    typer.echo(f"{login}: at most {limit} SMPP binds")

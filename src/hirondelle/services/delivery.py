@@ -27,7 +27,7 @@ from hirondelle.domain.smsc_ids import message_id_forms, normalize_message_id
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.notify.payloads import receipt_params
 from hirondelle.store import delivery as rows
-from hirondelle.store import ledger, validity
+from hirondelle.store import ledger, smpp_deliveries, validity
 from hirondelle.store import receipts as receipt_rows
 from hirondelle.store import webhooks as outbox
 
@@ -331,6 +331,11 @@ def message_status(part_statuses: Sequence[int]) -> int:
 def _queue_receipt_webhooks(
     conn: Connection, statuses: dict[int, AckStatus], now: datetime
 ) -> None:
+    """Queue the webhook events of these status changes, and the SMPP server's receipts of the
+    final ones (for messages a submit_sm sent asking for one: `smpp_deliveries`)."""
+    finals = {m: int(s) for m, s in statuses.items() if s != AckStatus.TRANSMITTED}
+    if finals:
+        smpp_deliveries.queue_receipts(conn, finals, now)
     events: list[outbox.NewEvent] = []
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]

@@ -67,6 +67,8 @@ class SmsOrder:
     master_account: str | None = None
     #: commercial: messages to French numbers wait for the account's sending window
     commercial: bool = False
+    #: sent by a submit_sm asking for a receipt: final statuses go back over SMPP too
+    smpp_receipts: bool = False
 
 
 class SendRefused(Exception):

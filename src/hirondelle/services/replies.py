@@ -20,6 +20,7 @@ from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.text import decode_text
 from hirondelle.notify.payloads import reply_params
 from hirondelle.store import delivery as rows
+from hirondelle.store import smpp_deliveries
 from hirondelle.store import webhooks as outbox
 
 
@@ -135,6 +136,7 @@ def apply_reply(
             rows.blacklist_add(conn, account, phone, "stop", now)
         elif keyword == "start":
             rows.blacklist_remove(conn, account, phone, ["stop"])
+    smpp_deliveries.queue_reply(conn, account_id, phone, short_code, text, now)
     reply_url, timezone = rows.account_reply_settings(conn, account_id)
     if reply_url:
         params = reply_params(

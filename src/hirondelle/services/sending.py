@@ -292,6 +292,7 @@ def _store_campaign(
             "nb_sms": plan.nb_sms,
             "credits": plan.credits,
             "mail_notif": order.mail_notif,
+            "smpp_receipts": order.smpp_receipts,
             "created_at": now,
         },
     )

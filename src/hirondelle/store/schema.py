@@ -62,6 +62,11 @@ accounts = sa.Table(
     sa.Column(
         "sending_window", sa.String(64), nullable=False, server_default="Mon-Sat 08:00-20:00"
     ),
+    # The SMPP server for customers (docs/smpp-server.md): the argon2 hash of the SMPP password
+    # (NULL: SMPP not enabled, and no receipt or reply is kept for an SMPP receiver), and how
+    # many binds the account may hold at once (NULL: the smpp_server_max_binds setting).
+    sa.Column("smpp_password_hash", sa.String(255), nullable=True),
+    sa.Column("smpp_max_binds", sa.SmallInteger, nullable=True),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("profile", sa.String(255), nullable=False, server_default=""),
     # Identity, contact and billing fields of manual §16.
@@ -146,6 +151,9 @@ campaigns = sa.Table(
     sa.Column("nb_sms", sa.Integer, nullable=False),
     sa.Column("credits", sa.BigInteger, nullable=False),
     sa.Column("mail_notif", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Sent by a submit_sm asking for a receipt (registered_delivery): the final status of its
+    # message goes back to the customer's SMPP receiver too (smpp_deliveries).
+    sa.Column("smpp_receipts", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Index("ix_campaigns_account", "account_id", "id"),
@@ -325,6 +333,30 @@ webhook_events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_webhook_events_due", "state", "next_attempt_at", "id"),
     sa.Index("ix_webhook_events_order", "ordering_key", "state", "id"),
+)
+
+# The SMPP server's outbox (docs/smpp-server.md): receipts and replies for customers' SMPP
+# receivers, written in the same transaction as the status or the reply they report, deleted
+# once a receiver of the account answered its deliver_sm, dropped after
+# smpp_server_delivery_hours.
+smpp_deliveries = sa.Table(
+    "smpp_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    # receipt | reply
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("sms_id", sa.String(36), nullable=False, server_default=""),  # receipts
+    # deliver_sm source_addr (the handset) and destination_addr (sender or short code)
+    sa.Column("source", sa.String(21), nullable=False),
+    sa.Column("destination", sa.String(21), nullable=False),
+    # a reply's text; a receipt's `text:` (the message's first 20 characters)
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False, server_default="0"),  # annex 6
+    sa.Column("submitted_at", UtcDateTime, nullable=True),  # receipts: the message's creation
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_smpp_deliveries_account", "account_id", "id"),
+    sa.Index("ix_smpp_deliveries_created", "created_at"),
 )
 
 # --- sub-accounts and contact lists ---
