@@ -94,6 +94,7 @@ async def serve(settings: Settings) -> None:
             ssl_keyfile=settings.tls_key or None,
             log_config=None,
             access_log=False,
+            proxy_headers=False,  # X-Forwarded-For is read by forwarded.py (trusted_proxies)
             lifespan="on",
             http=guarded_protocol(settings),  # httptools, with header and read-time limits
         )
