@@ -190,3 +190,21 @@ async def test_an_account_without_limits_never_waits(ctx: Context) -> None:
     assert access.take_messages(ctx, alice, 10**6) == 0.0
     assert access.take_request(ctx, alice) == 0.0
     assert ctx.throttles.buckets == {}
+
+
+async def test_a_refused_address_is_logged_with_it(ctx: Context) -> None:
+    from structlog.testing import capture_logs
+
+    new = await accounts.create_account(ctx, "alice")
+    await access.change_allowed_ips(ctx, "alice", add=["127.0.0.1"])
+    with capture_logs() as logs, pytest.raises(AddressRefused):
+        await access.check_address(ctx, await fresh(ctx), "2001:db8::9")
+    assert logs == [
+        {
+            "event": "address refused",
+            "log_level": "warning",
+            "login": "alice",
+            "address": "2001:db8::9",
+        }
+    ]
+    assert new.api_key not in str(logs)
