@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from hirondelle.api import rest, v9
 from hirondelle.bodylimit import BodyLimit
 from hirondelle.context import Context
+from hirondelle.forwarded import TrustedProxies
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, control
@@ -75,6 +76,7 @@ def create_app(ctx: Context) -> Starlette:
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[
+            Middleware(TrustedProxies, settings=ctx.settings),  # first: the logs see the client
             Middleware(AccessLogMiddleware),
             Middleware(SafetyHeadersMiddleware),
             Middleware(BodyLimit, settings=ctx.settings),

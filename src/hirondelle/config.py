@@ -9,16 +9,19 @@ from the environment.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import secrets
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from hirondelle.domain.networks import BadNetwork, parse_networks
 
 CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
 
@@ -132,6 +135,25 @@ SETTINGS: tuple[Setting, ...] = (
         "auth_failure_window",
         900.0,
         "Seconds without a failure after which a login or address starts again from zero.",
+    ),
+    Setting(
+        "trusted_proxies",
+        ["127.0.0.1", "::1"],
+        "Addresses or CIDR ranges of the reverse proxies whose X-Forwarded-For is believed "
+        "(the right-most address not in this list is the client); [] believes no one. "
+        "Environment: a JSON list or comma-separated.",
+    ),
+    Setting(
+        "throttle_burst",
+        0.1,
+        "Seconds of an account's messages/s or requests/s limit it may use at once after a "
+        "pause (at least one): any one-second window passes at most limit × (1 + this).",
+    ),
+    Setting(
+        "throttle_processes",
+        1,
+        "Processes that serve the APIs side by side (behind a load balancer): each enforces "
+        "an account's limits divided by this.",
     ),
     Setting(
         "json_content_type",
@@ -311,6 +333,11 @@ class Settings(BaseSettings):
     auth_free_failures: int = Field(default=3, ge=0)
     auth_max_delay: float = Field(default=5.0, ge=0)
     auth_failure_window: float = Field(default=900.0, gt=0)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+    throttle_burst: float = Field(default=0.1, gt=0, le=60)
+    throttle_processes: int = Field(default=1, ge=1)
     json_content_type: str = "text/html; charset=UTF-8"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_feed_body_bytes: int = Field(default=16_777_216, ge=1024)
@@ -351,6 +378,19 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return database_url(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment: a JSON list, or comma-separated
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            try:
+                return [str(network) for network in parse_networks(str(v) for v in value)]
+            except BadNetwork as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @property
     def base_url(self) -> str:

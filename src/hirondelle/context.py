@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ from hirondelle.store import Store, open_store
 
 if TYPE_CHECKING:
     from hirondelle.authfailures import AuthFailures
+    from hirondelle.domain.networks import Network
     from hirondelle.domain.pricing import PriceTable
+    from hirondelle.domain.throttle import Throttles
 
 
 def utc_now() -> datetime:
@@ -30,6 +33,11 @@ class Context:
     new_messages: asyncio.Event = field(default_factory=asyncio.Event)
     #: "now" (aware, UTC) for the services that take it from here; tests fix it
     clock: Callable[[], datetime] = utc_now
+    #: the seconds of the throughput buckets (services/access.py): monotonic, never stepped by
+    #: NTP; tests drive it by hand
+    ticks: Callable[[], float] = time.monotonic
+    #: account id -> (its allowlist_version, its networks): this process's copy of the lists
+    allowlists: dict[int, tuple[int, tuple[Network, ...]]] = field(default_factory=dict)
 
     def notify_new_messages(self) -> None:
         self.new_messages.set()
@@ -51,6 +59,17 @@ class Context:
             free=settings.auth_free_failures,
             cap=settings.auth_max_delay,
             forget_after=settings.auth_failure_window,
+        )
+
+    @cached_property
+    def throttles(self) -> Throttles:
+        from hirondelle.domain.throttle import Throttles
+
+        settings = self.settings
+        return Throttles(
+            clock=lambda: self.ticks(),
+            burst=settings.throttle_burst,
+            share=settings.throttle_processes,
         )
 
     def close(self) -> None:

@@ -77,6 +77,23 @@ def listen(host: str, port: int) -> socket.socket:
         raise PortUnavailable(f"cannot listen on {host}:{port} ({reason}): {advice}") from None
 
 
+def uvicorn_config(ctx: Context) -> uvicorn.Config:
+    """How uvicorn serves the application (the tests serve it the same way)."""
+    settings = ctx.settings
+    return uvicorn.Config(
+        create_app(ctx),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=settings.tls_cert or None,
+        ssl_keyfile=settings.tls_key or None,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is read by forwarded.py (trusted_proxies)
+        lifespan="on",
+        http=guarded_protocol(settings),  # httptools, with header and read-time limits
+    )
+
+
 async def serve(settings: Settings) -> None:
     sock = listen(settings.host, settings.port)
     try:
@@ -86,18 +103,7 @@ async def serve(settings: Settings) -> None:
         raise
     try:
         demo = await ensure_demo_account(ctx)
-        config = uvicorn.Config(
-            create_app(ctx),
-            host=settings.host,
-            port=settings.port,
-            ssl_certfile=settings.tls_cert or None,
-            ssl_keyfile=settings.tls_key or None,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            http=guarded_protocol(settings),  # httptools, with header and read-time limits
-        )
-        server = uvicorn.Server(config)  # it turns SIGINT and SIGTERM into a clean shutdown
+        server = uvicorn.Server(uvicorn_config(ctx))  # SIGINT and SIGTERM: a clean shutdown
         # ...then re-raises the signal. SIGTERM's default action would kill the process before
         # ctx.close() below, with status -15: the shutdown is complete, so let that one go.
         signal.signal(signal.SIGTERM, lambda _sig, _frame: None)

@@ -325,6 +325,7 @@ def test_openapi_document(client: TestClient) -> None:
     assert document["openapi"].startswith("3.1")
     assert sorted(document["paths"]) == [
         "/account",
+        "/account/allowed-ips",
         "/campaign/{campaignId}",
         "/replies",
         "/report/campaign/{campaignId}",
@@ -340,10 +341,10 @@ def test_openapi_document(client: TestClient) -> None:
     for path in document["paths"].values():
         for operation in path.values():
             assert operation["security"] == [{"basicAuth": []}]
-            assert {"400", "401", "405"} <= set(operation["responses"])
+            assert {"400", "401", "403", "405", "429"} <= set(operation["responses"])
             assert "422" not in operation["responses"]
     send = document["paths"]["/sms/send/"]["post"]
-    assert set(send["responses"]) == {"201", "400", "401", "402", "405"}
+    assert set(send["responses"]) == {"201", "400", "401", "402", "403", "405", "429"}
     body = document["components"]["schemas"]["SendRequest"]
     assert set(body["required"]) == {"to", "text"}
     assert "from" in body["properties"]

@@ -146,3 +146,35 @@ def test_credit_amounts_are_ascii_digits(run, credits: str) -> None:  # type: ig
     assert "whole number" in run("accounts", "topup", "acme", credits, code=2)
     assert "whole number" in run("accounts", "create", "other", "--credits", credits, code=2)
     assert json.loads(run("accounts", "show", "acme", "--json"))["credits"] == 7
+
+
+def test_ip_allow_list(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    assert "any address" in run("accounts", "allowed-ips", "acme")
+    added = run("accounts", "allow-ip", "acme", "203.0.113.7", "2001:db8::/32", "10.0.0.0/8")
+    assert "10.0.0.0/8 203.0.113.7/32 2001:db8::/32" in added
+    shown = json.loads(run("accounts", "allowed-ips", "acme", "--json"))
+    listed = ["10.0.0.0/8", "203.0.113.7/32", "2001:db8::/32"]
+    assert shown == {"login": "acme", "allowedIps": listed}
+    removed = json.loads(run("accounts", "remove-ip", "acme", "203.0.113.7", "--json"))
+    assert removed["allowedIps"] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert "did you mean 10.0.0.0/8?" in run("accounts", "allow-ip", "acme", "10.1.1.1/8", code=1)
+    assert "Not in the allow-list" in run("accounts", "remove-ip", "acme", "192.0.2.1", code=1)
+    assert "--all" in run("accounts", "remove-ip", "acme", code=1)
+    assert "any address" in run("accounts", "remove-ip", "acme", "--all")
+    assert "No account" in run("accounts", "allow-ip", "ghost", "192.0.2.1", code=1)
+
+
+def test_throughput_limits(run) -> None:  # type: ignore[no-untyped-def]
+    run("accounts", "create", "acme")
+    assert "unlimited" in run("accounts", "limits", "acme")
+    set_ = json.loads(run("accounts", "limits", "acme", "--messages-per-second", "50", "--json"))
+    assert set_ == {"login": "acme", "messagesPerSecond": 50, "requestsPerSecond": None}
+    run("accounts", "limits", "acme", "--requests-per-second", "10")
+    shown = json.loads(run("accounts", "show", "acme", "--json"))
+    assert (shown["messagesPerSecond"], shown["requestsPerSecond"]) == (50, 10)
+    cleared = json.loads(run("accounts", "limits", "acme", "--messages-per-second", "0", "--json"))
+    assert cleared["messagesPerSecond"] is None and cleared["requestsPerSecond"] == 10
+    for bad in ("-1", "١٠", "2.5"):
+        refused = run("accounts", "limits", "acme", "--messages-per-second", bad, code=2)
+        assert "whole number" in refused

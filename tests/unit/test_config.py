@@ -56,3 +56,33 @@ def test_a_named_configuration_file_must_exist(
         load_settings()
     monkeypatch.delenv("HIRONDELLE_CONFIG")
     assert load_settings().port == 8080  # no file named, none in the folder: defaults
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('["10.0.0.0/8", "::1"]', ["10.0.0.0/8", "::1/128"]),
+        ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1/32", "192.168.0.0/16"]),
+        ("[]", []),
+    ],
+)
+def test_trusted_proxies_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HIRONDELLE_TRUSTED_PROXIES", value)
+    assert load_settings().trusted_proxies == expected
+
+
+def test_trusted_proxies_from_the_file_and_their_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hirondelle.toml").write_text('trusted_proxies = ["2001:db8::/48"]\n')
+    assert load_settings().trusted_proxies == ["2001:db8::/48"]
+    (tmp_path / "hirondelle.toml").write_text('trusted_proxies = ["10.0.0.1/8"]\n')
+    with pytest.raises(ConfigError, match=r"trusted_proxies: .*did you mean 10.0.0.0/8\?"):
+        load_settings()
+    monkeypatch.setenv("HIRONDELLE_TRUSTED_PROXIES", "[not json")
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        load_settings()

@@ -44,6 +44,7 @@ RULES: dict[str, set[str]] = {
     "authfailures": set(),
     "headers": {"asgi"},
     "bodylimit": {"config", "asgi"},
+    "forwarded": {"config", "asgi", "domain"},
     "httpguard": {"config"},
     # thin: decode, call a service, encode
     "api": {"services", "domain", "context", "config", "logs", "authfailures"},

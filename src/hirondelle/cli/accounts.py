@@ -11,12 +11,13 @@ from hirondelle.cli.options import (
     ConfigOption,
     DatabaseOption,
     JsonOption,
+    fail,
     run,
     settings_from,
 )
 from hirondelle.context import Context
 from hirondelle.domain.pricing import parse_credits
-from hirondelle.services import accounts, smpp_customers
+from hirondelle.services import access, accounts, smpp_customers
 
 accounts_app = typer.Typer(help="Create and manage customer accounts.", no_args_is_help=True)
 
@@ -41,6 +42,8 @@ def _account_json(account: accounts.Account, api_key: str | None = None) -> dict
         "acceptsMasteraccount": account.accepts_masteraccount,
         "commercialHours": account.commercial_hours,
         "sendingWindow": account.sending_window,
+        "messagesPerSecond": account.messages_per_second,
+        "requestsPerSecond": account.requests_per_second,
     }
     if api_key is not None:
         data["apiKey"] = api_key
@@ -271,3 +274,137 @@ def accounts_smpp_max_binds(
     run(lambda ctx: smpp_customers.set_max_binds(ctx, login, max_binds), settings)
     limit = max_binds if max_binds is not None else "the smpp_server_max_binds setting"
     typer.echo(f"{login}: at most {limit} SMPP binds")
+
+
+LoginArgument = Annotated[str, typer.Argument(help="Login of the account.")]
+NetworksArgument = Annotated[
+    list[str], typer.Argument(help="Addresses or CIDR ranges, IPv4 or IPv6.", show_default=False)
+]
+
+
+def _echo_networks(login: str, networks: list[str], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"login": login, "allowedIps": networks}))
+    elif networks:
+        typer.echo(f"{login} may be used from: {' '.join(networks)}")
+    else:
+        typer.echo(f"{login} may be used from any address (no allow-list)")
+
+
+@accounts_app.command("allow-ip")
+def accounts_allow_ip(
+    login: LoginArgument,
+    networks: NetworksArgument,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add addresses or ranges to an account's IP allow-list: its API calls and SMPP binds are
+    then refused from anywhere else (API 9.0: status 102 or the method's error; REST: 403)."""
+    result = run(
+        lambda ctx: access.change_allowed_ips(ctx, login, add=networks),
+        settings_from(config, database_url=database),
+    )
+    _echo_networks(login, result, as_json)
+
+
+@accounts_app.command("remove-ip")
+def accounts_remove_ip(
+    login: LoginArgument,
+    networks: Annotated[
+        list[str] | None,
+        typer.Argument(help="Entries to remove, as listed by allowed-ips.", show_default=False),
+    ] = None,
+    remove_all: Annotated[
+        bool, typer.Option("--all", help="Empty the list: allowed from anywhere again.")
+    ] = False,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Remove entries from an account's IP allow-list (an empty list allows any address)."""
+    if not networks and not remove_all:
+        fail("name the entries to remove, or --all")
+    if networks and remove_all:
+        fail("--all removes every entry: name none with it")
+    result = run(
+        lambda ctx: access.change_allowed_ips(
+            ctx, login, remove=networks or (), replace=[] if remove_all else None
+        ),
+        settings_from(config, database_url=database),
+    )
+    _echo_networks(login, result, as_json)
+
+
+@accounts_app.command("allowed-ips")
+def accounts_allowed_ips(
+    login: LoginArgument,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show an account's IP allow-list."""
+    result = run(
+        lambda ctx: access.allowed_ips(ctx, login), settings_from(config, database_url=database)
+    )
+    _echo_networks(login, result, as_json)
+
+
+def _limit(value: str) -> int:
+    """A limit in ASCII digits, 0 for none."""
+    if not value.isascii() or not value.isdigit():
+        raise typer.BadParameter("a whole number of messages or requests per second (0: none)")
+    return int(value)
+
+
+@accounts_app.command("limits")
+def accounts_limits(
+    login: LoginArgument,
+    messages_per_second: Annotated[
+        int | None,
+        typer.Option(
+            parser=_limit,
+            help="Messages the account may submit per second, HTTP and SMPP together; a "
+            "campaign counts one per recipient. 0 removes the limit.",
+            show_default=False,
+        ),
+    ] = None,
+    requests_per_second: Annotated[
+        int | None,
+        typer.Option(
+            parser=_limit,
+            help="API requests (API 9.0 and REST) per second. 0 removes the limit.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set an account's throughput limits (over them: HTTP 429 with Retry-After), then show
+    them; without options, only show them. Each process of a scale-out enforces its share
+    (setting throttle_processes)."""
+    settings = settings_from(config, database_url=database)
+    if messages_per_second is None and requests_per_second is None:
+        account = run(_find(login), settings)
+    else:
+        account = run(
+            lambda ctx: access.set_limits(
+                ctx,
+                login,
+                messages_per_second=messages_per_second,
+                requests_per_second=requests_per_second,
+            ),
+            settings,
+        )
+    data = {
+        "login": account.login,
+        "messagesPerSecond": account.messages_per_second,
+        "requestsPerSecond": account.requests_per_second,
+    }
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    for key in ("messagesPerSecond", "requestsPerSecond"):
+        value = data[key]
+        typer.echo(f"{key:>17}: {'unlimited' if value is None else value}")

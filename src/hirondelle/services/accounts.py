@@ -59,6 +59,11 @@ class Account:
     accepts_masteraccount: bool
     commercial_hours: bool
     sending_window: str
+    #: throughput limits (services/access.py); None: unlimited
+    messages_per_second: int | None
+    requests_per_second: int | None
+    #: raised by every change of the IP allow-list; 0: the account never had one
+    allowlist_version: int
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Account:

@@ -23,6 +23,7 @@ from hirondelle.context import Context
 from hirondelle.domain.dates import format_local
 from hirondelle.domain.sending_hours import SendingWindow, parse_window
 from hirondelle.domain.statuses import SendStatus
+from hirondelle.services import access
 from hirondelle.services.accounts import Account, AccountError
 from hirondelle.services.links import shorten_message_urls
 from hirondelle.services.planning import (
@@ -107,7 +108,7 @@ async def send(
     """Accept (or simulate) a campaign for `account`; raise SendRefused with its status.
 
     With an idempotency key seen for this account in the last 24 hours, return the first answer
-    and create nothing.
+    and create nothing. Over the account's messages/s limit, raise `access.Throttled`.
     """
     now = ctx.clock()
     if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
@@ -119,6 +120,26 @@ async def send(
             return earlier
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
+    # The messages/s limit (services/access.py): every recipient counts, and a refused send
+    # gives its tokens back. Before any write: a throttled send changes nothing.
+    tokens = 0 if simulate else len(order.recipients)
+    access.admit_messages(ctx, account, tokens)
+    try:
+        return await _accept(ctx, account, order, simulate, idempotency_key, method, now)
+    except Exception:
+        access.give_back_messages(ctx, account, tokens)
+        raise
+
+
+async def _accept(
+    ctx: Context,
+    account: Account,
+    order: SmsOrder,
+    simulate: bool,
+    idempotency_key: str | None,
+    method: str,
+    now: datetime,
+) -> SendOutcome:
     # A big campaign is planned before the write, on a reader thread (off the loop and off the
     # writer); a small one inside the write, which saves a round trip to the store per request.
     planned: Plan | None = None

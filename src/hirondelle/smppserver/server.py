@@ -3,11 +3,11 @@ and one `BindHandler` per connection on the sans-I/O `Connection` (role SMSC), a
 simulator. docs/smpp-server.md is the customer's side of this file.
 
 A bind is checked in this order: the credentials (login as system_id, the SMPP password;
-ESME_RINVPASWD), the account active (ESME_RBINDFAIL), the peer address (`gates.bind_allowed`,
-ESME_RINVSYSID), the account's bind count (`max_binds`, ESME_RBINDFAIL). A submit_sm goes
-through `submits` (parts, decoding, fields), `gates.submit_throttled` (ESME_RTHROTTLED), then
-`services.sending.send`, and is answered once the send is committed, with the smsId as
-message_id. Receipts and replies leave through `outbox.Outbox`.
+ESME_RINVPASWD), the account active (ESME_RBINDFAIL), the peer address against the account's IP
+allow-list (ESME_RINVSYSID), the account's bind count (`max_binds`, ESME_RBINDFAIL). A submit_sm
+goes through `submits` (parts, decoding, fields), then `services.sending.send`, which takes the
+account's message tokens (ESME_RTHROTTLED over its limit); it is answered once the send is
+committed, with the smsId as message_id. Receipts and replies leave through `outbox.Outbox`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hirondelle.context import Context
-from hirondelle.services import sending, smpp_customers
+from hirondelle.services import access, sending, smpp_customers
 from hirondelle.services.accounts import Account
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 from hirondelle.services.smpp_customers import BindRefused, Delivery, SmppAccount
@@ -45,7 +45,6 @@ from hirondelle.smpp.pdu import (
 )
 from hirondelle.smpp.writer import BatchedWriter
 
-from . import gates
 from .outbox import Outbox, deliver_sm_for
 from .submits import (
     PartCollector,
@@ -192,7 +191,9 @@ class BindHandler:
         except Exception:
             log.exception("smpp server: bind of %r failed", pdu.system_id)
             return S.ESME_RSYSERR
-        if not await gates.bind_allowed(self.ctx, found.account, self.peer):
+        try:
+            await access.check_address(self.ctx, found.account, self.peer)  # logs a refusal
+        except access.AddressRefused:
             return S.ESME_RINVSYSID
         if self.server.bind_count(found.account.id) >= found.max_binds:
             return S.ESME_RBINDFAIL
@@ -240,10 +241,10 @@ class BindHandler:
             order = self._order(whole, account)
         except SubmitRefused as refused:
             return refused.command_status, ""
-        if await gates.submit_throttled(self.ctx, account) is not None:
-            return S.ESME_RTHROTTLED, ""
-        try:
+        try:  # the send takes the account's message tokens (services/access.py)
             outcome = await sending.send(self.ctx, account, order, method="submit_sm")
+        except access.Throttled:
+            return S.ESME_RTHROTTLED, ""
         except SendRefused as refused:
             return status_for_refusal(refused.status), ""
         log.debug("smpp server: %s submitted %s", account.login, pdu.destination_addr)

@@ -71,6 +71,9 @@ AUTH_COLUMNS = (
     "accepts_masteraccount",
     "commercial_hours",
     "sending_window",
+    "messages_per_second",
+    "requests_per_second",
+    "allowlist_version",
     "api_key_digest",
 )
 

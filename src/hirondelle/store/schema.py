@@ -106,9 +106,25 @@ accounts = sa.Table(
     # Kannel's dlr-mask 3); and up to how many events one JSON POST carries (0: a GET per event).
     sa.Column("receipt_events", sa.String(8), nullable=False, server_default="all"),
     sa.Column("webhook_batch", sa.SmallInteger, nullable=False, server_default="0"),
+    # Throughput limits (services/access.py, `hirondelle accounts limits`); NULL: unlimited.
+    sa.Column("messages_per_second", sa.Integer, nullable=True),
+    sa.Column("requests_per_second", sa.Integer, nullable=True),
+    # Raised with every change of its rows in `allowed_networks`; 0: it never had any. Read with
+    # the account at each authentication, it tells every process when its cached list is stale.
+    sa.Column("allowlist_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("deleted_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("postpaid OR balance >= 0", name="prepaid_balance_not_negative"),
+)
+
+#: The IP allow-list of an account: the addresses and CIDR ranges (canonical text, IPv4 or IPv6)
+#: its API calls and SMPP binds may come from. No row: from anywhere.
+allowed_networks = sa.Table(
+    "allowed_networks",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("network", sa.String(64), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
 ledger = sa.Table(

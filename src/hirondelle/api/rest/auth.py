@@ -13,9 +13,15 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hirondelle.api.rest.errors import RestError, rest_error_answer, unauthorized
+from hirondelle.api.rest.errors import (
+    RestError,
+    access_refused,
+    rest_error_answer,
+    unauthorized,
+)
 from hirondelle.context import Context
-from hirondelle.services import accounts
+from hirondelle.services import access, accounts
+from hirondelle.services.access import AccessRefused
 from hirondelle.services.accounts import Account
 
 basic = HTTPBasic(
@@ -37,13 +43,17 @@ async def _check(
     ctx: Context, request: Request, credentials: HTTPBasicCredentials | None
 ) -> Account:
     account = None
+    address = request.client.host if request.client else None
     if credentials is not None and "\x00" not in credentials.username + credentials.password:
-        address = request.client.host if request.client else None
         login, api_key = credentials.username, credentials.password
         account = await accounts.authenticate(ctx, login, api_key, address)
     if account is None:
         request.state.auth = "failed"  # on the access log line
         raise unauthorized()
+    try:  # only the holder of the right key learns that its address is refused
+        await access.admit_caller(ctx, account, address)
+    except AccessRefused as exc:
+        raise access_refused(exc) from None
     return account
 
 

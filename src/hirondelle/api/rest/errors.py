@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from hirondelle.api.rest.models import ErrorAnswer
+from hirondelle.api.rest.routing import allowed_methods
 from hirondelle.domain.statuses import SendStatus
+from hirondelle.services.access import AccessRefused, Throttled
 from hirondelle.services.sending import SendRefused
 
 AUTH_CHALLENGE = {"WWW-Authenticate": 'Basic realm="hirondelle"'}
@@ -78,6 +80,15 @@ def refused(exc: SendRefused, *, balance: int | None = None) -> RestError:
     return RestError(status, int(exc.status), exc.text, **extra)
 
 
+def access_refused(exc: AccessRefused) -> RestError:
+    """403 for an address outside the account's allow-list; 429 with Retry-After (whole
+    seconds) over its requests/s or messages/s limit."""
+    if isinstance(exc, Throttled):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return RestError(429, 429, str(exc), headers=headers)
+    return RestError(403, 403, str(exc))
+
+
 def _answer(
     http_status: int,
     code: int,
@@ -97,11 +108,20 @@ async def _rest_error(_request: Request, exc: Exception) -> JSONResponse:
     return rest_error_answer(exc)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _access_refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AccessRefused)
+    return rest_error_answer(access_refused(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 401:
         return _answer(401, int(SendStatus.BAD_CREDENTIALS), AUTH_DESCRIPTION, AUTH_CHALLENGE)
-    return _answer(exc.status_code, exc.status_code, str(exc.detail), exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = ", ".join(allowed_methods(request.url.path))
+        headers = {**(headers or {}), "Allow": allowed or (headers or {}).get("Allow", "")}
+    return _answer(exc.status_code, exc.status_code, str(exc.detail), headers)
 
 
 def describe_validation(errors: Sequence[Any]) -> tuple[int, str]:
@@ -134,6 +154,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RestError, _rest_error)
+    app.add_exception_handler(AccessRefused, _access_refused)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
@@ -149,7 +170,14 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
         **_response("Missing or wrong credentials"),
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Basic"}},
     },
+    403: _response("The address the request comes from is not in the account's allow-list"),
     405: _response("Wrong HTTP method"),
+    429: {
+        **_response("Over the account's requests/s (or messages/s) limit"),
+        "headers": {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}
+        },
+    },
 }
 SEND_ERRORS: dict[int | str, dict[str, Any]] = {
     **COMMON_ERRORS,

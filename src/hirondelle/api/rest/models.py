@@ -147,6 +147,22 @@ class AccountAnswer(_Answer):
     company: str
 
 
+class AllowedIpsRequest(_Request):
+    allowedIps: list[Text] = Field(
+        max_length=1000,
+        description="The whole new list: addresses and CIDR ranges, IPv4 or IPv6. `[]` lets "
+        "the account be used from anywhere. It must allow the address the request comes from.",
+        examples=[["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"]],
+    )
+
+
+class AllowedIpsAnswer(_Answer):
+    allowedIps: list[str] = Field(
+        description="Where the account's API calls and SMPP binds may come from (canonical "
+        "form, IPv4 first); empty: from anywhere."
+    )
+
+
 class DeleteAnswer(_Answer):
     status: str = Field(description="The deleteCampaign status of API 9.0 (annex 7).")
 

@@ -21,7 +21,8 @@ from starlette.responses import Response
 
 from hirondelle.api.v9 import wire
 from hirondelle.context import Context
-from hirondelle.services import accounts
+from hirondelle.services import access, accounts
+from hirondelle.services.access import AccessRefused, Throttled
 from hirondelle.services.accounts import Account
 
 log = structlog.get_logger(__name__)
@@ -48,12 +49,25 @@ class Failure(Enum):
     CREDENTIALS = "credentials"  # no active account for this login and apiKey
     SUBACCOUNT = "subaccount"  # `subaccount` names no sub-account of the caller
     REQUEST = "request"  # the request cannot be decoded, or lacks a parameter
+    ADDRESS = "address"  # the caller's IP address is not in its account's allow-list
+    THROTTLED = "throttled"  # over the account's requests/s or messages/s limit (HTTP 429)
 
 
 #: A method's error answer: (what failed, the reason in words) -> the answer's fields.
 ErrorAnswer = Callable[[Failure, str], Fields]
 
 BAD_CREDENTIALS = "Bad credentials: no active account matches this login and apiKey"
+
+
+#: Annex 5 and annex 21 have no status for a refused address or a throttled call: both answer
+#: their 102 ("Connection Problem") with the reason in place of the text about credentials.
+REFUSED_STATUS = 102
+ACCESS_FAILURES = (Failure.ADDRESS, Failure.THROTTLED)
+
+
+def access_refusal(reason: str) -> Fields:
+    """The answer of a method with status table 5 or 21 to a refused address or a throttle."""
+    return {"status": REFUSED_STATUS, "statusText": f"Connection Problem - {reason}"}
 
 
 def generic_errors(_failure: Failure, reason: str) -> Fields:
@@ -158,13 +172,28 @@ def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
 
 
 async def _authenticate(request: Request, params: wire.Params) -> Account | None:
-    """The caller, or None (marked `auth=failed` on the request's access log line)."""
+    """The caller, or None (marked `auth=failed` on the request's access log line); then its
+    address and request rate are checked (AddressRefused, Throttled: services/access.py)."""
     ctx: Context = request.app.state.ctx
     address = request.client.host if request.client else None
     caller = await accounts.authenticate(ctx, *_credentials(params), address)
     if caller is None:
         request.state.auth = "failed"
+        return None
+    await access.admit_caller(ctx, caller, address)
     return caller
+
+
+def _refused(
+    name: str, errors: ErrorAnswer, exc: AccessRefused, fmt: wire.Format, json_type: str
+) -> Response:
+    """The method's own answer to a refused address (HTTP 200, as every answer of API 9.0) or
+    to a throttled call (HTTP 429 with Retry-After, the body still the method's)."""
+    if isinstance(exc, Throttled):
+        fields = errors(Failure.THROTTLED, str(exc))
+        headers = {"Retry-After": str(exc.retry_after)}
+        return _respond(name, fields, fmt, json_type, status_code=429, headers=headers)
+    return _respond(name, errors(Failure.ADDRESS, str(exc)), fmt, json_type)
 
 
 async def serve(request: Request, method_name: str) -> Response:
@@ -187,9 +216,12 @@ async def serve(request: Request, method_name: str) -> Response:
         fmt = wire.answer_format(early)
         return _respond(spec.name, errors(Failure.REQUEST, CONTROL_CHARACTERS), fmt, json_type)
     if spec is not None and None not in _credentials(early):
-        caller = await _authenticate(request, early)
+        fmt = wire.answer_format(early, early.get(spec.feed) if spec.feed else None)
+        try:
+            caller = await _authenticate(request, early)
+        except AccessRefused as exc:  # before the body is read
+            return _refused(spec.name, errors, exc, fmt, json_type)
         if caller is None:
-            fmt = wire.answer_format(early, early.get(spec.feed) if spec.feed else None)
             return _respond(spec.name, errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type)
     try:
         params = await wire.read_params(request, query)
@@ -202,8 +234,11 @@ async def serve(request: Request, method_name: str) -> Response:
     if params.has_control_chars():  # NUL, ESC...: never text, and NUL breaks PostgreSQL
         return _respond(spec.name, errors(Failure.REQUEST, CONTROL_CHARACTERS), fmt, json_type)
     api_key = params.get("apikey")
-    if caller is None or _credentials(params) != _credentials(early):  # the body's win
-        caller = await _authenticate(request, params)
+    try:
+        if caller is None or _credentials(params) != _credentials(early):  # the body's win
+            caller = await _authenticate(request, params)
+    except AccessRefused as exc:
+        return _refused(spec.name, errors, exc, fmt, json_type)
     if caller is None or api_key is None:
         return _respond(spec.name, errors(Failure.CREDENTIALS, BAD_CREDENTIALS), fmt, json_type)
     try:
@@ -217,9 +252,18 @@ async def serve(request: Request, method_name: str) -> Response:
         return _respond(spec.name, errors(Failure.SUBACCOUNT, str(exc)), fmt, json_type)
     except MethodError as exc:
         return _respond(spec.name, exc.fields, fmt, json_type)
+    except Throttled as exc:  # the send's messages/s limit
+        return _refused(spec.name, errors, exc, fmt, json_type)
     return _respond(spec.name, fields, fmt, json_type)
 
 
-def _respond(name: str, fields: Fields, fmt: wire.Format, json_type: str) -> Response:
+def _respond(
+    name: str,
+    fields: Fields,
+    fmt: wire.Format,
+    json_type: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     answer = wire.encode(name, fields, fmt, json_type)
-    return Response(answer.body, status_code=200, media_type=answer.media_type)
+    return Response(answer.body, status_code, headers, media_type=answer.media_type)

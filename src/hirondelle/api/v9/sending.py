@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from hirondelle.api.v9 import feeds
-from hirondelle.api.v9.methods import Call, Failure, Fields, MethodError, error, method
+from hirondelle.api.v9.methods import (
+    ACCESS_FAILURES,
+    Call,
+    Failure,
+    Fields,
+    MethodError,
+    access_refusal,
+    error,
+    method,
+)
 from hirondelle.domain.pricing import UnknownCountry
 from hirondelle.domain.statuses import (
     DELETE_CAMPAIGN_TEXTS,
@@ -22,7 +31,10 @@ from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, Sms
 def send_errors(failure: Failure, reason: str) -> Fields:
     """Annex 5 for the failures before the send: 102 for an account that does not match (bad
     credentials, or a `subaccount` that is not the caller's), 109 for a request that cannot be
-    read. The table's text, with the reason after a colon unless it is bad credentials."""
+    read. The table's text, with the reason after a colon unless it is bad credentials. A
+    refused address or a throttle: 102 too, with the reason (`access_refusal`)."""
+    if failure in ACCESS_FAILURES:
+        return access_refusal(reason)
     status = SendStatus.INVALID_FEED if failure is Failure.REQUEST else SendStatus.BAD_CREDENTIALS
     text = send_status_text(status)
     if failure is not Failure.CREDENTIALS:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from hirondelle.api.v9.feeds import EmptyFeed, InvalidFeed, parse_feed, text_of
-from hirondelle.api.v9.methods import Call, Failure, Fields, error, method
+from hirondelle.api.v9.methods import (
+    ACCESS_FAILURES,
+    Call,
+    Failure,
+    Fields,
+    access_refusal,
+    error,
+    method,
+)
 from hirondelle.domain.email import EmailDraft, EmailStatus
 from hirondelle.services import email, links
 from hirondelle.services.email import EmailOutcome
@@ -31,7 +39,10 @@ def email_fields(outcome: EmailOutcome) -> Fields:
 
 def _email_errors(failure: Failure, reason: str) -> Fields:
     """Annex 21, as sendSms answers annex 5: 102 for an account that does not match (bad
-    credentials, an unknown `subaccount`), 109 for a request that cannot be read."""
+    credentials, an unknown `subaccount`), 109 for a request that cannot be read; 102 with the
+    reason for a refused address or a throttle."""
+    if failure in ACCESS_FAILURES:
+        return access_refusal(reason)
     if failure is Failure.CREDENTIALS:
         return email_fields(EmailOutcome.refused(EmailStatus.BAD_CREDENTIALS))
     if failure is Failure.SUBACCOUNT:
