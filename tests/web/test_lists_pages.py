@@ -177,3 +177,19 @@ def test_another_account_s_list_and_contact_are_404(client: TestClient, ctx: Con
         assert mine.status_code in (404, 200) and "+33611111111" not in mine.text
     assert "+33611111111" in bob.get(path).text
     assert client.post(path, data={"action": "delete-list"}).status_code == 403
+
+
+def test_imports_take_files_over_the_ordinary_body_limit(client: TestClient, ctx: Context) -> None:
+    signed_in(client, ctx, "alice")
+    path = make_list(client, "Big", "Note")
+    csrf = token(client, path)
+    note = "x" * 1000
+    big = "".join(f"06{n:08d},{note}\n" for n in range(1200)).encode()
+    assert len(big) > ctx.settings.max_body_bytes
+    imported = client.post(
+        path, data={"csrf": csrf, "action": "import"}, files={"file": ("big.csv", big, "text/csv")}
+    )
+    assert imported.status_code == 200 and "1200 added" in imported.text
+    # Other pages keep the ordinary limit.
+    refused = client.post("/account/lists", data={"csrf": csrf, "name": "x" * len(big)})
+    assert refused.status_code == 413

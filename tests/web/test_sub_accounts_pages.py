@@ -133,3 +133,14 @@ def test_another_master_s_sub_account_is_404(client: TestClient, ctx: Context) -
         assert answer.status_code == 404
     assert ">shop1</a>" not in client.get("/account/sub-accounts").text
     assert balances(ctx)["other"] == 500
+
+
+def test_a_sub_account_sees_none_of_its_master_s_records(client: TestClient, ctx: Context) -> None:
+    master = signed_in(TestClient(client.app), ctx, "master", credits=1000)
+    csrf = token(master, "/account/blacklist")
+    master.post("/account/blacklist", data={"csrf": csrf, "numbers": "0611111111", "action": "add"})
+    signed_in(client, ctx, "child", credits=5, parent_id=account_id(ctx, "master"))
+    assert "+33611111111" not in client.get("/account/blacklist").text
+    assert client.get("/account/blacklist.csv").text.lstrip("\ufeff").splitlines()[1:] == []
+    statement = client.get("/account/statement.csv").text.lstrip("\ufeff").splitlines()[1:]
+    assert [line.split(",")[2:4] for line in statement] == [["5", "5"]]
