@@ -125,3 +125,12 @@ def test_forms_without_their_csrf_token_are_refused(client: TestClient, ctx: Con
 def test_signed_out_the_pages_send_to_the_sign_in_form(client: TestClient) -> None:
     for path in ("/account/replies", "/account/blacklist", "/account/blacklist.csv"):
         assert client.get(path, follow_redirects=False).headers["location"] == "/account/"
+
+
+def test_a_reply_s_text_is_shown_as_text(client: TestClient, ctx: Context) -> None:
+    signed_in(client, ctx, "alice", reply_number="38001")
+    reply(ctx, "38001", "+33612345678", "<script>alert(1)</script><b>hi")
+    page = client.get("/account/replies").text
+    assert (
+        "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;hi" in page
+    )

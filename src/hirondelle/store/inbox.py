@@ -4,11 +4,16 @@ a page at a time by keyset (`id < before`), on the indexes (account_id, id) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store.campaigns import blacklisted_among
+from hirondelle.store.engine import chunks
 from hirondelle.store.schema import blacklist, campaigns, messages, replies
 
 
@@ -79,3 +84,26 @@ def blacklist_page(
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def blacklist_add_many(
+    conn: Connection, account_id: int, phones: Sequence[str], comment: str, now: datetime
+) -> int:
+    """Put numbers on the account's blacklist set-wise (an import); those already there keep
+    their entry, even one a concurrent STOP adds meanwhile. Returns how many were added."""
+    listed = blacklisted_among(conn, account_id, phones)
+    rows = [
+        {"account_id": account_id, "phone": phone, "comment": comment, "created_at": now}
+        for phone in dict.fromkeys(phones)
+        if phone not in listed
+    ]
+    if not rows:
+        return 0
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(blacklist)
+        .on_conflict_do_nothing(index_elements=["account_id", "phone"])
+        .returning(blacklist.c.id)
+    )
+    # RETURNING counts the rows really inserted (executemany's rowcount is not reliable).
+    return sum(len(conn.execute(statement, chunk).all()) for chunk in chunks(rows))
