@@ -112,3 +112,20 @@ def test_a_master_creates_a_sub_account_and_moves_credits(browser: Any, base: st
         context.close()
     assert [line for line in console if "Content Security Policy" in line] == []
     assert console == [], console
+
+
+def test_the_pages_fit_a_phone(browser: Any, base: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/account/")
+        page.fill("#login", LOGIN)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#credits")
+        for path in ("replies", "blacklist", "lists", "statement", "api", "sub-accounts"):
+            page.goto(f"{base}/account/{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, f"/account/{path} scrolls sideways on a phone ({width}px)"
+    finally:
+        context.close()
