@@ -22,7 +22,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
-from hirondelle.web.routes import account, front
+from hirondelle.web.routes import account, api_settings, front, inbox, lists, statement, subaccounts
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -73,6 +73,29 @@ def create_app(ctx: Context) -> Starlette:
             Route("/lang", front.set_language, methods=["GET"]),
             Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/sign-out", account.sign_out, methods=["POST"]),
+            # Replies, blacklist, contact lists, statement, API settings, sub-accounts.
+            Route("/account/replies", inbox.replies_page, methods=["GET", "HEAD"]),
+            Route("/account/blacklist", inbox.blacklist_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/blacklist/import", inbox.blacklist_import, methods=["POST"]),
+            Route("/account/blacklist.csv", inbox.blacklist_csv, methods=["GET"]),
+            Route("/account/lists", lists.lists_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/lists/{name:path}", lists.list_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/statement", statement.statement_page, methods=["GET", "HEAD"]),
+            Route("/account/statement.csv", statement.statement_csv, methods=["GET"]),
+            Route("/account/api", api_settings.api_page, methods=["GET", "HEAD"]),
+            Route("/account/api/rotate", api_settings.rotate_key, methods=["POST"]),
+            Route("/account/api/webhooks", api_settings.save_webhooks, methods=["POST"]),
+            Route("/account/api/test", api_settings.test_event, methods=["POST"]),
+            Route(
+                "/account/sub-accounts",
+                subaccounts.subaccounts_page,
+                methods=["GET", "HEAD", "POST"],
+            ),
+            Route(
+                "/account/sub-accounts/{login}",
+                subaccounts.subaccount_page,
+                methods=["GET", "HEAD", "POST"],
+            ),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

@@ -25,6 +25,8 @@ TOO_LARGE = "The request body is too large"
 FEED_PATHS = re.compile(
     r"^(/http/9\.0/(sendsms|simulatecampaign|populatelist)|/sms/send/bulk)/?$", re.IGNORECASE
 )
+#: The customer area's file imports (a blacklist, a contact list): the feed limit too.
+IMPORT_PATHS = re.compile(r"^/account/(blacklist/import|lists/.+)$")
 
 
 class BodyTooLarge(Exception):
@@ -33,7 +35,7 @@ class BodyTooLarge(Exception):
 
 def limits_of(settings: Settings) -> Callable[[str], int]:
     def limit_of(path: str) -> int:
-        if FEED_PATHS.match(path):
+        if FEED_PATHS.match(path) or IMPORT_PATHS.match(path):
             return settings.max_feed_body_bytes
         return settings.max_body_bytes
 

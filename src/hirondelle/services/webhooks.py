@@ -18,15 +18,22 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
+import orjson
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
+from hirondelle.domain.dates import format_local
 from hirondelle.domain.sealed import seal, webhook_secret_context
+from hirondelle.domain.statuses import AckStatus
 from hirondelle.notify import netguard
+from hirondelle.notify.payloads import receipt_params, reply_params
 from hirondelle.store import accounts as account_rows
+from hirondelle.store import webhooks as outbox
 
 #: The value that clears a URL (API parameters cannot be empty: empty means absent).
 CLEAR = "none"
@@ -172,3 +179,89 @@ async def webhook_settings(ctx: Context, account_id: int) -> WebhookSettings:
         row["receipt_events"],
         row["webhook_batch"],
     )
+
+
+# -- the customer area: a test event, the last deliveries ----------------------------------------
+
+TEST_KINDS = ("receipt", "reply")
+TEST_PHONE = "33600000000"
+RECENT_DELIVERIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An event of the account's outbox, as the API page shows it."""
+
+    id: int
+    kind: str
+    url: str  # without its query
+    test: bool
+    state: str  # pending | done | dead
+    attempts: int
+    next_attempt_at: datetime | None  # None once done or dead
+    last_error: str
+    created_at: datetime
+
+
+async def send_test_event(ctx: Context, account_id: int, kind: str) -> int:
+    """Queue a made-up receipt or reply to the account's URL for it, in the outbox like a real
+    event: delivered, retried and signed the same way. Its variables are a real event's with
+    `test=1` added and a made-up message ("test-..." smsId, number 33600000000). Returns the
+    event's id; WebhookError if the account has no URL for that kind."""
+    if kind not in TEST_KINDS:
+        raise WebhookError("The test event is a receipt or a reply")
+    event_id = f"test-{uuid.uuid4()}"
+
+    def queue(conn: Connection) -> int:
+        row = account_rows.find_by_id(conn, account_id)
+        if row is None:
+            raise WebhookError("No such account")
+        url = row["receipt_url"] if kind == "receipt" else row["reply_url"]
+        if not url:
+            raise WebhookError(f"Set a {kind} URL before sending a test event")
+        now = datetime.now(UTC)
+        received = format_local(now, row["timezone"])
+        if kind == "receipt":
+            params = receipt_params(
+                sms_id=event_id,
+                status=AckStatus.DELIVERED,
+                received=received,
+                phone=TEST_PHONE,
+                campaign_id="test",
+                cli_msg_id=None,
+            )
+        else:
+            params = reply_params(
+                sms_id="",
+                reply_id=event_id,
+                received=received,
+                phone=TEST_PHONE,
+                campaign_id="",
+                text="Test",
+                cli_msg_id=None,
+            )
+        outbox.queue_event(conn, account_id, kind, event_id, url, {**params, "test": "1"}, now)
+        return int(outbox.recent_events(conn, account_id, 1)[0]["id"])
+
+    return await ctx.store.write(queue)
+
+
+async def recent_deliveries(
+    ctx: Context, account_id: int, limit: int = RECENT_DELIVERIES
+) -> list[Delivery]:
+    """The account's last webhook events, newest first."""
+    found = await ctx.store.read(lambda conn: outbox.recent_events(conn, account_id, limit))
+    return [
+        Delivery(
+            row["id"],
+            row["kind"],
+            row["url"].partition("?")[0],
+            orjson.loads(row["params"]).get("test") == "1",
+            row["state"],
+            row["attempts"],
+            row["next_attempt_at"] if row["state"] == "pending" else None,
+            row["last_error"],
+            row["created_at"],
+        )
+        for row in found
+    ]

@@ -134,3 +134,43 @@ def contacts_of(conn: Connection, list_id: int) -> list[tuple[str, str]]:
         .order_by(contacts.c.id)
     )
     return [(phone, fields) for phone, fields in conn.execute(query)]
+
+
+# -- the customer area's pages -------------------------------------------------------------------
+
+
+def contacts_page(
+    conn: Connection, list_id: int, *, after: int | None, limit: int, phone: str | None = None
+) -> list[RowMapping]:
+    """Up to `limit` contacts of the list after the contact `after`, in insertion order (the
+    index (list_id, id)); only the numbers starting with `phone` when given."""
+    query = (
+        sa.select(contacts.c.id, contacts.c.phone, contacts.c.fields)
+        .where(
+            contacts.c.list_id == list_id,
+            contacts.c.id > after if after is not None else sa.true(),
+            contacts.c.phone.startswith(phone, autoescape=True) if phone else sa.true(),
+        )
+        .order_by(contacts.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def find_contact(conn: Connection, list_id: int, contact_id: int) -> RowMapping | None:
+    query = sa.select(contacts.c.id, contacts.c.phone, contacts.c.fields).where(
+        contacts.c.list_id == list_id, contacts.c.id == contact_id
+    )
+    return conn.execute(query).mappings().first()
+
+
+def update_contact(conn: Connection, contact_id: int, values: dict[str, str]) -> None:
+    """Change a contact's number (phone, country) and/or its fields (JSON text)."""
+    conn.execute(sa.update(contacts).where(contacts.c.id == contact_id).values(values))
+
+
+def delete_contact(conn: Connection, list_id: int, contact_id: int) -> int:
+    result = conn.execute(
+        sa.delete(contacts).where(contacts.c.list_id == list_id, contacts.c.id == contact_id)
+    )
+    return int(result.rowcount or 0)

@@ -247,6 +247,7 @@ blacklist = sa.Table(
     sa.Column("comment", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("account_id", "phone", name="uq_blacklist_account_phone"),
+    sa.Index("ix_blacklist_account_id", "account_id", "id"),  # the customer area's pages
 )
 
 idempotency_keys = sa.Table(
@@ -325,6 +326,9 @@ replies = sa.Table(
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Index("ix_replies_account", "account_id", "pulled_at", "id"),
     sa.Index("ix_replies_message", "message_id"),
+    # The customer area's inbox: newest first, and one number's replies.
+    sa.Index("ix_replies_account_id", "account_id", "id"),
+    sa.Index("ix_replies_account_phone", "account_id", "phone", "id"),
 )
 
 # The durable outbox of webhook calls, written in the same transaction as what they report.
@@ -349,6 +353,7 @@ webhook_events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_webhook_events_due", "state", "next_attempt_at", "id"),
     sa.Index("ix_webhook_events_order", "ordering_key", "state", "id"),
+    sa.Index("ix_webhook_events_account", "account_id", "id"),  # an account's last deliveries
 )
 
 # The SMPP server's outbox (docs/smpp-server.md): receipts and replies for customers' SMPP
@@ -429,6 +434,7 @@ contacts = sa.Table(
     sa.Column("fields", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("list_id", "phone", name="uq_contacts_list_phone"),
+    sa.Index("ix_contacts_list_id", "list_id", "id"),  # a list's contacts, paged
 )
 
 # --- short links and email ---

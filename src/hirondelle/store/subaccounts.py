@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.schema import accounts, pending_emails
+from hirondelle.store.schema import accounts, messages, pending_emails
 
 
 def lock_accounts(conn: Connection, *account_ids: int) -> dict[int, RowMapping]:
@@ -67,3 +67,28 @@ def record_email(
             sent_at=sent_at,
         )
     )
+
+
+def children_page(
+    conn: Connection, master_id: int, *, after: int | None, limit: int
+) -> list[RowMapping]:
+    """Up to `limit` live sub-accounts of `master_id` after the account `after`, oldest first,
+    each with the time of its last message (`last_message_at`, None if it sent none): a
+    correlated max() that the index (account_id, created_at) answers with one index probe."""
+    last_message = (
+        sa.select(sa.func.max(messages.c.created_at))
+        .where(messages.c.account_id == accounts.c.id)
+        .scalar_subquery()
+        .label("last_message_at")
+    )
+    query = (
+        sa.select(accounts, last_message)
+        .where(
+            accounts.c.parent_id == master_id,
+            accounts.c.deleted_at.is_(None),
+            accounts.c.id > after if after is not None else sa.true(),
+        )
+        .order_by(accounts.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())

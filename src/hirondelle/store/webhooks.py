@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.store.schema import accounts, webhook_events
 
@@ -284,3 +284,24 @@ def defer_destination(conn: Connection, destination: str, now: datetime, until: 
         .values(next_attempt_at=until)
     )
     return int(result.rowcount or 0)
+
+
+def recent_events(conn: Connection, account_id: int, limit: int) -> list[RowMapping]:
+    """The account's last `limit` outbox events, newest first (the index (account_id, id))."""
+    query = (
+        sa.select(
+            webhook_events.c.id,
+            webhook_events.c.kind,
+            webhook_events.c.url,
+            webhook_events.c.params,
+            webhook_events.c.state,
+            webhook_events.c.attempts,
+            webhook_events.c.next_attempt_at,
+            webhook_events.c.last_error,
+            webhook_events.c.created_at,
+        )
+        .where(webhook_events.c.account_id == account_id)
+        .order_by(webhook_events.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
