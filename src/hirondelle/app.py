@@ -86,6 +86,7 @@ def create_app(ctx: Context) -> Starlette:
             Route("/account/api/rotate", api_settings.rotate_key, methods=["POST"]),
             Route("/account/api/webhooks", api_settings.save_webhooks, methods=["POST"]),
             Route("/account/api/test", api_settings.test_event, methods=["POST"]),
+            Route("/account/api/allowed-ips", api_settings.save_allowed_ips, methods=["POST"]),
             Route(
                 "/account/sub-accounts",
                 subaccounts.subaccounts_page,

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from hirondelle.context import Context
 from hirondelle.notify.webhooks import deliver_due
-from hirondelle.services import accounts
+from hirondelle.services import access, accounts
 from hirondelle.store.schema import accounts as account_table
 from tests.integration.webhook_receiver import running_receiver
 from tests.web.area_helpers import signed_in, token
@@ -105,3 +105,27 @@ def test_a_test_event_is_delivered_signed_through_the_outbox(
     assert hit.signed_with(secret)
     shown = client.get("/account/api").text
     assert "Delivered" in shown and secret not in shown
+
+
+def test_the_allowed_addresses_are_set_from_the_api_page(client: TestClient, ctx: Context) -> None:
+    signed_in(client, ctx, "alice")
+    csrf = token(client, "/account/api")
+    no_token = client.post("/account/api/allowed-ips", data={"addresses": "10.0.0.1"})
+    assert no_token.status_code == 403
+    typo = client.post("/account/api/allowed-ips", data={"csrf": csrf, "addresses": "10.0.0.300"})
+    assert typo.status_code == 400 and "10.0.0.300" in typo.text
+    assert anyio.run(access.allowed_ips, ctx, "alice") == []  # nothing half-written
+    saved = client.post(
+        "/account/api/allowed-ips",
+        data={"csrf": csrf, "addresses": "203.0.113.7\n2001:db8::/32, 198.51.100.0/24"},
+    )
+    assert saved.status_code == 200 and "2001:db8::/32" in saved.text
+    assert anyio.run(access.allowed_ips, ctx, "alice") == [
+        "198.51.100.0/24",
+        "203.0.113.7/32",
+        "2001:db8::/32",
+    ]
+    # The customer area is not subject to the list: a mistake can be undone from it.
+    assert client.get("/account/api").status_code == 200
+    cleared = client.post("/account/api/allowed-ips", data={"csrf": csrf, "addresses": " "})
+    assert cleared.status_code == 200 and anyio.run(access.allowed_ips, ctx, "alice") == []

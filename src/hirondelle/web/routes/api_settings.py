@@ -12,7 +12,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hirondelle.services import accounts, webhooks
+from hirondelle.services import access, accounts, webhooks
+from hirondelle.services.accounts import AccountError
 from hirondelle.services.webhooks import WebhookError
 from hirondelle.web.account_pages import AccountPage
 from hirondelle.web.area import posted
@@ -26,11 +27,13 @@ TEST_QUEUED = N_("A test event is in the outbox: it goes out as a real event doe
 async def _api(page: AccountPage, status: int = 200, **values: object) -> Response:
     settings = await webhooks.webhook_settings(page.ctx, page.account.id)
     deliveries = await webhooks.recent_deliveries(page.ctx, page.account.id)
+    allowed = await access.allowed_ips(page.ctx, page.account.login)
     return page.render(
         "api_settings.html",
         status,
         hooks=settings,
         deliveries=deliveries,
+        allowed_ips=allowed,
         batch_max=webhooks.MAX_BATCH,
         **values,
     )
@@ -88,3 +91,20 @@ async def test_event(request: Request) -> Response:
     except WebhookError as exc:
         return await _api(page, 400, hook_error=str(exc))
     return await _api(page, test_queued=TEST_QUEUED)
+
+
+async def save_allowed_ips(request: Request) -> Response:
+    """POST `addresses`, one address or CIDR range per line (or separated by commas or spaces):
+    the account's whole allow-list; empty allows every address. The customer area itself is
+    not subject to the list, so a mistake here can always be undone here."""
+    opened = await posted(request)
+    if isinstance(opened, Response):
+        return opened
+    page, form = opened
+    text = form.get("addresses", "")
+    entries = text.replace(",", " ").split()
+    try:
+        await access.change_allowed_ips(page.ctx, page.account.login, replace=entries)
+    except AccountError as exc:
+        return await _api(page, 400, ips_error=str(exc), posted_ips=text)
+    return await _api(page, ips_saved=True)
