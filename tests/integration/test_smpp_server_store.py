@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import smpplib.client
@@ -19,23 +16,24 @@ import sqlalchemy as sa
 from hirondelle.context import Context
 from hirondelle.services import accounts, smpp_customers
 from hirondelle.smpp.codec import encode_pdu
-from hirondelle.smpp.connection import CONNECTION_CLOSED, Connection, Role
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.errors import SubmitRejected
 from hirondelle.smpp.messages import MessageOptions, build_submits
 from hirondelle.smpp.pdu import (
     BindTransceiver,
+    BindTransmitter,
     DataSm,
     DeliverSm,
     EnquireLink,
     EnquireLinkResp,
     Pdu,
+    SubmitSmResp,
 )
 from hirondelle.smpp.session import SessionConfig, SmppSession
-from hirondelle.smppserver.server import SmppServer
 from hirondelle.store import smpp_deliveries
 from hirondelle.store.schema import messages
 from tests.helpers import make_account
+from tests.integration.esme import PASSWORD, RawEsme, port_of, serving, smpp_account
 from tests.unit.test_server import self_signed
 
 pytestmark = pytest.mark.anyio
@@ -55,28 +53,6 @@ class Receiver:
     async def __call__(self, pdu: DeliverSm | DataSm) -> int:
         self.pdus.append(pdu)
         return self.status
-
-
-async def smpp_account(ctx: Context, login: str = "shop", **fields: Any) -> None:
-    """An account with the SMPP password `s3cret`; the SMPP server on a free port."""
-    ctx.settings.smpp_server_port = 0
-    make_account(ctx, login, **fields)
-    await smpp_customers.set_smpp_password(ctx, login, "s3cret")
-
-
-@asynccontextmanager
-async def serving(ctx: Context) -> AsyncIterator[SmppServer]:
-    server = SmppServer(ctx)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-def port_of(server: SmppServer) -> int:
-    assert server.port is not None
-    return server.port
 
 
 async def receive(ctx: Context, status: int) -> Receiver:
@@ -138,31 +114,6 @@ async def test_smpp_over_tls(ctx: Context, tmp_path: Path) -> None:
         assert server.port is None and server.tls_port is not None
         status, sms_id = await asyncio.to_thread(submit_over_tls, server.tls_port, cert)
     assert status == 0 and len(sms_id) == 36
-
-
-class RawEsme:
-    """A bare ESME on our sans-I/O Connection, to see each PDU the server sends."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.conn = Connection(Role.ESME)
-
-    @classmethod
-    async def connect(cls, port: int) -> RawEsme:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    def send(self, pdu: Pdu) -> None:
-        self.writer.write(self.conn.send(pdu))
-
-    async def next(self) -> Pdu | None:
-        """The next PDU from the server, None once it closed the connection."""
-        while True:
-            event = self.conn.next_event()
-            if isinstance(event, Pdu):
-                return event
-            if event is CONNECTION_CLOSED:
-                return None
-            self.conn.receive_data(await self.reader.read(65536))
 
 
 async def test_enquire_link_both_ways_and_silent_peers_are_dropped(ctx: Context) -> None:
@@ -232,3 +183,39 @@ async def test_a_sub_account_binds_with_its_own_login(ctx: Context) -> None:
         esme.writer.write(encode_pdu(again))  # past our own Connection, which refuses it
         answer = await esme.next()  # a generic_nack: already bound on this connection
         assert answer is not None and answer.command_status == S.ESME_RALYBND
+
+
+LONG_UCS2 = "Привет! " * 24  # 192 characters: 3 UCS-2 parts
+
+
+async def test_a_long_message_takes_one_token_and_is_throttled_whole(ctx: Context) -> None:
+    """A 3-part message is one message for the messages/s limit: 30 a second (burst 0.1 s)
+    holds 3 tokens while the clock stands still, so three 3-part messages pass and the fourth
+    is refused, every one of its parts with ESME_RTHROTTLED, and writes no row."""
+    await smpp_account(ctx, credits=10_000, messages_per_second=30)
+    ctx.ticks = lambda: 100.0
+    async with serving(ctx) as server, asyncio.timeout(20):
+        esme = await RawEsme.connect(port_of(server))
+        esme.request(BindTransmitter(system_id="shop", password=PASSWORD))
+        assert (await esme.next()).command_status == S.ESME_ROK  # type: ignore[union-attr]
+        answers: list[list[SubmitSmResp]] = []
+        for reference in range(4):
+            parts = build_submits(LONG_UCS2, "", "33612345678", reference=reference)
+            assert len(parts) == 3 and {p.data_coding for p in parts} == {8}
+            sent = [esme.request(part) for part in parts]
+            got = [await esme.next() for _ in parts]
+            assert all(isinstance(a, SubmitSmResp) for a in got)
+            assert sorted(a.sequence_number for a in got) == sorted(sent)  # type: ignore[union-attr]
+            answers.append(got)  # type: ignore[arg-type]
+        esme.close()
+    accepted, throttled = answers[:3], answers[3]
+    for parts in accepted:
+        assert {(a.command_status, a.message_id) for a in parts} == {
+            (S.ESME_ROK, parts[0].message_id)
+        }
+    assert [a.command_status for a in throttled] == [S.ESME_RTHROTTLED] * 3
+    assert all(a.message_id == "" for a in throttled)
+    stored = await ctx.store.read(
+        lambda conn: conn.execute(sa.select(messages.c.text, messages.c.parts)).all()
+    )
+    assert [(text, parts) for text, parts in stored] == [(LONG_UCS2, 3)] * 3
