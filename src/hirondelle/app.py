@@ -18,7 +18,7 @@ from hirondelle.bodylimit import BodyLimit
 from hirondelle.context import Context
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
-from hirondelle.web import apidocs, control
+from hirondelle.web import apidocs, console, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
 from hirondelle.web.routes import account, front
@@ -72,6 +72,8 @@ def create_app(ctx: Context) -> Starlette:
             Route("/lang", front.set_language, methods=["GET"]),
             Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/sign-out", account.sign_out, methods=["POST"]),
+            # API console, operators' area, forgotten password (issue #16)
+            Route("/account/console", console.console_page, methods=["GET", "HEAD", "POST"]),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hirondelle.api.rest.errors import RestError, rest_error_answer, unauthorized
 from hirondelle.context import Context
-from hirondelle.services import accounts
+from hirondelle.services import accounts, console
 from hirondelle.services.accounts import Account
 
 basic = HTTPBasic(
@@ -37,7 +37,11 @@ async def _check(
     ctx: Context, request: Request, credentials: HTTPBasicCredentials | None
 ) -> Account:
     account = None
-    if credentials is not None and "\x00" not in credentials.username + credentials.password:
+    console_account = console.console_account(request.scope)
+    if console_account is not None:  # the customer area's console, in-process (no key)
+        login = credentials.username if credentials is not None else None
+        account = console.console_caller(console_account, login)
+    elif credentials is not None and "\x00" not in credentials.username + credentials.password:
         address = request.client.host if request.client else None
         login, api_key = credentials.username, credentials.password
         account = await accounts.authenticate(ctx, login, api_key, address)

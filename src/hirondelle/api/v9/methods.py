@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from hirondelle.api.v9 import wire
 from hirondelle.context import Context
-from hirondelle.services import accounts
+from hirondelle.services import accounts, console
 from hirondelle.services.accounts import Account
 
 log = structlog.get_logger(__name__)
@@ -160,6 +160,9 @@ def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
 async def _authenticate(request: Request, params: wire.Params) -> Account | None:
     """The caller, or None (marked `auth=failed` on the request's access log line)."""
     ctx: Context = request.app.state.ctx
+    console_account = console.console_account(request.scope)
+    if console_account is not None:  # the customer area's console, in-process (no key)
+        return console.console_caller(console_account, params.get("login"))
     address = request.client.host if request.client else None
     caller = await accounts.authenticate(ctx, *_credentials(params), address)
     if caller is None:
