@@ -21,7 +21,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, console, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
-from hirondelle.web.routes import account, forgot, front
+from hirondelle.web.routes import account, admin, forgot, front
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -75,6 +75,7 @@ def create_app(ctx: Context) -> Starlette:
             # API console, operators' area, forgotten password (issue #16)
             Route("/account/console", console.console_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/forgot-password", forgot.forgot_password, methods=["GET", "POST"]),
+            *admin.routes(),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

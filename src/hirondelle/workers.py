@@ -17,6 +17,7 @@ from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
+from hirondelle.services.operator import ConnectorStatus
 from hirondelle.smpp.simulator import SmscSimulator
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class Workers:
         if any(connector.bound for connector in self.connectors.values()):
             return True
         return time.monotonic() - self.started_at < self.ctx.settings.readiness_grace
+
+    def connector_statuses(self) -> list[ConnectorStatus]:
+        """The connectors of this process, for the operators' area (services/operator.py)."""
+        return [_status(connector) for connector in self.connectors.values()]
 
     async def start(self) -> None:
         self.started_at = time.monotonic()
@@ -86,6 +91,26 @@ class Workers:
             await connector.close()
         if self.simulator is not None:
             await self.simulator.close()
+
+
+def _status(connector: Connector) -> ConnectorStatus:
+    session = connector.session
+    stats = session.stats
+    error = session.last_error
+    return ConnectorStatus(
+        name=connector.name,
+        bound=session.bound,
+        window=session.config.window,
+        in_flight=sum(len(link.pending) for link in session.links),
+        tps=session.config.tps or 0.0,
+        submitted=stats.submitted,
+        acknowledged=stats.acknowledged,
+        rejected=stats.rejected,
+        throttled=stats.throttled,
+        timeouts=stats.timeouts,
+        receipts=stats.receipts,
+        last_error="" if error is None else f"{type(error).__name__}: {error}"[:300],
+    )
 
 
 async def _finish(what: str, task: asyncio.Task[None], timeout: float = 10.0) -> None:

@@ -7,7 +7,7 @@ browser, a signed-in page's to its session's own secret.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -95,12 +95,30 @@ async def _sign_in(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     """POST with the page's CSRF token: revoke the session in the store, drop the cookie."""
-    page = await AccountPage.open(request)
+    return await end_session(await AccountPage.open(request), COOKIE, "/")
+
+
+class SessionPage(Protocol):
+    request: Request
+    ctx: Context
+
+    @property
+    def refusal(self) -> Response | None: ...
+
+    async def form(self) -> dict[str, str] | None: ...
+
+    def expired(self) -> Response: ...
+
+
+async def end_session(page: SessionPage, cookie: str, to: str, path: str = "/") -> Response:
+    """Sign-out of a customer's or an administrator's page: check the form's CSRF token, revoke
+    the session in the store, drop the `cookie` (set for `path`), go to `to`."""
     if page.refusal is not None:
         return page.refusal
     if await page.form() is None:
         return page.expired()
-    await web_sessions.sign_out(page.ctx, request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/", 303)
-    forget_cookie(request, response, COOKIE)
+    request = page.request
+    await web_sessions.sign_out(page.ctx, request.cookies.get(cookie, ""))
+    response = RedirectResponse(to, 303)
+    forget_cookie(request, response, cookie, path=path)
     return response
