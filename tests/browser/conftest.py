@@ -50,11 +50,13 @@ def serve_with_account(
 
 @pytest.fixture(scope="module")
 def base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served site with the account the test module names in LOGIN, PASSWORD and CREDITS."""
+    """A served site with the account the test module names in LOGIN, PASSWORD and CREDITS
+    (and the CLI commands of its EXTRA, if any)."""
     chromium()
     module = request.module
     home = tmp_path_factory.mktemp(module.__name__.rpartition(".")[2])
-    with serve_with_account(home, module.LOGIN, module.PASSWORD, module.CREDITS) as url:
+    extra = getattr(module, "EXTRA", ())
+    with serve_with_account(home, module.LOGIN, module.PASSWORD, module.CREDITS, *extra) as url:
         yield url
 
 

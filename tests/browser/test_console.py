@@ -21,7 +21,8 @@ def test_the_console_sends_get_info_and_send_sms(browser: Any, base: str) -> Non
         page.wait_for_selector("#answer-body")
         assert '"credits": 500' in page.text_content("#answer-body")
 
-        page.select_option("#method", "sendSms")  # our script opens its form
+        page.select_option("#method", "sendSms")
+        page.click("#choose button")
         page.wait_for_selector("#f-smsData")
         drawn_by_server = page.text_content("#curl")
         feed = '{"DATA": {"MESSAGE": "Hi it\'s me", "SMS": [{"MOBILEPHONE": "0611111111"}]}}'

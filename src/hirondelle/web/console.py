@@ -28,6 +28,8 @@ from hirondelle.web.pages import public_base_url
 
 DEFAULT = "getInfo"
 UNKNOWN_METHOD = N_("There is no such method.")
+#: The console's own answer when the call outlives web/inprocess.py's TIMEOUT.
+TOO_LONG = "The call did not answer in time; it may still complete: check before trying again."
 #: What the console sends in place of the key (ignored: the scope says who calls; getInfo
 #: echoes it, masked).
 KEY_PLACEHOLDER = "********"
@@ -167,7 +169,12 @@ async def console_page(request: Request) -> Response:
         simulate = form.get("action") == "simulate" and bool(chosen.simulation)
         target = choice(chosen.simulation) if simulate else chosen
         assert target is not None
-        status, content_type, body = await _send(page, target.request(page.account.login, values))
+        try:
+            status, content_type, body = await _send(
+                page, target.request(page.account.login, values)
+            )
+        except TimeoutError:
+            status, content_type, body = 504, "text/plain", TOO_LONG.encode()
         text, decoded = pretty(body, content_type)
         explained = console.explain(target.key, decoded)
         shown = Shown(target.key, status, content_type, text, explained, simulate)

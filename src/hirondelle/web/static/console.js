@@ -1,14 +1,10 @@
 // The API console: redraw the curl and Python samples as the form changes, exactly as
-// domain/console.py draws them on the server (change both together), and open the chosen
-// method's form as soon as it is picked. No inline script: the page's policy forbids it.
+// domain/console.py draws them on the server (change both together). The method is chosen
+// with the "Choose" button, not on change: a keyboard user moving through the list with the
+// arrow keys must not leave the page at each step. No inline script: the policy forbids it.
 "use strict";
 
 (function () {
-  var choose = document.getElementById("choose");
-  var select = document.getElementById("method");
-  if (choose && select) {
-    select.addEventListener("change", function () { choose.submit(); });
-  }
   var form = document.getElementById("call");
   if (!form) { return; }
   var data = form.dataset;
