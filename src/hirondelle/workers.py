@@ -7,7 +7,10 @@ so a fresh install shows the whole life of a message (DESIGN.md §1).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
 
 from hirondelle.config import ConnectorConfig
@@ -17,12 +20,14 @@ from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
-from hirondelle.services.operator import ConnectorStatus
+from hirondelle.services.operator import ConnectorStatus, save_connectors
 from hirondelle.smpp.simulator import SmscSimulator
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_CONNECTOR = "simulator"
+#: Seconds between two snapshots of the connectors' state in the store.
+STATUS_INTERVAL = 5.0
 
 
 class Workers:
@@ -38,6 +43,9 @@ class Workers:
         self._email_stop = asyncio.Event()
         self._email_task: asyncio.Task[None] | None = None
         self.started_at = time.monotonic()
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self._status_stop = asyncio.Event()
+        self._status_task: asyncio.Task[None] | None = None
 
     def connectors_ready(self) -> bool:
         """True once a connector is bound, and during the start-up grace (readiness_grace)."""
@@ -76,9 +84,24 @@ class Workers:
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
         self.webhooks = WebhookWorker.start(self.ctx)
         self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
+        self._status_task = asyncio.create_task(self._write_statuses())
+
+    async def _write_statuses(self) -> None:
+        """Every STATUS_INTERVAL seconds, the connectors' state into the store for the
+        operators' area of every process (services/operator.py)."""
+        while not self._status_stop.is_set():
+            try:
+                await save_connectors(self.ctx, self.process, self.connector_statuses())
+            except Exception:
+                log.exception("could not write the connectors' status")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._status_stop.wait(), STATUS_INTERVAL)
 
     async def stop(self) -> None:
         self._email_stop.set()
+        self._status_stop.set()
+        if self._status_task is not None:
+            await _finish("the connectors' status writer", self._status_task)
         if self._email_task is not None:
             await _finish("the email sender", self._email_task)
         if self.webhooks is not None:

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from hirondelle.cli import app as cli
 from hirondelle.context import Context
 from hirondelle.services import admins
+from hirondelle.services import operator as operator_area
 from hirondelle.services.accounts import find_account
+from hirondelle.services.operator import ConnectorStatus
 from tests.browser.test_no_script import until
 from tests.helpers import make_account
 from tests.web.test_account import csrf_of, sign_in, with_password
@@ -130,7 +132,7 @@ def test_a_form_without_csrf_is_refused(signed_in: TestClient, ctx: Context) -> 
 
 def test_connectors_and_outboxes_pages(signed_in: TestClient) -> None:
     connectors = signed_in.get("/admin/connectors")
-    assert connectors.status_code == 200 and "runs no connector" in connectors.text
+    assert connectors.status_code == 200 and "No connector has reported" in connectors.text
     assert "No message is waiting" in connectors.text
     outboxes = signed_in.get("/admin/outboxes")
     assert outboxes.status_code == 200 and "Webhook calls" in outboxes.text
@@ -164,7 +166,21 @@ def test_the_connectors_of_serve_are_shown_live(live: tuple[Context, TestClient]
 
     def bound_page() -> str | None:
         text = client.get("/admin/connectors").text
-        return text if "<td>yes</td>" in text else None
+        return text if "<td>yes</td>" in text and "live (this process)" in text else None
 
     page = until(bound_page, "the simulator connector bound")
     assert "<td>simulator</td>" in page and "0 / 100" in page
+
+
+def test_other_processes_connectors_come_from_their_snapshots(
+    signed_in: TestClient, ctx: Context
+) -> None:
+    """A `web` process runs no connector: it shows what the workers last wrote, with its age."""
+    status = ConnectorStatus("smsc-a", True, 10, 3, 50.0, 7, 6, 1, 0, 0, 4, "")
+    asyncio.run(operator_area.save_connectors(ctx, "worker-1:42", [status]))
+    later = ConnectorStatus("smsc-a", False, 10, 0, 50.0, 9, 8, 1, 0, 0, 4, "ConnectionError: x")
+    asyncio.run(operator_area.save_connectors(ctx, "worker-1:42", [later]))
+    (shown,) = asyncio.run(operator_area.connectors(ctx, None))
+    assert shown.status == later and shown.process == "worker-1:42" and shown.as_of is not None
+    page = signed_in.get("/admin/connectors").text
+    assert "smsc-a" in page and "worker-1:42" in page and "ConnectionError: x" in page

@@ -2,14 +2,18 @@
 by login (keyset pages), deactivated or reactivated; the messages waiting to be submitted; the
 webhook and email outboxes; the connectors of this process.
 
-The connectors' state lives in the process that runs them (`hirondelle serve`'s Workers), so
-the page shows the connectors of the process that serves it; a `web` process without workers
-shows none (docs/admin.md says so).
+The connectors' state lives in the process that runs them (the Workers of `hirondelle serve`,
+or of a worker process): the page shows the live state of the connectors of the process that
+serves it, and the others from the snapshots each process writes every few seconds
+(`save_connectors`, the `connector_status` table), with their age.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from hirondelle.context import Context
@@ -60,12 +64,34 @@ class ConnectorSource(Protocol):
     def connector_statuses(self) -> list[ConnectorStatus]: ...
 
 
-def connector_statuses(source: Any) -> list[ConnectorStatus] | None:
-    """The connectors of `source` (the app's workers), or None when this process runs none."""
-    if source is None or not hasattr(source, "connector_statuses"):
-        return None
-    statuses: list[ConnectorStatus] = source.connector_statuses()
-    return statuses
+@dataclass(frozen=True)
+class ShownConnector:
+    status: ConnectorStatus
+    #: None: the live state of this process; else when its process last wrote it
+    as_of: datetime | None = None
+    process: str = ""
+
+
+async def connectors(ctx: Context, source: Any) -> list[ShownConnector]:
+    """The connectors of `source` (this process's workers, if any) live, then those of other
+    processes as they last wrote them."""
+    live: list[ConnectorStatus] = []
+    if source is not None and hasattr(source, "connector_statuses"):
+        live = source.connector_statuses()
+    shown = [ShownConnector(status) for status in live]
+    names = {status.name for status in live}
+    for row in await ctx.store.read(admin_rows.connector_statuses):
+        if row["name"] not in names:
+            status = ConnectorStatus(**json.loads(row["status"]))
+            shown.append(ShownConnector(status, row["updated_at"], row["process"]))
+    return shown
+
+
+async def save_connectors(ctx: Context, process: str, statuses: list[ConnectorStatus]) -> None:
+    """Write this process's connectors for the operators' area of every process."""
+    rows = [(s.name, json.dumps(dataclasses.asdict(s))) for s in statuses]
+    now = datetime.now(UTC)
+    await ctx.store.write(lambda conn: admin_rows.save_connector_status(conn, process, rows, now))
 
 
 @dataclass

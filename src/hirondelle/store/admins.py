@@ -3,12 +3,20 @@ found by login, messages waiting, the webhook and email outboxes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.schema import accounts, admins, emails, messages, webhook_events
+from hirondelle.store.schema import (
+    accounts,
+    admins,
+    connector_status,
+    emails,
+    messages,
+    webhook_events,
+)
 
 
 def insert_admin(conn: Connection, login: str, password_hash: str, now: datetime) -> int:
@@ -102,4 +110,26 @@ def email_errors(conn: Connection, limit: int) -> list[RowMapping]:
         .order_by(emails.c.id.desc())
         .limit(limit)
     )
+    return list(conn.execute(query).mappings())
+
+
+def save_connector_status(
+    conn: Connection, process: str, statuses: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """Replace the rows of the connectors (name, JSON status) this process runs."""
+    names = [name for name, _ in statuses]
+    if not names:
+        return
+    conn.execute(sa.delete(connector_status).where(connector_status.c.name.in_(names)))
+    conn.execute(
+        sa.insert(connector_status),
+        [
+            {"name": name, "process": process, "status": status, "updated_at": now}
+            for name, status in statuses
+        ],
+    )
+
+
+def connector_statuses(conn: Connection) -> list[RowMapping]:
+    query = sa.select(connector_status).order_by(connector_status.c.name)
     return list(conn.execute(query).mappings())

@@ -471,6 +471,17 @@ password_tokens = sa.Table(
     sa.Column("used_at", UtcDateTime, nullable=True),
 )
 
+#: The last state of each SMPP connector, written every few seconds by the process that runs it
+#: (workers.py), so that the operators' area of any process shows every connector.
+connector_status = sa.Table(
+    "connector_status",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("process", sa.String(64), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # JSON object of services.operator's fields
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 #: Platform administrators (the operators' area, /admin/): not customer accounts, no API key.
 admins = sa.Table(
     "admins",

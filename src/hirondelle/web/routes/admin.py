@@ -119,7 +119,7 @@ async def connectors_page(request: Request) -> Response:
     workers = getattr(request.app.state, "workers", None)
     return page.render(
         "admin_connectors.html",
-        connectors=operator.connector_statuses(workers),
+        connectors=await operator.connectors(page.ctx, workers),
         waiting=await operator.waiting_messages(page.ctx),
     )
 
