@@ -9,7 +9,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # Test processes (pytest-xdist): one per core; each gets its own PostgreSQL database.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint format bench docs translations dist clean
+.PHONY: run test lint format bench docs screenshots translations dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,8 @@ run: $(STAMP_RUN)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hirondelle serve
 
 test: $(STAMP_TEST)
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench) tools
+	$(BIN)/ruff format --check src tests $(wildcard bench) tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
@@ -49,6 +49,11 @@ bench: $(STAMP_TEST)
 
 docs: $(STAMP_TEST)
 	$(BIN)/cog -r docs/cli.md
+
+# Every page of the customer and operators' areas, in English and French, into docs/screenshots/
+# (a real `hirondelle serve` with demo data, Playwright driving /usr/bin/chromium or $$CHROMIUM).
+screenshots: $(STAMP_TEST)
+	$(BIN)/python tools/screenshots.py
 
 # New texts of the web pages (templates, web/*.py) into the French catalogue; then translate the
 # empty msgstr entries (tests/web/test_translations.py fails while one is left).

@@ -19,10 +19,20 @@ from hirondelle.context import Context
 from hirondelle.forwarded import TrustedProxies
 from hirondelle.headers import SafetyHeadersMiddleware
 from hirondelle.logs import AccessLogMiddleware
-from hirondelle.web import apidocs, control
+from hirondelle.web import apidocs, console, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
-from hirondelle.web.routes import account, api_settings, front, inbox, lists, statement, subaccounts
+from hirondelle.web.routes import (
+    account,
+    admin,
+    api_settings,
+    forgot,
+    front,
+    inbox,
+    lists,
+    statement,
+    subaccounts,
+)
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -97,6 +107,10 @@ def create_app(ctx: Context) -> Starlette:
                 subaccounts.subaccount_page,
                 methods=["GET", "HEAD", "POST"],
             ),
+            # API console, operators' area, forgotten password (issue #16)
+            Route("/account/console", console.console_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/forgot-password", forgot.forgot_password, methods=["GET", "POST"]),
+            *admin.routes(),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

@@ -268,6 +268,11 @@ SETTINGS: tuple[Setting, ...] = (
         72.0,
         "Hours the set-password link of a new sub-account's welcome email stays valid.",
     ),
+    Setting(
+        "password_reset_minutes",
+        60.0,
+        "Minutes the link of a forgotten-password email stays valid (single use).",
+    ),
 )
 
 
@@ -372,6 +377,7 @@ class Settings(BaseSettings):
     email_credits: int = Field(default=1, ge=0)
     email_batch_size: int = Field(default=50, ge=1)
     set_password_token_hours: float = Field(default=72.0, gt=0)
+    password_reset_minutes: float = Field(default=60.0, gt=0)
     connectors: list[ConnectorConfig] = Field(default_factory=list)
 
     @field_validator("database_url")

@@ -52,6 +52,15 @@ class Context:
 
     @cached_property
     def auth_failures(self) -> AuthFailures:
+        return self._brake()
+
+    @cached_property
+    def reset_brake(self) -> AuthFailures:
+        """Forgotten-password requests, per login and per address (services/password_resets.py):
+        a brake of their own, so that they neither count as failed sign-ins nor slow them."""
+        return self._brake()
+
+    def _brake(self) -> AuthFailures:
         from hirondelle.authfailures import AuthFailures
 
         settings = self.settings

@@ -7,7 +7,10 @@ so a fresh install shows the whole life of a message (DESIGN.md §1).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
 
 from hirondelle.config import ConnectorConfig
@@ -17,12 +20,15 @@ from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.routing import Route, Router
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
+from hirondelle.services.operator import ConnectorStatus, save_connectors
 from hirondelle.smpp.simulator import SmscSimulator
 from hirondelle.smppserver.server import SmppServer, start_smpp_server
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_CONNECTOR = "simulator"
+#: Seconds between two snapshots of the connectors' state in the store.
+STATUS_INTERVAL = 5.0
 
 
 class Workers:
@@ -39,12 +45,19 @@ class Workers:
         self._email_stop = asyncio.Event()
         self._email_task: asyncio.Task[None] | None = None
         self.started_at = time.monotonic()
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self._status_stop = asyncio.Event()
+        self._status_task: asyncio.Task[None] | None = None
 
     def connectors_ready(self) -> bool:
         """True once a connector is bound, and during the start-up grace (readiness_grace)."""
         if any(connector.bound for connector in self.connectors.values()):
             return True
         return time.monotonic() - self.started_at < self.ctx.settings.readiness_grace
+
+    def connector_statuses(self) -> list[ConnectorStatus]:
+        """The connectors of this process, for the operators' area (services/operator.py)."""
+        return [_status(connector) for connector in self.connectors.values()]
 
     async def start(self) -> None:
         self.started_at = time.monotonic()
@@ -74,11 +87,26 @@ class Workers:
         self.webhooks = WebhookWorker.start(self.ctx)
         self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
         self.smpp_server = await start_smpp_server(self.ctx)
+        self._status_task = asyncio.create_task(self._write_statuses())
+
+    async def _write_statuses(self) -> None:
+        """Every STATUS_INTERVAL seconds, the connectors' state into the store for the
+        operators' area of every process (services/operator.py)."""
+        while not self._status_stop.is_set():
+            try:
+                await save_connectors(self.ctx, self.process, self.connector_statuses())
+            except Exception:
+                log.exception("could not write the connectors' status")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._status_stop.wait(), STATUS_INTERVAL)
 
     async def stop(self) -> None:
         if self.smpp_server is not None:  # first: no new submit while the rest stops
             await self.smpp_server.close()
         self._email_stop.set()
+        self._status_stop.set()
+        if self._status_task is not None:
+            await _finish("the connectors' status writer", self._status_task)
         if self._email_task is not None:
             await _finish("the email sender", self._email_task)
         if self.webhooks is not None:
@@ -91,6 +119,26 @@ class Workers:
             await connector.close()
         if self.simulator is not None:
             await self.simulator.close()
+
+
+def _status(connector: Connector) -> ConnectorStatus:
+    session = connector.session
+    stats = session.stats
+    error = session.last_error
+    return ConnectorStatus(
+        name=connector.name,
+        bound=session.bound,
+        window=session.config.window,
+        in_flight=sum(len(link.pending) for link in session.links),
+        tps=session.config.tps or 0.0,
+        submitted=stats.submitted,
+        acknowledged=stats.acknowledged,
+        rejected=stats.rejected,
+        throttled=stats.throttled,
+        timeouts=stats.timeouts,
+        receipts=stats.receipts,
+        last_error="" if error is None else f"{type(error).__name__}: {error}"[:300],
+    )
 
 
 async def _finish(what: str, task: asyncio.Task[None], timeout: float = 10.0) -> None:

@@ -67,3 +67,12 @@ def test_the_mandatory_parameters_are_the_ones_the_handler_wants(
     if len(doc.mandatory) > len(CREDENTIALS):
         bare = _call(client, creds, doc)
         assert MISSING.search(_text(bare)) or bare.get("status") in (105, 113, 1, 2), bare
+
+
+def test_the_rest_operations_are_those_of_the_openapi_document(client: TestClient) -> None:
+    from hirondelle.domain.catalogue import REST_ENDPOINTS
+
+    document = client.get("/openapi.json").json()
+    served = {(verb.upper(), path) for path, ops in document["paths"].items() for verb in ops}
+    listed = {(op.verb, op.path) for op in REST_ENDPOINTS}
+    assert listed == served

@@ -8,43 +8,17 @@ Chromium missing skips (or, in CI, fails) as in tests/browser/test_no_script.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import pytest
-
-from tests.browser.test_no_script import chromium
-from tests.processes import Running
-from tests.unit.test_server import CURL
+from tests.browser.conftest import watched_page
 
 LOGIN = "carol"
 PASSWORD = "carol-secret-7"
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chromium()
-    home = tmp_path_factory.mktemp("area")
-    env = {
-        "HIRONDELLE_DATABASE_URL": f"sqlite:///{home}/var/serve.db",
-        "HIRONDELLE_VAR_DIR": str(home / "var"),
-    }
-    with Running(["serve", "--port", "0"], cwd=home, env=env) as running:
-        url = urlsplit(running.expect(CURL.pattern)["url"])
-        args = ["accounts", "create", LOGIN, "--password", PASSWORD, "--credits", "750"]
-        code, lines = Running(args, cwd=home, env=env).finish()
-        assert code == 0, lines
-        yield f"{url.scheme}://{url.netloc}"
-        running.terminate()
+CREDITS = 750
 
 
 def test_sign_in_through_the_form_see_the_dashboard_and_sign_out(browser: Any, base: str) -> None:
-    context = browser.new_context(locale="en-GB")
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda message: console.append(message.text))
-    try:
+    with watched_page(browser) as page:
         page.goto(f"{base}/")
         assert page.locator("main a[href='/api/docs']").count() == 1
         page.click("a.button[href='/account/']")
@@ -59,16 +33,12 @@ def test_sign_in_through_the_form_see_the_dashboard_and_sign_out(browser: Any, b
         assert page.evaluate("getComputedStyle(document.querySelector('.figures')).display") == (
             "grid"
         )
-        cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+        cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
         assert cookies["hir_session"]["httpOnly"] and cookies["hir_session"]["sameSite"] == "Lax"
         page.click("text=Sign out")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/account/")
         assert page.is_visible("#password")  # the session is gone
-    finally:
-        context.close()
-    violations = [line for line in console if "Content Security Policy" in line]
-    assert violations == [] and console == []
 
 
 def test_the_pages_speak_french(browser: Any, base: str) -> None:

@@ -44,10 +44,13 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, login: str, password: str = PASSWORD) -> object:
-    form = client.get("/account/")
+def sign_in(
+    client: TestClient, login: str, password: str = PASSWORD, path: str = "/account/"
+) -> object:
+    """Sign in through the form at `path` (the customers' or the operators')."""
+    form = client.get(path)
     return client.post(
-        "/account/",
+        path,
         data={"login": login, "password": password, "csrf": csrf_of(form.text)},
         follow_redirects=False,
     )

@@ -73,7 +73,8 @@ def test_the_link_shows_the_form_with_safe_headers(
     assert "<style" not in page.text and "style=" not in page.text
     assert '<link rel="stylesheet" href="/static/hirondelle.css">' in page.text
     french = client.get(PATH, params={"token": token}, headers={"accept-language": "fr"})
-    assert '<html lang="en">' in french.text  # its texts are English: it says so
+    assert '<html lang="fr">' in french.text and "Choisissez votre mot de passe" in french.text
+    assert '<html lang="en">' in page.text and "Choose your password" in page.text
     assert "newlogin" in page.text and 'name="csrf"' in page.text
     assert 'type="password" name="password"' in page.text and 'name="confirmation"' in page.text
     assert f'action="{PATH}"' in page.text  # the token travels in the body, not in the URL

@@ -9,6 +9,7 @@ import typer
 
 from hirondelle import __version__
 from hirondelle.cli.accounts import accounts_app
+from hirondelle.cli.admins import admins_app
 from hirondelle.cli.delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli.options import ConfigOption, DatabaseOption, fail, settings_from
 from hirondelle.cli.sim import sim_app, smsc_sim
@@ -26,6 +27,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(admins_app, name="admins")
 app.add_typer(sim_app, name="sim")
 app.add_typer(blacklist_app, name="blacklist")
 app.add_typer(replies_app, name="replies")

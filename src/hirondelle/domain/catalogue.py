@@ -318,3 +318,78 @@ _BY_NAME = {doc.name.lower(): doc for doc in CATALOGUE}
 def by_name(name: str) -> MethodDoc:
     """The entry of a method, its name in any case (KeyError when unknown)."""
     return _BY_NAME[name.lower()]
+
+
+#: A method whose calls the console can also make as a simulation (nothing sent, no credit
+#: spent): the method called instead, with the same parameters.
+SIMULATIONS = {"sendSms": "simulateCampaign"}
+
+
+@dataclass(frozen=True)
+class RestEndpoint:
+    """An operation of the REST API (its OpenAPI document at /openapi.json says the rest; a
+    test holds this list to it)."""
+
+    key: str
+    verb: str
+    path: str
+    summary: str
+    path_params: tuple[Parameter, ...] = ()
+    query_params: tuple[Parameter, ...] = ()
+    #: an example JSON body; "" when the operation takes none
+    body: str = ""
+
+
+CAMPAIGN_ID = Parameter("campaignId", "The campaign id of a send answer", True, "CAMPAIGN_ID")
+REST_SEND_BODY = '{"to": "+33611111111", "text": "Hello STOP au 36180", "simulate": false}'
+REST_BULK_BODY = (
+    '{"to": ["+33611111111", {"mobilePhone": "0622222222", "PARAM_1": "Ann"}], '
+    '"text": "Hello #param_1# STOP au 36180"}'
+)
+
+REST_ENDPOINTS: tuple[RestEndpoint, ...] = (
+    RestEndpoint("rest-account", "GET", "/account", "Balance and details of the account"),
+    RestEndpoint("rest-send", "POST", "/sms/send/", "Send one SMS", body=REST_SEND_BODY),
+    RestEndpoint(
+        "rest-bulk",
+        "POST",
+        "/sms/send/bulk/",
+        "Send one message to many numbers",
+        body=REST_BULK_BODY,
+    ),
+    RestEndpoint(
+        "rest-campaign-reports",
+        "GET",
+        "/report/campaign/{campaignId}",
+        "Delivery reports of a campaign",
+        path_params=(CAMPAIGN_ID,),
+    ),
+    RestEndpoint(
+        "rest-sms-reports",
+        "GET",
+        "/report/sms/{smsId}",
+        "Delivery report of messages",
+        path_params=(Parameter("smsId", "The smsId(s), separated by commas", True, "SMS_ID"),),
+    ),
+    RestEndpoint(
+        "rest-replies",
+        "GET",
+        "/replies",
+        "Replies not read before (each is handed out once)",
+        query_params=(Parameter("limit", "How many replies at most (default 1000)"),),
+    ),
+    RestEndpoint(
+        "rest-delete-campaign",
+        "DELETE",
+        "/campaign/{campaignId}",
+        "Delete a scheduled campaign",
+        path_params=(CAMPAIGN_ID,),
+    ),
+)
+
+_REST_BY_KEY = {endpoint.key: endpoint for endpoint in REST_ENDPOINTS}
+
+
+def rest_endpoint(key: str) -> RestEndpoint:
+    """The REST operation `key` (KeyError when unknown)."""
+    return _REST_BY_KEY[key]

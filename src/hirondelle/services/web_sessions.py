@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.context import Context
 from hirondelle.domain.controls import has_control_chars
@@ -64,47 +66,77 @@ async def sign_in(
     row = None
     if login and len(login) <= 64 and not has_control_chars(login):
         row = await ctx.store.read(lambda conn: session_rows.password_of(conn, login))
+    if not await check_password(ctx, row, password, login, address):
+        return None
+    assert row is not None
+    return await open_session(ctx, {"kind": "customer", "account_id": int(row["id"])}, replacing)
+
+
+async def check_password(
+    ctx: Context, row: RowMapping | None, password: str, login: str, address: str | None
+) -> bool:
+    """Whether `row` (id, password_hash, active; None for an unknown login) is active and
+    `password` is its password: the same argon2 work either way, failures braked per `login`
+    and `address`."""
     stored = row["password_hash"] if row is not None else None
     good = await verify_password(stored or _DUMMY_HASH, password) and stored is not None
     if row is None or not good or not row["active"]:
         await ctx.auth_failures.failed(login or None, address)
-        return None
+        return False
     await ctx.auth_failures.succeeded(address)
-    session_id = secrets.token_urlsafe(32)
-    account_id = int(row["id"])
+    return True
 
-    def open_session(conn: Connection) -> None:
+
+async def open_session(ctx: Context, owner: dict[str, Any], replacing: str | None) -> str:
+    """A new session of `owner` (kind and account_id or admin_id); revokes `replacing`."""
+    session_id = secrets.token_urlsafe(32)
+
+    def write(conn: Connection) -> None:
         now = datetime.now(UTC)
         if replacing:
             session_rows.delete_session(conn, _digest(replacing))
         session_rows.delete_idle_sessions(conn, now - timedelta(seconds=IDLE_SECONDS))
         values = {
             "id_digest": _digest(session_id),
-            "account_id": account_id,
             "csrf_secret": secrets.token_hex(32),
             "created_at": now,
             "last_seen_at": now,
+            **owner,
         }
         session_rows.insert_session(conn, values)
 
-    await ctx.store.write(open_session)
+    await ctx.store.write(write)
     return session_id
 
 
 async def current(ctx: Context, session_id: str | None) -> WebSession | None:
     """The live session behind the cookie's id, or None (unknown, idle too long, account gone)."""
+    row = await live_row(ctx, session_id, session_rows.find_session)
+    return None if row is None else WebSession(Account.from_row(row), csrf_secret(row))
+
+
+def csrf_secret(row: RowMapping) -> bytes:
+    return bytes.fromhex(row["csrf_secret"])
+
+
+SessionFinder = Callable[[Connection, str, datetime], RowMapping | None]
+
+
+async def live_row(ctx: Context, session_id: str | None, find: SessionFinder) -> RowMapping | None:
+    """The row `find` gives for the cookie's id unless idle too long; its `last_seen_at` is
+    written at most once a `TOUCH_SECONDS`."""
     if not session_id or len(session_id) > MAX_ID_LENGTH or not session_id.isascii():
         return None
     now = datetime.now(UTC)
     idle_since = now - timedelta(seconds=IDLE_SECONDS)
     digest = _digest(session_id)
-    row = await ctx.store.read(lambda conn: session_rows.find_session(conn, digest, idle_since))
+    row = await ctx.store.read(lambda conn: find(conn, digest, idle_since))
     if row is None:
         return None
     if now - row["last_seen_at"] > timedelta(seconds=TOUCH_SECONDS):
         session = int(row["session_id"])
         await ctx.store.write(lambda conn: session_rows.touch_session(conn, session, now))
-    return WebSession(Account.from_row(row), bytes.fromhex(row["csrf_secret"]))
+    return row
 
 
 async def sign_out(ctx: Context, session_id: str) -> None:

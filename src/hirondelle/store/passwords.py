@@ -64,3 +64,19 @@ def set_password_hash(conn: Connection, account_id: int, password_hash: str) -> 
         .values(password_hash=password_hash)
     )
     return result.rowcount == 1
+
+
+def reset_target(conn: Connection, login: str) -> RowMapping | None:
+    """The id, email and active flag of the live account `login`, or None."""
+    query = sa.select(accounts.c.id, accounts.c.email, accounts.c.active).where(
+        accounts.c.login == login, accounts.c.deleted_at.is_(None)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def tokens_since(conn: Connection, account_id: int, since: datetime) -> int:
+    """How many links the account was given since `since` (its index on account_id)."""
+    query = sa.select(sa.func.count()).where(
+        password_tokens.c.account_id == account_id, password_tokens.c.created_at >= since
+    )
+    return int(conn.execute(query).scalar_one())

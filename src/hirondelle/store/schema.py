@@ -525,14 +525,40 @@ password_tokens = sa.Table(
     sa.Column("used_at", UtcDateTime, nullable=True),
 )
 
-#: Signed-in customer-area sessions (DESIGN.md §7): the cookie holds a random id, the store only
-#: its SHA-256 digest, so a copy of the database signs no one in. Signing out deletes the row.
+#: The last state of each SMPP connector, written every few seconds by the process that runs it
+#: (workers.py), so that the operators' area of any process shows every connector.
+connector_status = sa.Table(
+    "connector_status",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("process", sa.String(64), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # JSON object of services.operator's fields
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Platform administrators (the operators' area, /admin/): not customer accounts, no API key.
+admins = sa.Table(
+    "admins",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("login", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: Signed-in sessions (DESIGN.md §7): the cookie holds a random id, the store only its SHA-256
+#: digest, so a copy of the database signs no one in. Signing out deletes the row. `kind` says
+#: whose: a customer's (`account_id`) or an administrator's (`admin_id`); a session of one kind
+#: never opens the pages of the other.
 web_sessions = sa.Table(
     "web_sessions",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("id_digest", sa.String(64), nullable=False, unique=True),
-    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False, server_default="customer"),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=True, index=True),
+    sa.Column("admin_id", sa.Integer, sa.ForeignKey("admins.id"), nullable=True, index=True),
     # The key of the session's form tokens (web/csrf.py), random per session.
     sa.Column("csrf_secret", sa.String(64), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),

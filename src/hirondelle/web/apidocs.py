@@ -12,9 +12,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hirondelle.context import Context
 from hirondelle.domain.catalogue import CATALOGUE
-from hirondelle.web.pages import templates
+from hirondelle.web.pages import public_base_url, templates
 
 OPENAPI_URL = "/openapi.json"
 
@@ -35,10 +34,8 @@ async def rest_docs(_request: Request) -> Response:
 
 
 async def v9_reference(request: Request) -> Response:
-    """The reference, its curl lines aimed at `public_url`, else at the address the page was
-    reached at (the listening port may be 0 in the settings)."""
-    ctx: Context = request.app.state.ctx
-    base_url = ctx.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    """The reference, its curl lines aimed at the site's public address."""
+    base_url = public_base_url(request)
     html = templates.get_template("api_v9.html").render(catalogue=CATALOGUE, base_url=base_url)
     return HTMLResponse(html, headers=HEADERS)
 

@@ -83,6 +83,14 @@ def render(
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
+def public_base_url(request: Request) -> str:
+    """The site's address for links and samples: `public_url`, else the address the page was
+    reached at (the listening port may be 0 in the settings)."""
+    ctx = request.app.state.ctx
+    public: str = ctx.settings.public_url
+    return public.rstrip("/") or str(request.base_url).rstrip("/")
+
+
 def local_path(target: str | None, default: str = "/") -> str:
     """`target` when it is a path of this site, else `default` (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

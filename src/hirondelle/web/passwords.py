@@ -1,4 +1,5 @@
-"""`/account/set-password?token=…`: the page a new sub-account's welcome email links to.
+"""`/account/set-password?token=…`: the page a new sub-account's welcome email and a
+forgotten-password email link to, in English and French.
 
 GET shows the form when the token is open (400 for an unknown link, 410 for a used or expired
 one); POST checks the form's CSRF token, then sets the password and consumes the link. The
@@ -19,6 +20,7 @@ from hirondelle.services.accounts import MIN_PASSWORD_LENGTH
 from hirondelle.services.passwords import PasswordRefused, TokenRefused
 from hirondelle.web import csrf
 from hirondelle.web.csrf import FORM_MAX_AGE
+from hirondelle.web.i18n import N_
 from hirondelle.web.pages import render
 
 __all__ = ["FORM_MAX_AGE", "check_form_token", "form_token", "set_password_page"]
@@ -27,15 +29,29 @@ __all__ = ["FORM_MAX_AGE", "check_form_token", "form_token", "set_password_page"
 HEADERS = {"Referrer-Policy": "no-referrer", "Pragma": "no-cache"}
 
 REFUSALS: dict[str, tuple[int, str]] = {
-    "unknown": (400, "This link is not valid. Check that it was copied whole from the email."),
+    "unknown": (400, N_("This link is not valid. Check that it was copied whole from the email.")),
     "used": (
         410,
-        "This link has already been used: the password is set. Ask your account "
-        "manager for a new link if you need to change it.",
+        N_(
+            "This link has already been used: the password is set. Ask for a new link "
+            "(“Forgot your password?” on the sign-in page) if you need to change it."
+        ),
     ),
-    "expired": (410, "This link has expired. Ask your account manager for a new one."),
+    "expired": (
+        410,
+        N_(
+            "This link has expired. Ask for a new one: “Forgot your password?” on the sign-in page."
+        ),
+    ),
 }
-CSRF_REFUSAL = "This form has expired or did not come from this page. Open the link again."
+CSRF_REFUSAL = N_("This form has expired or did not come from this page. Open the link again.")
+#: The services' refusals of a new password, as the page translates them (web/i18n.py).
+PASSWORD_REFUSALS = {
+    "The two passwords are not the same": N_("The two passwords are not the same"),
+    f"The password must have at least {MIN_PASSWORD_LENGTH} characters": N_(
+        "The password must have at least %(n)s characters"
+    ),
+}
 
 
 def form_token(secret: bytes, token: str, now: float | None = None) -> str:
@@ -53,7 +69,6 @@ def _page(request: Request, status: int, **values: Any) -> Response:
         "set_password.html",
         status,
         headers=HEADERS,
-        only_lang="en",  # its texts are English only so far
         action=passwords.SET_PASSWORD_PATH,
         min_length=MIN_PASSWORD_LENGTH,
         **values,
@@ -62,7 +77,7 @@ def _page(request: Request, status: int, **values: Any) -> Response:
 
 def _refused(request: Request, exc: TokenRefused) -> Response:
     status, text = REFUSALS[exc.problem]
-    return _page(request, status, page="refused", title="Link not usable", error=text)
+    return _page(request, status, page="refused", title=N_("Link not usable"), error=text)
 
 
 async def _form(request: Request, token: str, error: str = "", status: int = 200) -> Response:
@@ -77,7 +92,7 @@ async def _form(request: Request, token: str, error: str = "", status: int = 200
         request,
         status,
         page="form",
-        title="Choose your password",
+        title=N_("Choose your password"),
         token=token,
         login=open_token.login,
         csrf=csrf,
@@ -93,12 +108,13 @@ async def set_password_page(request: Request) -> Response:
     fields = {k: v if isinstance(v, str) else "" for k, v in form.items()}
     token = fields.get("token", "")
     if not check_form_token(ctx.secret, token, fields.get("csrf", "")):
-        return _page(request, 403, page="refused", title="Form expired", error=CSRF_REFUSAL)
+        return _page(request, 403, page="refused", title=N_("Form expired"), error=CSRF_REFUSAL)
     password, confirmation = fields.get("password", ""), fields.get("confirmation", "")
     try:
         login = await passwords.set_password(ctx, token, password, confirmation)
     except TokenRefused as exc:
         return _refused(request, exc)
     except PasswordRefused as exc:
-        return await _form(request, token, str(exc), status=400)
-    return _page(request, 200, page="done", title="Password set", login=login)
+        error = PASSWORD_REFUSALS.get(str(exc), str(exc))
+        return await _form(request, token, error, status=400)
+    return _page(request, 200, page="done", title=N_("Password set"), login=login)

@@ -23,14 +23,16 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https" or ctx.settings.base_url.startswith("https://")
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, path: str = "/"
+) -> None:
     response.set_cookie(
-        name, value, path="/", httponly=True, samesite="lax", secure=secure(request)
+        name, value, path=path, httponly=True, samesite="lax", secure=secure(request)
     )
 
 
-def forget_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=secure(request))
+def forget_cookie(request: Request, response: Response, name: str, path: str = "/") -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure(request))
 
 
 async def signed_in(request: Request) -> WebSession | None:

@@ -20,7 +20,7 @@ from hirondelle.api.rest.errors import (
     unauthorized,
 )
 from hirondelle.context import Context
-from hirondelle.services import access, accounts
+from hirondelle.services import access, accounts, console
 from hirondelle.services.access import AccessRefused
 from hirondelle.services.accounts import Account
 
@@ -44,7 +44,11 @@ async def _check(
 ) -> Account:
     account = None
     address = request.client.host if request.client else None
-    if credentials is not None and "\x00" not in credentials.username + credentials.password:
+    console_account = console.console_account(request.scope)
+    if console_account is not None:  # the customer area's console, in-process (no key)
+        login = credentials.username if credentials is not None else None
+        account = console.console_caller(console_account, login)
+    elif credentials is not None and "\x00" not in credentials.username + credentials.password:
         login, api_key = credentials.username, credentials.password
         account = await accounts.authenticate(ctx, login, api_key, address)
     if account is None:

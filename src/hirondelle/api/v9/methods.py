@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from hirondelle.api.v9 import wire
 from hirondelle.context import Context
-from hirondelle.services import access, accounts
+from hirondelle.services import access, accounts, console
 from hirondelle.services.access import AccessRefused, Throttled
 from hirondelle.services.accounts import Account
 
@@ -176,7 +176,11 @@ async def _authenticate(request: Request, params: wire.Params) -> Account | None
     address and request rate are checked (AddressRefused, Throttled: services/access.py)."""
     ctx: Context = request.app.state.ctx
     address = request.client.host if request.client else None
-    caller = await accounts.authenticate(ctx, *_credentials(params), address)
+    console_account = console.console_account(request.scope)
+    if console_account is not None:  # the customer area's console, in-process (no key)
+        caller = console.console_caller(console_account, params.get("login"))
+    else:
+        caller = await accounts.authenticate(ctx, *_credentials(params), address)
     if caller is None:
         request.state.auth = "failed"
         return None

@@ -7,6 +7,8 @@ browser, a signed-in page's to its session's own secret.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -28,21 +30,39 @@ SIGN_IN_SUBJECT = "sign-in:"
 WRONG_PASSWORD = N_("Wrong login or password.")
 
 
-async def _fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {key: value if isinstance(value, str) else "" for key, value in form.items()}
+
+
+def signed_out_form(
+    request: Request, template: str, subject: str, status: int = 200, **values: Any
+) -> Response:
+    """A form of a signed-out visitor (sign in, forgotten password): its CSRF token is bound to
+    the browser's random sign-in cookie (set here when missing) and to what the form is for."""
+    ctx: Context = request.app.state.ctx
+    nonce, new = sign_in_nonce(request)
+    token = csrf.form_token(ctx.secret, subject + nonce)
+    response = render(request, template, status, csrf=token, **values)
+    if new:
+        set_cookie(request, response, SIGN_IN_COOKIE, nonce)
+    return response
+
+
+def signed_out_form_ok(request: Request, subject: str, fields: dict[str, str]) -> bool:
+    ctx: Context = request.app.state.ctx
+    nonce = request.cookies.get(SIGN_IN_COOKIE, "")
+    return bool(nonce) and csrf.check_form_token(
+        ctx.secret, subject + nonce, fields.get("csrf", "")
+    )
 
 
 def _sign_in_form(
     request: Request, status: int = 200, error: str = "", login: str = ""
 ) -> Response:
-    ctx: Context = request.app.state.ctx
-    nonce, new = sign_in_nonce(request)
-    token = csrf.form_token(ctx.secret, SIGN_IN_SUBJECT + nonce)
-    response = render(request, "sign_in.html", status, csrf=token, error=error, login=login)
-    if new:
-        set_cookie(request, response, SIGN_IN_COOKIE, nonce)
-    return response
+    return signed_out_form(
+        request, "sign_in.html", SIGN_IN_SUBJECT, status, error=error, login=login
+    )
 
 
 async def account_page(request: Request) -> Response:
@@ -57,11 +77,8 @@ async def account_page(request: Request) -> Response:
 
 async def _sign_in(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    fields = await _fields(request)
-    nonce = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not nonce or not csrf.check_form_token(
-        ctx.secret, SIGN_IN_SUBJECT + nonce, fields.get("csrf", "")
-    ):
+    fields = await form_fields(request)
+    if not signed_out_form_ok(request, SIGN_IN_SUBJECT, fields):
         return _sign_in_form(request, 403, error=FORM_EXPIRED)
     login = fields.get("login", "")
     address = request.client.host if request.client else None
@@ -78,12 +95,30 @@ async def _sign_in(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     """POST with the page's CSRF token: revoke the session in the store, drop the cookie."""
-    page = await AccountPage.open(request)
+    return await end_session(await AccountPage.open(request), COOKIE, "/")
+
+
+class SessionPage(Protocol):
+    request: Request
+    ctx: Context
+
+    @property
+    def refusal(self) -> Response | None: ...
+
+    async def form(self) -> dict[str, str] | None: ...
+
+    def expired(self) -> Response: ...
+
+
+async def end_session(page: SessionPage, cookie: str, to: str, path: str = "/") -> Response:
+    """Sign-out of a customer's or an administrator's page: check the form's CSRF token, revoke
+    the session in the store, drop the `cookie` (set for `path`), go to `to`."""
     if page.refusal is not None:
         return page.refusal
     if await page.form() is None:
         return page.expired()
-    await web_sessions.sign_out(page.ctx, request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/", 303)
-    forget_cookie(request, response, COOKIE)
+    request = page.request
+    await web_sessions.sign_out(page.ctx, request.cookies.get(cookie, ""))
+    response = RedirectResponse(to, 303)
+    forget_cookie(request, response, cookie, path=path)
     return response
