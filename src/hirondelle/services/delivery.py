@@ -331,6 +331,9 @@ def message_status(part_statuses: Sequence[int]) -> int:
 def _queue_receipt_webhooks(
     conn: Connection, statuses: dict[int, AckStatus], now: datetime
 ) -> None:
+    transmitted_only = set(statuses.values()) == {AckStatus.TRANSMITTED}  # a batch of submits
+    if transmitted_only and not outbox.any_account_wants_all(conn):
+        return
     events: list[outbox.NewEvent] = []
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]
