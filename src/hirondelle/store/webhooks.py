@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -168,81 +168,61 @@ def claim_due_events(
     due: the next waits for it. The lease (next_attempt_at = lease_until) keeps other senders
     off it while it is in flight (on PostgreSQL they also skip the rows locked by this claim);
     a sender that dies lets it become due again."""
-    # A scalar subquery, run per candidate on the (ordering_key, id) index: as NOT EXISTS,
-    # PostgreSQL may plan an anti join over every pending event (with stale statistics after
-    # a burst, a quadratic one).
-    earlier = webhook_events.alias("earlier")
-    first_pending = (
-        sa.select(sa.func.min(earlier.c.id))
-        .where(
-            earlier.c.ordering_key == webhook_events.c.ordering_key, earlier.c.state == "pending"
-        )
-        .scalar_subquery()
-    )
-    table = webhook_events
-    query = (
-        sa.select(
-            table.c.id,
-            table.c.account_id,
-            table.c.kind,
-            table.c.url,
-            table.c.destination,
-            table.c.params,
-            table.c.attempts,
-            table.c.created_at,
-            accounts.c.webhook_secret,
-            accounts.c.webhook_batch,
-        )
-        .join(accounts, accounts.c.id == table.c.account_id)
-        .where(
-            table.c.state == "pending",
-            table.c.next_attempt_at <= now,
-            table.c.id == first_pending,
-        )
-        .order_by(table.c.next_attempt_at, table.c.id)  # the due index
-        .limit(min(CANDIDATES, 2 * limit))
-    )
+    postgres = conn.dialect.name == "postgresql"
     full = [destination for destination, slots in free_slots.items() if slots <= 0]
-    if full:
-        query = query.where(table.c.destination.not_in(full))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=table)
+    sql = CLAIM_SQL.format(
+        full=f" AND e.destination NOT IN ({marks(len(full))})" if full else "",
+        lock=" FOR UPDATE OF e SKIP LOCKED" if postgres else "",
+    )
+    if postgres:
         # The outbox fills in bursts, faster than autovacuum analyzes it: with statistics that
         # say "empty", the planner would sort every due event (and run the subquery on each)
         # instead of walking the due index and stopping at the limit.
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+    params = (stored_moment(conn, now), *full, min(CANDIDATES, 2 * limit))
     slots = dict(free_slots)
     events: list[OutboxEvent] = []
     # The candidates are ours until the commit: SQLite has one writer, and PostgreSQL locked
     # them (FOR UPDATE); so the lease below needs no condition, and the rows come from here.
-    for row in conn.execute(query):
-        destination = row.destination
-        left = slots.get(destination, default_calls * max(1, row.webhook_batch))
+    for row in conn.exec_driver_sql(driver_sql(conn, sql), params):
+        event_id, account_id, kind, url, destination, params_json, attempts, created = row[:8]
+        secret, batch = row[8] or "", row[9]
+        left = slots.get(destination, default_calls * max(1, batch))
         if left > 0 and len(events) < limit:
             slots[destination] = left - 1
+            params_ = orjson.loads(params_json)
+            moment = as_utc(created)
             event = OutboxEvent(
-                row.id,
-                row.account_id,
-                row.kind,
-                row.url,
-                destination,
-                orjson.loads(row.params),
-                row.attempts + 1,
-                row.created_at,
-                row.webhook_secret or "",
-                row.webhook_batch,
-            )
+                event_id, account_id, kind, url, destination, params_, attempts + 1, moment,
+                secret, batch,
+            )  # fmt: skip
             events.append(event)
     if not events:
         return []
-    conn.execute(
-        sa.update(table)
-        .where(table.c.id.in_([event.id for event in events]))
-        .values(next_attempt_at=lease_until, attempts=table.c.attempts + 1)
+    ids = [event.id for event in events]
+    lease = (
+        "UPDATE webhook_events SET next_attempt_at = ?, attempts = attempts + 1"
+        f" WHERE id IN ({marks(len(ids))})"
     )
+    conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *ids))
     events.sort(key=lambda event: event.id)
     return events
+
+
+#: The due events with their account's settings, the longest due first (walking the due index).
+#: Only the oldest pending event of a message is due: a scalar subquery, run per candidate on
+#: the (ordering_key, state, id) index (as NOT EXISTS, PostgreSQL may plan an anti join over
+#: every pending event — with stale statistics after a burst, a quadratic one).
+CLAIM_SQL = (
+    "SELECT e.id, e.account_id, e.kind, e.url, e.destination, e.params, e.attempts,"
+    " e.created_at, a.webhook_secret, a.webhook_batch"
+    " FROM webhook_events AS e JOIN accounts AS a ON a.id = e.account_id"
+    " WHERE e.state = 'pending' AND e.next_attempt_at <= ?"
+    " AND e.id = (SELECT min(o.id) FROM webhook_events AS o"
+    " WHERE o.ordering_key = e.ordering_key AND o.state = 'pending'){full}"
+    " ORDER BY e.next_attempt_at, e.id LIMIT ?{lock}"
+)
 
 
 #: PostgreSQL: the outcomes of a cycle as five arrays, one statement whatever their number (an
