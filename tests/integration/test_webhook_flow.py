@@ -30,8 +30,10 @@ from tests.integration.webhook_receiver import Receiver, running_receiver
 
 SECRET = "s3cret-for-the-webhook-tests"
 __all__ = ["live_settings"]  # a fixture
-#: Events per account in the volume tests (the 20,000 of the issue run in bench/b9_webhooks.py).
+#: Events per account in the volume tests; the healthy account of the breaker test gets the
+#: issue's 20,000 (as many again for the failing one).
 EVENTS = 2_000
+HEALTHY_EVENTS = 20_000
 
 
 @pytest.fixture
@@ -62,8 +64,8 @@ def queue(ctx: Context, events: list[tuple[int, str, str]]) -> None:
     at = datetime.now(UTC)
 
     def write(conn: Any) -> None:
-        for account_id, key, url in events:
-            outbox.queue_event(conn, account_id, "receipt", key, url, {"smsId": key}, at)
+        new = [outbox.NewEvent(a, "receipt", key, url, {"smsId": key}) for a, key, url in events]
+        outbox.queue_events(conn, new, at)
 
     ctx.store.write_sync(write)
 
@@ -85,6 +87,7 @@ async def run_until(ctx: Context, done: Any, seconds: float = 50) -> webhooks.We
     return sender
 
 
+@pytest.mark.slow
 def test_a_failing_destination_backs_off_while_a_healthy_one_gets_everything(
     private_ctx: Context, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -93,29 +96,32 @@ def test_a_failing_destination_backs_off_while_a_healthy_one_gets_everything(
     bad, good = account_ids(ctx, "failing", "healthy")
     receiver.status = 500
     with running_receiver() as healthy:  # another destination (port)
-        queue(ctx, [(a, f"{a}-{n}", u) for n in range(EVENTS) for a, u in
+        queue(ctx, [(a, f"{a}-{n}", u) for n in range(HEALTHY_EVENTS) for a, u in
                     ((bad, receiver.url("/bad")), (good, healthy.url("/good")))])  # fmt: skip
-        asyncio.run(run_until(ctx, lambda: len(healthy.answered()) >= EVENTS))
+        arrived = lambda: len(healthy.answered()) >= HEALTHY_EVENTS  # noqa: E731
+        asyncio.run(run_until(ctx, arrived, seconds=240))  # a deadline, not a speed
         delivered = healthy.answered()
         assert healthy.connections <= 2 * ctx.settings.webhook_concurrency  # kept alive
 
-    assert len({hit.event_id for hit in delivered}) == len(delivered) == EVENTS
-    # the failing destination was paused after a few calls, not tried 2,000 times
+    assert len({hit.event_id for hit in delivered}) == len(delivered) == HEALTHY_EVENTS
+    # The failing destination was paused after a few calls, not tried 20,000 times: the calls
+    # that opened the breaker, those in flight then, and one probe after each pause (10, 20, 40,
+    # 80 s...: at most 4 within the deadline).
     failed = receiver.answered(500, "/bad")
     threshold, concurrency = ctx.settings.webhook_breaker_failures, ctx.settings.webhook_concurrency
-    assert threshold <= len(failed) <= threshold + concurrency
+    assert threshold <= len(failed) <= threshold + concurrency + 4
     assert any("paused until" in r.getMessage() for r in caplog.records)
     rows = ctx.store.read_sync(
         lambda conn: conn.execute(
-            sa.select(webhook_events.c.state, webhook_events.c.next_attempt_at).where(
+            sa.select(webhook_events.c.state, webhook_events.c.attempts).where(
                 webhook_events.c.account_id == bad
             )
         ).all()
     )
+    assert len(rows) == HEALTHY_EVENTS
     assert {state for state, _ in rows} == {"pending"}  # kept for later, within 24 hours
-    # pushed back (but those that failed first may be due again on a slow run)
-    pushed = [at for _, at in rows if at.replace(tzinfo=UTC) > datetime.now(UTC)]
-    assert len(pushed) >= EVENTS - threshold - concurrency
+    # an attempt counts a call made: those pushed back while paused were not tried
+    assert sum(attempts for _, attempts in rows) <= threshold + concurrency + 4
 
 
 def test_the_breaker_pauses_then_probes_with_one_call() -> None:

@@ -6,20 +6,17 @@
 - the events claimed for it and not yet sent (`waiting`), the calls in flight, the events held
   (claimed, not yet recorded) and among them those sent (what a crash would send twice): at
   most UNRECORDED times the calls allowed, in flight or answered and not yet recorded;
-- its kept-alive connections (notify/http1.py), as many as calls in flight.
-
-`CachingResolver` keeps DNS answers for a few seconds: the SSRF guard still checks every address
-of every answer before each call, it only saves the lookups.
+- its kept-alive connections (notify/http1.py), as many as calls in flight;
+- its addresses, as the SSRF guard checked them, kept DNS_TTL seconds: a busy destination is not
+  resolved and checked again for each call.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hirondelle.notify import netguard
 from hirondelle.notify.http1 import ConnectionPool
 from hirondelle.store.webhooks import OutboxEvent
 
@@ -74,6 +71,8 @@ class Destination:
     held: int = 0  # claimed, not yet recorded
     sent: int = 0  # sent, not yet recorded
     batch: int = 0  # events per call of the last events claimed (0: one GET per event)
+    addresses: list[str] = field(default_factory=list)  # checked by the SSRF guard
+    resolved_at: float = -DNS_TTL  # time.monotonic() of `addresses`
 
     def free_slots(self, now: datetime, concurrency: int) -> int:
         """Events it may still claim: CLAIM_AHEAD times its calls allowed times the events per
@@ -102,20 +101,3 @@ class Destination:
                     kept.append(event)
             self.waiting = kept
         return group
-
-
-class CachingResolver:
-    """A resolver that reuses an answer for DNS_TTL seconds (failures are not kept)."""
-
-    def __init__(self, resolver: netguard.Resolver | None = None) -> None:
-        self.resolver = resolver or netguard.system_resolver
-        self.answers: dict[tuple[str, int], tuple[float, list[str]]] = {}
-
-    async def __call__(self, host: str, port: int) -> list[str]:
-        now = time.monotonic()
-        kept = self.answers.get((host, port))
-        if kept is not None and now - kept[0] < DNS_TTL:
-            return kept[1]
-        answer = await self.resolver(host, port)
-        self.answers[(host, port)] = (now, answer)
-        return answer

@@ -336,6 +336,9 @@ def _queue_receipt_webhooks(
     finals = {m: int(s) for m, s in statuses.items() if s != AckStatus.TRANSMITTED}
     if finals:
         smpp_deliveries.queue_receipts(conn, finals, now)
+    transmitted_only = set(statuses.values()) == {AckStatus.TRANSMITTED}  # a batch of submits
+    if transmitted_only and not outbox.any_account_wants_all(conn):
+        return
     events: list[outbox.NewEvent] = []
     for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
         status = statuses[message_id]

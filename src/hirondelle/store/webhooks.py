@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,11 +12,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.schema import accounts, webhook_events
+from hirondelle.store.engine import driver_sql, marks
+from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=1024)  # a few URLs serve every event
 def destination_of(url: str) -> str:
     """`scheme://host:port` of a URL, lowercase: what concurrency and the breaker count by."""
     try:
@@ -53,23 +56,48 @@ def queue_events(conn: Connection, events: Sequence[NewEvent], now: datetime) ->
             accounts.c.id.in_(asking), accounts.c.receipt_events == "all"
         )
         wanting_all = set(conn.execute(query).scalars())
+    at = stored_moment(conn, now)
     rows = [
-        {
-            "account_id": event.account_id,
-            "kind": event.kind,
-            "ordering_key": event.ordering_key,
-            "url": event.url,
-            "destination": destination_of(event.url),
-            "params": orjson.dumps(event.params).decode(),
-            "state": "pending",
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        (
+            event.account_id,
+            event.kind,
+            event.ordering_key,
+            event.url,
+            destination_of(event.url),
+            orjson.dumps(event.params).decode(),
+            at,
+            at,
+        )
         for event in events
         if event.final or event.account_id in wanting_all
     ]
-    if rows:
-        conn.execute(sa.insert(webhook_events), rows)
+    if rows:  # at driver level: a receipt batch of 2,000 queues 2,000 events
+        conn.exec_driver_sql(driver_sql(conn, INSERT_EVENT), rows)
+
+
+INSERT_EVENT = (
+    "INSERT INTO webhook_events (account_id, kind, ordering_key, url, destination, params,"
+    " state, attempts, last_error, next_attempt_at, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, '', ?, ?)"
+)
+
+
+def stored_moment(conn: Connection, at: datetime) -> datetime | str:
+    """`at` as a statement at driver level passes it: on SQLite, the text SQLAlchemy writes for
+    a moment (UTC, no zone), so that the queries through SQLAlchemy compare like with like."""
+    if conn.dialect.name != "sqlite":
+        return at
+    return as_utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def any_account_wants_all(conn: Connection) -> bool:
+    """Whether some account with a receipt URL wants every status change: when none does (the
+    accounts choosing final receipts only), a batch of "transmitted" receipts queues nothing and
+    need not look its messages up."""
+    query = sa.select(accounts.c.id).where(
+        accounts.c.receipt_url != "", accounts.c.receipt_events == "all"
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def queue_event(
@@ -140,97 +168,90 @@ def claim_due_events(
     due: the next waits for it. The lease (next_attempt_at = lease_until) keeps other senders
     off it while it is in flight (on PostgreSQL they also skip the rows locked by this claim);
     a sender that dies lets it become due again."""
-    # A scalar subquery, run per candidate on the (ordering_key, id) index: as NOT EXISTS,
-    # PostgreSQL may plan an anti join over every pending event (with stale statistics after
-    # a burst, a quadratic one).
-    earlier = webhook_events.alias("earlier")
-    first_pending = (
-        sa.select(sa.func.min(earlier.c.id))
-        .where(
-            earlier.c.ordering_key == webhook_events.c.ordering_key, earlier.c.state == "pending"
-        )
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(webhook_events.c.id, webhook_events.c.destination, accounts.c.webhook_batch)
-        .join(accounts, accounts.c.id == webhook_events.c.account_id)
-        .where(
-            webhook_events.c.state == "pending",
-            webhook_events.c.next_attempt_at <= now,
-            webhook_events.c.id == first_pending,
-        )
-        .order_by(webhook_events.c.next_attempt_at, webhook_events.c.id)  # the due index
-        .limit(min(CANDIDATES, 2 * limit))
-    )
+    postgres = conn.dialect.name == "postgresql"
     full = [destination for destination, slots in free_slots.items() if slots <= 0]
-    if full:
-        query = query.where(webhook_events.c.destination.not_in(full))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=webhook_events)
+    sql = CLAIM_SQL.format(
+        full=f" AND e.destination NOT IN ({marks(len(full))})" if full else "",
+        lock=" FOR UPDATE OF e SKIP LOCKED" if postgres else "",
+    )
+    if postgres:
         # The outbox fills in bursts, faster than autovacuum analyzes it: with statistics that
         # say "empty", the planner would sort every due event (and run the subquery on each)
         # instead of walking the due index and stopping at the limit.
         conn.exec_driver_sql("SET LOCAL enable_sort = off")
         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+    params = (stored_moment(conn, now), *full, min(CANDIDATES, 2 * limit))
     slots = dict(free_slots)
-    chosen: list[int] = []
-    for event_id, destination, batch in conn.execute(query):
+    events: list[OutboxEvent] = []
+    # The candidates are ours until the commit: SQLite has one writer, and PostgreSQL locked
+    # them (FOR UPDATE); so the lease below needs no condition, and the rows come from here.
+    for row in conn.exec_driver_sql(driver_sql(conn, sql), params):
+        event_id, account_id, kind, url, destination, params_json, attempts, created = row[:8]
+        secret, batch = row[8] or "", row[9]
         left = slots.get(destination, default_calls * max(1, batch))
-        if left > 0 and len(chosen) < limit:
-            chosen.append(event_id)
+        if left > 0 and len(events) < limit:
             slots[destination] = left - 1
-    if not chosen:
+            params_ = orjson.loads(params_json)
+            moment = as_utc(created)
+            event = OutboxEvent(
+                event_id, account_id, kind, url, destination, params_, attempts + 1, moment,
+                secret, batch,
+            )  # fmt: skip
+            events.append(event)
+    if not events:
         return []
-    claimed = conn.execute(
-        sa.update(webhook_events)
-        .where(
-            webhook_events.c.id.in_(chosen),
-            webhook_events.c.state == "pending",
-            webhook_events.c.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=lease_until, attempts=webhook_events.c.attempts + 1)
-        .returning(
-            webhook_events.c.id,
-            webhook_events.c.account_id,
-            webhook_events.c.kind,
-            webhook_events.c.url,
-            webhook_events.c.destination,
-            webhook_events.c.params,
-            webhook_events.c.attempts,
-            webhook_events.c.created_at,
-        )
-    ).all()
-    settings = {
-        row.id: row
-        for row in conn.execute(
-            sa.select(accounts.c.id, accounts.c.webhook_secret, accounts.c.webhook_batch).where(
-                accounts.c.id.in_({row.account_id for row in claimed})
-            )
-        )
-    }
-    events = [
-        OutboxEvent(
-            row.id,
-            row.account_id,
-            row.kind,
-            row.url,
-            row.destination,
-            orjson.loads(row.params),
-            row.attempts,
-            row.created_at,
-            settings[row.account_id].webhook_secret or "",
-            settings[row.account_id].webhook_batch,
-        )
-        for row in claimed
-    ]
+    ids = [event.id for event in events]
+    lease = (
+        "UPDATE webhook_events SET next_attempt_at = ?, attempts = attempts + 1"
+        f" WHERE id IN ({marks(len(ids))})"
+    )
+    conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *ids))
     events.sort(key=lambda event: event.id)
     return events
+
+
+#: The due events with their account's settings, the longest due first (walking the due index).
+#: Only the oldest pending event of a message is due: a scalar subquery, run per candidate on
+#: the (ordering_key, state, id) index (as NOT EXISTS, PostgreSQL may plan an anti join over
+#: every pending event — with stale statistics after a burst, a quadratic one).
+CLAIM_SQL = (
+    "SELECT e.id, e.account_id, e.kind, e.url, e.destination, e.params, e.attempts,"
+    " e.created_at, a.webhook_secret, a.webhook_batch"
+    " FROM webhook_events AS e JOIN accounts AS a ON a.id = e.account_id"
+    " WHERE e.state = 'pending' AND e.next_attempt_at <= ?"
+    " AND e.id = (SELECT min(o.id) FROM webhook_events AS o"
+    " WHERE o.ordering_key = e.ordering_key AND o.state = 'pending'){full}"
+    " ORDER BY e.next_attempt_at, e.id LIMIT ?{lock}"
+)
+
+
+#: PostgreSQL: the outcomes of a cycle as five arrays, one statement whatever their number (an
+#: executemany would run one UPDATE per event); the same text every time, so it stays prepared.
+FINISH_POSTGRES = (
+    "UPDATE webhook_events AS e SET state = o.state,"
+    " next_attempt_at = COALESCE(o.next_at, e.next_attempt_at),"
+    " last_error = o.error, attempts = o.tries"
+    " FROM unnest(%s::int[], %s::text[], %s::timestamptz[], %s::text[], %s::int[])"
+    " AS o(id, state, next_at, error, tries) WHERE e.id = o.id"
+)
 
 
 def finish_events(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     """Record the outcomes of attempts, in one statement."""
     if not outcomes:
         return
+    if conn.dialect.name == "postgresql":
+        columns = (
+            [o.id for o in outcomes],
+            [o.state for o in outcomes],
+            [o.next_attempt_at for o in outcomes],
+            [o.last_error[:255] for o in outcomes],
+            [o.attempts for o in outcomes],
+        )
+        conn.exec_driver_sql(FINISH_POSTGRES, columns)
+        return
+    # SQLite: the driver runs the executemany in C, and SQLAlchemy writes the moments in the
+    # text form the other statements of the table compare with.
     table = webhook_events
     statement = (
         sa.update(table)
