@@ -75,10 +75,11 @@ def workdir() -> Iterator[Path]:
 
 
 @contextmanager
-def server(env: dict[str, str], cwd: Path, *args: str) -> Iterator[Server]:
-    """`hirondelle serve --port 0` in a child process, stopped with SIGTERM at the end."""
+def server(env: dict[str, str], cwd: Path, *args: str, command: str = "serve") -> Iterator[Server]:
+    """`hirondelle serve --port 0` (or `web`) in a child process, stopped with SIGTERM at the
+    end."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hirondelle.cli", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "hirondelle.cli", command, "--port", "0", *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -107,7 +108,47 @@ def server(env: dict[str, str], cwd: Path, *args: str) -> Iterator[Server]:
 
 
 @contextmanager
-def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
+def worker(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
+    """`hirondelle worker` in a child process, stopped with SIGTERM at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hirondelle.cli", "worker"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    if "started" not in process.stdout.readline():
+        process.kill()
+        raise RuntimeError("the worker did not start")
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children alive now (`web --processes N`), from
+    /proc/<pid>/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids.extend(int(child) for child in children)
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+@contextmanager
+def simulator_process(receipt_delay: float = 0.0, *options: str) -> Iterator[int]:
     """`hirondelle smsc-sim --port 0` in its own process; yields its port."""
     process = subprocess.Popen(
         [
@@ -119,6 +160,7 @@ def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
             "0",
             "--receipt-delay",
             str(receipt_delay),
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from hirondelle.dispatch.ownership import ConnectorOwnership
 from hirondelle.store.locks import LockConnection, lock_key
+from tests.processes import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anyio]
 
@@ -59,8 +60,11 @@ async def test_a_dead_connection_hands_its_connectors_to_the_other_worker(
         locks = first.locks
         assert isinstance(locks, LockConnection)
         admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        pid = locks.backend_pid()
         with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": locks.backend_pid()})
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            gone = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p")
+            wait_until(lambda: conn.execute(gone, {"p": pid}).scalar() == 0, 30)
         admin.dispose()
         await second.poll()
         assert second.owned == {"a", "b"}

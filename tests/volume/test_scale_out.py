@@ -278,7 +278,7 @@ def web_with_connection_on(cluster: Cluster) -> tuple[Running, int] | None:
 def test_a_web_killed_mid_request_and_a_retry_with_the_same_idempotency_key(
     cluster: Cluster,
 ) -> None:
-    key = cluster.account("idem", 10_000)
+    key = cluster.account("idem", 100_000)
     idempotency = f"scale-out-{uuid.uuid4()}"
     body = {"text": "Idempotent", "to": [f"06{13_000_000 + i:08d}" for i in range(1500)]}
     headers = {"Idempotency-Key": idempotency}

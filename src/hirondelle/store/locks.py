@@ -61,10 +61,13 @@ class LockConnection:
         return int(self._connection().execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
 
     def close(self) -> None:
-        """Drop the connection: PostgreSQL releases its locks."""
+        """Release every lock and drop the connection."""
         conn, self._conn = self._conn, None
         if conn is not None:
+            # Released now, not when the server notices the closed socket a moment later.
             with contextlib.suppress(Exception):  # already gone: so are its locks
+                conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+            with contextlib.suppress(Exception):
                 conn.invalidate()
                 conn.close()
 
