@@ -2,8 +2,11 @@
 
 Operators cap each bind's throughput (100–150 messages/s is common), so a connector's throughput
 grows with its binds. The simulator caps each bind at BIND_TPS answers per second
-(`hirondelle smsc-sim --bind-tps`): 1,000 here, so that 100,000 messages take minutes, not
-hours; the ratio between the two runs is the figure, not the absolute numbers. `hirondelle
+(`hirondelle smsc-sim --bind-tps`): 1,000 by default, so that 100,000 messages take minutes,
+not hours; the ratio between the two runs is the figure, not the absolute numbers. The cap must
+stay below what the store sustains (B3), or the store is the bound and binds show nothing: on a
+loaded machine use a realistic operator cap (BENCH_B7_BIND_TPS=150) and fewer messages
+(BENCH_B7_MESSAGES). `hirondelle
 serve` on SQLite, window 100 per bind, receipts stored (B3's path).
 """
 
@@ -19,7 +22,7 @@ from b3_end_to_end import end_to_end
 from harness import report
 
 MESSAGES = int(os.environ.get("BENCH_B7_MESSAGES", "100000"))
-BIND_TPS = 1000.0
+BIND_TPS = float(os.environ.get("BENCH_B7_BIND_TPS", "1000"))
 
 
 def main() -> dict[str, object]:
@@ -31,7 +34,7 @@ def main() -> dict[str, object]:
     one, four = figures["binds_1_messages_per_s"], figures["binds_4_messages_per_s"]
     assert isinstance(one, int) and isinstance(four, int)
     figures["speed_up"] = round(four / one, 2)
-    figures["target"] = "4 binds well above 1 bind's cap (1,000/s), up to what the store allows"
+    figures["target"] = "4 binds near 4 x the cap of one, up to what the store allows"
     return report("B7 binds", figures)
 
 
