@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -214,6 +215,7 @@ def test_20000_messages_through_haproxy_and_a_worker_killed_mid_campaign(
     assert owner is not None and not errors
     owner.process.send_signal(signal.SIGKILL)
     owner.process.wait(30)
+    killed = time.monotonic()
     bulk = "account_id = (SELECT id FROM accounts WHERE login = 'bulk')"
     finals = f"SELECT count(*) FROM messages WHERE state = 'final' AND {bulk}"
     assert cluster.scalar(finals) < MESSAGES, "the campaign ended before the kill"
@@ -221,6 +223,7 @@ def test_20000_messages_through_haproxy_and_a_worker_killed_mid_campaign(
     # The takeover: the dead worker's lock went with its connection; the other one looks for
     # free connectors every 2 seconds (the bound: 10 seconds).
     standby.expect(OWNED, 10)
+    print(f"takeover {time.monotonic() - killed:.1f} s after the SIGKILL")  # shown with -s
     cluster.owner = standby
     for thread in senders:
         thread.join(240)
@@ -249,6 +252,7 @@ def test_20000_messages_through_haproxy_and_a_worker_killed_mid_campaign(
         ).scalar()
         assert -(by_kind["debit"] + by_kind.get("refund", 0)) == charged
     counts = cluster.counts()
+    print(f"simulator counts: {counts}")
     # At most one window per bind was in flight at the SMSC when the worker died.
     assert counts["duplicates"] <= WINDOW * BINDS, counts
     assert counts["messages"] >= MESSAGES - MESSAGES // 10000  # the …9999 are refused
