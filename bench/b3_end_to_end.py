@@ -2,13 +2,16 @@
 limit) to the simulator in its own process, receipts stored.
 
 Figure: messages per second from the first accept to the last receipt stored, on SQLite and on
-PostgreSQL (when HIRONDELLE_BENCH_POSTGRES_URL is set, or a local server answers). Reference,
+PostgreSQL (when HIRONDELLE_BENCH_POSTGRES_URL is set, or a local server answers), as one
+`serve` process and, on PostgreSQL, as `web` + `worker` (`--mode web+worker`), with each role's
+CPU-seconds per 1,000 messages. Reference,
 measured in the same run: a plain asyncio SMPP client (our SmppSession, no store) submitting the
 same number of messages to the same simulator with the same window — the practical ceiling.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -19,6 +22,7 @@ import time
 import sqlalchemy as sa
 from harness import (
     base_env,
+    cpu_seconds,
     create_account,
     form_request,
     http_load,
@@ -26,6 +30,7 @@ from harness import (
     server,
     simulator_process,
     workdir,
+    worker,
 )
 
 from hirondelle.smpp.errors import SubmitError
@@ -43,60 +48,88 @@ def feed(call: int) -> str:
     return json.dumps({"DATA": {"MESSAGE": "Hello", "SMS": [{"MOBILEPHONE": n} for n in numbers]}})
 
 
-def final_messages(url: str) -> int:
+def final_messages(url: str, login: str) -> int:
+    """The messages of `login` (this run's account: the database may hold earlier runs) that
+    reached a final status."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             return int(
-                conn.exec_driver_sql("SELECT count(*) FROM messages WHERE state = 'final'").scalar()
+                conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM messages JOIN accounts ON accounts.id = account_id"
+                        " WHERE state = 'final' AND login = :login"
+                    ),
+                    {"login": login},
+                ).scalar()
                 or 0
             )
     finally:
         engine.dispose()
 
 
-def end_to_end(database_url: str | None, label: str) -> dict[str, object]:
-    with workdir() as cwd, simulator_process() as sim_port:
+def end_to_end(
+    database_url: str | None,
+    label: str,
+    *,
+    mode: str = "serve",
+    binds: int = 1,
+    bind_tps: float = 0,
+    messages: int = MESSAGES,
+) -> dict[str, object]:
+    """`mode` "serve" (one process) or "web+worker" (PostgreSQL: `hirondelle web` and
+    `hirondelle worker`, each its own process). CPU-seconds per 1,000 messages of each role
+    come from /proc/<pid>/stat, from the first accept to the last receipt stored."""
+    sim_options = ("--bind-tps", str(bind_tps)) if bind_tps else ()
+    with workdir() as cwd, simulator_process(0.0, *sim_options) as sim_port:
         env = base_env(cwd, database_url)
         url = env["HIRONDELLE_DATABASE_URL"]
         (cwd / "hirondelle.toml").write_text(
             f'[[connectors]]\nname = "sim"\nhost = "127.0.0.1"\nport = {sim_port}\n'
-            f'system_id = "bench"\nwindow = {WINDOW}\n'
+            f'system_id = "bench"\nwindow = {WINDOW}\nbinds = {binds}\n'
         )
         subprocess.run(
             [os.sys.executable, "-m", "hirondelle.cli", "db", "upgrade"],  # type: ignore[attr-defined]
             env=env, cwd=cwd, check=True, capture_output=True,
         )  # fmt: skip
-        key = create_account(env, cwd, f"bench{int(time.time())}", credits=MESSAGES * 15)
-        login = json.loads(
-            subprocess.run(
-                [os.sys.executable, "-m", "hirondelle.cli", "accounts", "list", "--json"],  # type: ignore[attr-defined]
-                env=env, cwd=cwd, check=True, capture_output=True, text=True,
-            ).stdout
-        )[-1]["login"]  # fmt: skip
-        with server(env, cwd) as srv:
+        login = f"bench{int(time.time())}"
+        key = create_account(env, cwd, login, credits=messages * 15)
+        with contextlib.ExitStack() as stack:
+            roles: dict[str, int] = {}
+            if mode == "web+worker":
+                roles["worker"] = stack.enter_context(worker(env, cwd)).pid
+                srv = stack.enter_context(server(env, cwd, command="web"))
+                roles["web"] = srv.pid
+            else:
+                srv = stack.enter_context(server(env, cwd))
+                roles["serve"] = srv.pid
             requests = [
                 form_request(
                     srv.base_url,
                     "/http/9.0/sendSms",
                     {"login": login, "apiKey": key, "smsData": feed(call)},
                 )
-                for call in range(MESSAGES // PER_CALL)
+                for call in range(messages // PER_CALL)
             ]
+            cpu_before = {role: cpu_seconds(pid) for role, pid in roles.items()}
             started = time.perf_counter()
             accepted = asyncio.run(http_load(srv.base_url, requests, 4))
             accept_seconds = time.perf_counter() - started
-            while final_messages(url) < MESSAGES:
+            while final_messages(url, login) < messages:
                 time.sleep(0.2)
-                if time.perf_counter() - started > 600:
-                    raise RuntimeError("B3 did not finish in 10 minutes")
+                if time.perf_counter() - started > 900:
+                    raise RuntimeError("B3 did not finish in 15 minutes")
             seconds = time.perf_counter() - started
-    return {
-        f"{label}_messages_per_s": round(MESSAGES / seconds),
+            cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in roles.items()}
+    figures: dict[str, object] = {
+        f"{label}_messages_per_s": round(messages / seconds),
         f"{label}_seconds": round(seconds, 1),
         f"{label}_accept_seconds": round(accept_seconds, 1),
         f"{label}_accept_calls": accepted.requests,
     }
+    for role, used in cpu.items():
+        figures[f"{label}_{role}_cpu_s_per_1000"] = round(used / (messages / 1000), 3)
+    return figures
 
 
 async def bare_client(port: int) -> float:
@@ -133,19 +166,33 @@ def postgres_url() -> str | None:
     return "postgresql+psycopg://postgres@127.0.0.1:5432/hirondelle_bench"
 
 
-def main() -> dict[str, object]:
+def main(modes: tuple[str, ...] = ("serve", "web+worker")) -> dict[str, object]:
     figures: dict[str, object] = {"messages": MESSAGES, "window": WINDOW}
     with simulator_process() as port:
         figures["reference_bare_smpp_client_per_s"] = round(asyncio.run(bare_client(port)))
-    figures.update(end_to_end(None, "sqlite"))
+    if "serve" in modes:
+        figures.update(end_to_end(None, "sqlite"))
     pg = postgres_url()
     if pg is None:
         figures["postgresql"] = "skipped: no PostgreSQL server answered"
     else:
-        figures.update(end_to_end(pg, "postgresql"))
+        if "serve" in modes:
+            figures.update(end_to_end(pg, "postgresql"))
+        if "web+worker" in modes:
+            pg = postgres_url()  # a fresh database
+            assert pg is not None
+            figures.update(end_to_end(pg, "postgresql_web_worker", mode="web+worker"))
     figures["target"] = ">= 5000 messages/s sustained on SQLite"
     return report("B3 end to end", figures)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--mode",
+        choices=["serve", "web+worker", "all"],
+        default="all",
+        help="serve: one process (SQLite and PostgreSQL); web+worker: two (PostgreSQL)",
+    )
+    chosen = parser.parse_args().mode
+    main(("serve", "web+worker") if chosen == "all" else (chosen,))

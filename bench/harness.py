@@ -36,6 +36,15 @@ class Server:
         return self.process.pid
 
 
+def stop(process: subprocess.Popen[str], signum: int, timeout: float) -> None:
+    """Ask a child process to stop with `signum`; kill it if it has not within `timeout`."""
+    process.send_signal(signum)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     return f"{platform.machine()}, {cpus} cores, Python {platform.python_version()}"
@@ -74,17 +83,23 @@ def workdir() -> Iterator[Path]:
         yield Path(name)
 
 
-@contextmanager
-def server(env: dict[str, str], cwd: Path, *args: str) -> Iterator[Server]:
-    """`hirondelle serve --port 0` in a child process, stopped with SIGTERM at the end."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hirondelle.cli", "serve", "--port", "0", *args],
+def hirondelle(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`hirondelle ARGS` in a child process, its stdout read by the caller."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hirondelle.cli", *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+@contextmanager
+def server(env: dict[str, str], cwd: Path, *args: str, command: str = "serve") -> Iterator[Server]:
+    """`hirondelle serve --port 0` (or `web`) in a child process, stopped with SIGTERM at the
+    end."""
+    process = hirondelle(env, cwd, command, "--port", "0", *args)
     assert process.stdout is not None
     deadline = time.monotonic() + 60
     base_url = ""
@@ -99,15 +114,40 @@ def server(env: dict[str, str], cwd: Path, *args: str) -> Iterator[Server]:
     try:
         yield Server(process, base_url, cwd, env)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, signal.SIGTERM, 30)
 
 
 @contextmanager
-def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
+def worker(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
+    """`hirondelle worker` in a child process, stopped with SIGTERM at the end."""
+    process = hirondelle(env, cwd, "worker")
+    assert process.stdout is not None
+    if "started" not in process.stdout.readline():
+        process.kill()
+        raise RuntimeError("the worker did not start")
+    try:
+        yield process
+    finally:
+        stop(process, signal.SIGTERM, 30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children alive now (`web --processes N`), from
+    /proc/<pid>/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        pids.extend(int(child) for child in children)
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+@contextmanager
+def simulator_process(receipt_delay: float = 0.0, *options: str) -> Iterator[int]:
     """`hirondelle smsc-sim --port 0` in its own process; yields its port."""
     process = subprocess.Popen(
         [
@@ -119,6 +159,7 @@ def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
             "0",
             "--receipt-delay",
             str(receipt_delay),
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -129,11 +170,7 @@ def simulator_process(receipt_delay: float = 0.0) -> Iterator[int]:
     try:
         yield int(line.rsplit(":", 1)[-1])
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, signal.SIGINT, 10)
 
 
 def rss_mb(pid: int) -> float:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -18,6 +19,14 @@ from types import TracebackType
 WELCOME_CURL = re.compile(
     r"curl '(?P<base>https?://[^/']+)/http/9\.0/getInfo\?login=(?P<login>[^&]+)&apiKey=(?P<key>[^']+)'"
 )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Poll `predicate` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
 
 
 class Running:

@@ -199,6 +199,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
+        "claim_lease",
+        30.0,
+        "Seconds a dispatcher's claim on a message lasts unless renewed (every third of it): "
+        "the claims of a worker that died come back to the others after at most this long.",
+    ),
+    Setting(
         "readiness_grace",
         30.0,
         "Seconds after start-up before /readyz requires a bound SMPP connector: after them it "
@@ -291,6 +297,7 @@ class ConnectorConfig(BaseModel):
     bind_mode: str = "transceiver"
     tps: float = 0
     window: int = 10
+    binds: int = Field(default=1, ge=1, le=64)
     encoding: str = "gsm7"
     concatenation: str = "udh8"
     validity_format: ValidityFormat = "relative"
@@ -357,6 +364,7 @@ class Settings(BaseSettings):
     simulator_receipt_delay: float = 1.0
     receipt_retention_hours: float = Field(default=72.0, gt=0)
     workers: bool = True
+    claim_lease: float = Field(default=30.0, ge=3)
     readiness_grace: float = Field(default=30.0, ge=0)
     metrics_token: str = ""
     message_validity_hours: float = Field(default=48.0, gt=0)

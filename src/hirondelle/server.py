@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gc
 import os
 import signal
 import socket
 import sys
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from types import FrameType
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -94,15 +100,22 @@ def uvicorn_config(ctx: Context) -> uvicorn.Config:
     )
 
 
-async def serve(settings: Settings) -> None:
-    sock = listen(settings.host, settings.port)
+async def serve(settings: Settings, sock: socket.socket | None = None) -> None:
+    """Serve HTTP (and, when `settings.workers`, the worker role) until SIGTERM or SIGINT.
+
+    `sock`: a listening socket shared with other processes (`hirondelle web --processes N`,
+    whose parent has already created the demo account and printed the welcome text).
+    """
+    shared = sock is not None
+    if sock is None:
+        sock = listen(settings.host, settings.port)
     try:
         ctx = open_context(settings)
     except BaseException:
         sock.close()
         raise
     try:
-        demo = await ensure_demo_account(ctx)
+        demo = None if shared else await ensure_demo_account(ctx)
         server = uvicorn.Server(uvicorn_config(ctx))  # SIGINT and SIGTERM: a clean shutdown
         # ...then re-raises the signal. SIGTERM's default action would kill the process before
         # ctx.close() below, with status -15: the shutdown is complete, so let that one go.
@@ -113,24 +126,171 @@ async def serve(settings: Settings) -> None:
                 await task
                 return
             await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        scheme = "https" if settings.tls_cert and settings.tls_key else "http"
-        base_url = settings.public_url.rstrip("/") or f"{scheme}://{settings.host}:{port}"
-        print_welcome(base_url, demo)
+        if not shared:
+            print_welcome(base_url_of(settings, sock), demo)
         await task
     finally:
         ctx.close()
         sock.close()
 
 
-def run_server(settings: Settings) -> None:
-    """Run on uvloop with httptools: measured (bench/b2_small_sends.py) several times faster
-    than the default asyncio loop with h11 for small requests."""
-    logs.configure(settings.log_format)
+def base_url_of(settings: Settings, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    scheme = "https" if settings.tls_cert and settings.tls_key else "http"
+    return settings.public_url.rstrip("/") or f"{scheme}://{settings.host}:{port}"
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop (with httptools for HTTP): measured (bench/b2_small_sends.py) several times
+    faster than the default asyncio loop with h11 for small requests."""
     # A 2,000-recipient feed is tens of thousands of short-lived objects: with CPython's default
     # thresholds the collector ran every few hundred allocations and a full collection took
     # 50 ms in the middle of requests. Freeze what start-up made and collect less often.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(settings))
+        runner.run(main)
+
+
+def run_server(settings: Settings) -> None:
+    """`hirondelle serve`, and `hirondelle web` (with `settings.workers` off)."""
+    logs.configure(settings.log_format)
+    run_loop(serve(settings))
+
+
+def run_web_processes(settings: Settings, processes: int) -> None:
+    """`hirondelle web --processes N`: N processes accepting on one listening socket, under a
+    parent that supervises them (`Supervisor`)."""
+    logs.configure(settings.log_format)
+    sock = listen(settings.host, settings.port)
+    try:
+        # Migrations and the demo account once, here: not raced by N processes.
+        ctx = open_context(settings)
+        try:
+            demo = asyncio.run(ensure_demo_account(ctx))
+        finally:
+            ctx.close()
+    except BaseException:
+        sock.close()
+        raise
+    supervisor = Supervisor(processes, lambda: run_loop(serve(settings, sock)))
+    supervisor.start()
+    print_welcome(base_url_of(settings, sock), demo)
+    sys.stdout.write(f"{processes} web processes: {', '.join(map(str, supervisor.pids))}\n")
+    sys.stdout.flush()
+    code = supervisor.wait()
+    sock.close()
+    if code:
+        raise SystemExit(code)
+
+
+async def work(settings: Settings) -> None:
+    """`hirondelle worker`: the worker role alone, until SIGTERM or SIGINT."""
+    from hirondelle.workers import Workers
+
+    ctx = open_context(settings)
+    try:
+        workers = Workers(ctx)
+        await workers.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        sys.stdout.write(f"Hirondelle worker {os.getpid()} started\n")
+        sys.stdout.flush()
+        try:
+            await stop.wait()
+        finally:
+            await workers.stop()
+    finally:
+        ctx.close()
+
+
+def run_worker(settings: Settings) -> None:
+    logs.configure(settings.log_format)
+    run_loop(work(settings))
+
+
+# -- `hirondelle web --processes N` -----------------------------------------------------------
+
+#: Seconds a process must live for its death to be restarted rather than fatal.
+EARLY_DEATH = 5.0
+RESTART_DELAY = 1.0
+
+
+class Supervisor:
+    """N forked processes accepting on one listening socket.
+
+    The parent binds the socket (so a port in use fails at once, with one readable line), forks the
+    N processes, which all accept on it (the kernel hands each connection to one of them), then only
+    supervises: SIGTERM or SIGINT is forwarded to every process as SIGTERM (each finishes its
+    requests and exits), and a process that dies is started again after a second. A process that
+    exits with an error within its first seconds has a configuration or store problem, not bad
+    luck: then the parent stops the others and exits with an error instead of restarting in a
+    loop (one killed by a signal is started again).
+    """
+
+    def __init__(self, count: int, target: Callable[[], None]) -> None:
+        self.count = count
+        self.target = target
+        self.started: dict[int, float] = {}  # pid -> monotonic start time
+        self.stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        return sorted(self.started)
+
+    def start(self) -> None:
+        for _ in range(self.count):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the parent's code
+            code = 0
+            try:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(signum, signal.SIG_DFL)
+                self.target()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        self.started[pid] = time.monotonic()
+
+    def _forward(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def wait(self) -> int:
+        """Supervise until every process has ended after a signal; the exit code to use."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._forward)
+        failed = 0
+        while self.started:
+            pid, status = os.wait()
+            started = self.started.pop(pid, None)
+            if started is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if self.stopping:
+                continue
+            if time.monotonic() - started < EARLY_DEATH and code > 0:  # not killed: failed
+                log.error("a web process failed at start: stopping", pid=pid, status=code)
+                failed = 1
+                self._forward(signal.SIGTERM, None)
+                continue
+            log.warning("a web process ended: starting another", pid=pid, status=code)
+            time.sleep(RESTART_DELAY)
+            if not self.stopping:
+                self._spawn()
+        return failed

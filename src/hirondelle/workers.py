@@ -1,4 +1,13 @@
-"""The background workers of `hirondelle serve`: SMPP connectors and the dispatcher.
+"""The worker role: what runs beside HTTP in `hirondelle serve`, alone in `hirondelle worker`.
+
+`Workers.start` starts, in order:
+
+1. the SMPP connectors this process owns: all of them on SQLite (one process); on PostgreSQL
+   those whose advisory lock it holds (dispatch/ownership.py), looked for every 2 seconds, so
+   any number of workers share the connectors and a dead one's are taken over;
+2. the dispatcher, routing only to those connectors and claiming only the numbers they serve;
+3. the webhook sender and the email sender;
+4. (place for the SMPP server for customers, when it comes: a role part like the others.)
 
 With no connector configured, an SMSC simulator runs in-process and one connector points at it,
 so a fresh install shows the whole life of a message (DESIGN.md §1).
@@ -12,17 +21,20 @@ import logging
 import os
 import socket
 import time
+from datetime import timedelta
 
 from hirondelle.config import ConnectorConfig
 from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import Dispatcher
-from hirondelle.dispatch.routing import Route, Router
+from hirondelle.dispatch.ownership import ConnectorOwnership
+from hirondelle.dispatch.routing import Route, Router, owned_numbers
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
 from hirondelle.services.operator import ConnectorStatus, save_connectors
 from hirondelle.smpp.simulator import SmscSimulator
 from hirondelle.smppserver.server import SmppServer, start_smpp_server
+from hirondelle.store.locks import LockConnection
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +49,12 @@ class Workers:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.simulator: SmscSimulator | None = None
+        self.configs: dict[str, ConnectorConfig] = {}
+        self.routes: list[Route] = []
+        #: the connectors this process owns and runs, by name
         self.connectors: dict[str, Connector] = {}
+        self.ownership: ConnectorOwnership | None = None
+        self._ownership_task: asyncio.Task[None] | None = None
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
         self.webhooks: WebhookWorker | None = None
@@ -50,7 +67,10 @@ class Workers:
         self._status_task: asyncio.Task[None] | None = None
 
     def connectors_ready(self) -> bool:
-        """True once a connector is bound, and during the start-up grace (readiness_grace)."""
+        """True once a connector is bound, during the start-up grace (readiness_grace), and
+        for a worker that owns no connector (another one does: this one stands by)."""
+        if self.ownership is not None and not self.connectors:
+            return True
         if any(connector.bound for connector in self.connectors.values()):
             return True
         return time.monotonic() - self.started_at < self.ctx.settings.readiness_grace
@@ -61,28 +81,24 @@ class Workers:
 
     async def start(self) -> None:
         self.started_at = time.monotonic()
-        configs = list(self.ctx.settings.connectors)
-        if not configs:
-            self.simulator = SmscSimulator(receipt_delay=self.ctx.settings.simulator_receipt_delay)
-            port = await self.simulator.start("127.0.0.1", 0)
-            configs = [
-                ConnectorConfig(
-                    name=SIMULATOR_CONNECTOR,
-                    host="127.0.0.1",
-                    port=port,
-                    system_id="hirondelle",
-                    window=100,
-                )
-            ]
-        for config in configs:
-            connector = Connector.from_config(self.ctx, config)
-            self.connectors[config.name] = connector
-            await connector.start()
-        router = Router([Route(c.name, tuple(c.prefixes)) for c in configs])
-        self.dispatcher = Dispatcher(self.ctx, self.connectors, router)
-        recovered = await self.dispatcher.recover()
-        if recovered:
-            log.warning("took back %d messages claimed by a previous process", recovered)
+        configs = await self._connector_configs()
+        self.configs = {config.name: config for config in configs}
+        self.routes = [Route(c.name, tuple(c.prefixes)) for c in configs]
+        lease = timedelta(seconds=self.ctx.settings.claim_lease)
+        self.dispatcher = Dispatcher(self.ctx, {}, Router(self.routes), lease=lease)
+        if self.ctx.store.is_sqlite:  # one process: every connector is ours
+            for name in self.configs:
+                await self._acquire(name)
+            recovered = await self.dispatcher.recover()
+            if recovered:
+                log.warning("took back %d messages claimed by a previous process", recovered)
+        else:  # any number of workers: a connector is the one holding its lock's
+            locks = LockConnection(self.ctx.store.engine.url)
+            self.ownership = ConnectorOwnership(
+                list(self.configs), locks, self._acquire, self._lose
+            )
+            await self.ownership.poll()
+            self._ownership_task = asyncio.create_task(self.ownership.run())
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
         self.webhooks = WebhookWorker.start(self.ctx)
         self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
@@ -100,9 +116,51 @@ class Workers:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._status_stop.wait(), STATUS_INTERVAL)
 
+    async def _connector_configs(self) -> list[ConnectorConfig]:
+        configs = list(self.ctx.settings.connectors)
+        if configs:
+            return configs
+        self.simulator = SmscSimulator(receipt_delay=self.ctx.settings.simulator_receipt_delay)
+        port = await self.simulator.start("127.0.0.1", 0)
+        return [
+            ConnectorConfig(
+                name=SIMULATOR_CONNECTOR,
+                host="127.0.0.1",
+                port=port,
+                system_id="hirondelle",
+                window=100,
+            )
+        ]
+
+    async def _acquire(self, name: str) -> None:
+        """This process owns connector `name` from now on: bind it and route to it."""
+        connector = Connector.from_config(self.ctx, self.configs[name])
+        self.connectors[name] = connector
+        await connector.start()
+        assert self.dispatcher is not None
+        self.dispatcher.add_connector(connector)
+        self._refilter()
+
+    async def _lose(self, name: str) -> None:
+        """Connector `name` is no longer ours: stop routing to it, then unbind."""
+        connector = self.connectors.pop(name, None)
+        if self.dispatcher is not None:
+            self.dispatcher.remove_connector(name)
+            self._refilter()
+        if connector is not None:
+            await connector.close()
+
+    def _refilter(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.numbers = owned_numbers(self.routes, set(self.connectors))
+
     async def stop(self) -> None:
         if self.smpp_server is not None:  # first: no new submit while the rest stops
             await self.smpp_server.close()
+        if self.ownership is not None:
+            self.ownership.stop()
+        if self._ownership_task is not None:
+            await _finish("the connector ownership", self._ownership_task)
         self._email_stop.set()
         self._status_stop.set()
         if self._status_task is not None:
@@ -115,29 +173,36 @@ class Workers:
             self.dispatcher.stop()
         if self._dispatch_task is not None:
             await _finish("the dispatcher", self._dispatch_task)
-        for connector in self.connectors.values():
-            await connector.close()
+        if self.ownership is not None:
+            await self.ownership.release()  # unbinds, then drops the locks
+        for name in list(self.connectors):
+            await self._lose(name)
         if self.simulator is not None:
             await self.simulator.close()
 
 
 def _status(connector: Connector) -> ConnectorStatus:
-    session = connector.session
-    stats = session.stats
-    error = session.last_error
+    """The connector's state, summed over its binds (the last error of the first bind that has
+    one)."""
+    sessions = connector.sessions
+    errors = [s.last_error for s in sessions if s.last_error is not None]
+
+    def total(field: str) -> int:
+        return sum(int(getattr(s.stats, field)) for s in sessions)
+
     return ConnectorStatus(
         name=connector.name,
-        bound=session.bound,
-        window=session.config.window,
-        in_flight=sum(len(link.pending) for link in session.links),
-        tps=session.config.tps or 0.0,
-        submitted=stats.submitted,
-        acknowledged=stats.acknowledged,
-        rejected=stats.rejected,
-        throttled=stats.throttled,
-        timeouts=stats.timeouts,
-        receipts=stats.receipts,
-        last_error="" if error is None else f"{type(error).__name__}: {error}"[:300],
+        bound=connector.bound,
+        window=sum(s.config.window for s in sessions),
+        in_flight=sum(len(link.pending) for s in sessions for link in s.links),
+        tps=connector.session.config.tps or 0.0,
+        submitted=total("submitted"),
+        acknowledged=total("acknowledged"),
+        rejected=total("rejected"),
+        throttled=total("throttled"),
+        timeouts=total("timeouts"),
+        receipts=total("receipts"),
+        last_error=f"{type(errors[0]).__name__}: {errors[0]}"[:300] if errors else "",
     )
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from hirondelle.smpp.simulator import SmscSimulator
+from tests.processes import wait_until
 
 WINDOW = 50
 MESSAGES = 20_000
@@ -76,13 +77,6 @@ def start_server(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str],
             return server, line.rsplit(" ", 1)[-1].strip()
     server.kill()
     raise AssertionError("the server did not start")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def query(db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -4,9 +4,11 @@ so that what is tested is the SMSC side alone."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +37,7 @@ from hirondelle.smpp.pdu import (
     response_to,
 )
 from hirondelle.smpp.receipts import ReceiptStat, receipt_from_deliver_sm
-from hirondelle.smpp.simulator import SmscSimulator
+from hirondelle.smpp.simulator import SmscSimulator, write_counts
 
 pytestmark = pytest.mark.anyio
 
@@ -270,3 +272,16 @@ async def test_history_default_is_bounded() -> None:
     records = SmscSimulator().records
     assert records.submits.maxlen == records.messages.maxlen == records.acknowledged.maxlen
     assert records.submits.maxlen is not None and 100 <= records.submits.maxlen <= 100_000
+
+
+async def test_a_message_received_again_is_counted_as_a_duplicate(tmp_path: Path) -> None:
+    async with simulator() as sim:
+        esme = await connect(sim)
+        for text in (b"once", b"twice", b"twice"):
+            resp = await esme.submit(destination_addr="33612345678", short_message=text)
+            assert resp.command_status == S.ESME_ROK
+        assert sim.records.duplicate_count == 1
+        path = tmp_path / "counts.json"
+        write_counts(sim, str(path))
+        counts = json.loads(path.read_text())
+        assert (counts["submits"], counts["messages"], counts["duplicates"]) == (3, 3, 1)

@@ -1,5 +1,5 @@
 """The `hirondelle` command: one module per command group, the shared options in `options`.
-Only `serve` starts servers; the application itself is wired in app.py."""
+Only `serve`, `web` and `worker` start servers; the application itself is wired in app.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hirondelle.cli.accounts import accounts_app
 from hirondelle.cli.admins import admins_app
 from hirondelle.cli.delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli.options import ConfigOption, DatabaseOption, fail, settings_from
+from hirondelle.cli.roles import checked, web, worker
 from hirondelle.cli.sim import sim_app, smsc_sim
-from hirondelle.config import ConfigError
 from hirondelle.store.engine import StoreUnavailable
 
 app = typer.Typer(
@@ -58,23 +58,27 @@ def serve(
 ) -> None:
     """Run everything in one process: HTTP APIs, dispatcher, SMPP, webhooks.
 
+    On PostgreSQL it is a `web` and a `worker` in one process: it binds the connectors no other
+    worker owns (docs/scale-out.md).
+
     On the first start with an empty store, a demo account is created and its login, API key
     and a ready-to-paste curl line are printed.
     """
     from hirondelle.server import PortUnavailable, run_server
 
-    settings = settings_from(
-        config, host=host, port=port, database_url=database, tls_cert=tls_cert, tls_key=tls_key
+    settings = checked(
+        settings_from(
+            config, host=host, port=port, database_url=database, tls_cert=tls_cert, tls_key=tls_key
+        )
     )
-    try:
-        for connector in settings.connectors:
-            connector.resolved_password()
-    except ConfigError as exc:
-        fail(f"invalid configuration: {exc}", 2)
     try:
         run_server(settings)
     except (PortUnavailable, StoreUnavailable) as exc:
         fail(str(exc))
+
+
+app.command()(web)
+app.command()(worker)
 
 
 @db_app.command("upgrade")

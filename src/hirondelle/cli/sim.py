@@ -28,17 +28,38 @@ def smsc_sim(
     password: Annotated[
         str | None, typer.Option(help="Accept only this password (default: any).")
     ] = None,
+    bind_tps: Annotated[
+        float, typer.Option(help="Submits answered per second per bind at most (0: no cap).")
+    ] = 0,
+    history: Annotated[
+        int, typer.Option(help="Messages remembered to count duplicates among (memory).")
+    ] = 1000,
+    stats_file: Annotated[
+        str | None,
+        typer.Option(help="Write the counts (submits, messages, duplicates…) there as JSON."),
+    ] = None,
 ) -> None:
     """Run a standalone SMSC simulator for test benches.
 
     Outcomes follow the destination's last digits: …0000 not delivered, …9999 rejected at
     submit, …8888 unknown number, …7777 throttled once then accepted, anything else delivered.
+    With --stats-file, its counts (duplicates: a destination and text received again) are
+    written every half second as JSON.
     """
     from hirondelle.smpp.simulator import run_simulator
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            run_simulator(host, port, receipt_delay, system_id=system_id, password=password)
+            run_simulator(
+                host,
+                port,
+                receipt_delay,
+                stats_file=stats_file or "",
+                system_id=system_id,
+                password=password,
+                bind_tps=bind_tps,
+                history=history,
+            )
         )
 
 

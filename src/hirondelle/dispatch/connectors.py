@@ -1,4 +1,8 @@
-"""A connector: one SMPP session to one SMSC, with the options that shape its PDUs.
+"""A connector: one SMSC, reached by `binds` SMPP sessions, with the options that shape its PDUs.
+
+Operators cap each bind's throughput, so a connector may open several (`binds = N`): each has
+its own window, and the connector's `tps` holds across all of them (one shared token bucket).
+A submit goes to the bound session with the fewest submits awaiting an answer.
 
 `Connector.submit_message` turns a claimed message into its submit_sm PDUs (cut exactly where
 the credits were counted, with the message's validity as validity_period, so that the SMSC
@@ -36,6 +40,7 @@ from hirondelle.smpp.messages import MessageOptions, build_submits, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
 from hirondelle.smpp.session import SessionConfig, SmppSession
+from hirondelle.smpp.timers import TokenBucket
 from hirondelle.smpp.times import absolute_time, relative_time
 
 log = logging.getLogger(__name__)
@@ -75,18 +80,24 @@ class Connector:
         *,
         validity: ValidityFormat = "relative",
         clock: Callable[[], float] = time.monotonic,
+        binds: int = 1,
     ) -> None:
         self.ctx = ctx
         self.name = name
         self.options = options
         self.validity = validity
         self.retry_warnings = Occasional(WARNING_INTERVAL, clock)
-        self.session = SmppSession(session_config, self.on_deliver)
+        bucket = TokenBucket(session_config.tps) if session_config.tps else None
+        self.sessions = [
+            SmppSession(session_config, self.on_deliver, bucket=bucket) for _ in range(binds)
+        ]
+        #: the first bind (the only one unless `binds` > 1)
+        self.session = self.sessions[0]
         self.receipts: Batcher[ReceiptIn] = Batcher(
             lambda batch: delivery.record_receipts(ctx, name, batch)
         )
         #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
-        self.slots = asyncio.Semaphore(session_config.window)
+        self.slots = asyncio.Semaphore(session_config.window * binds)
 
     @classmethod
     def from_config(cls, ctx: Context, config: ConnectorConfig) -> Connector:
@@ -109,17 +120,33 @@ class Connector:
             dest_ton=config.dest_ton,
             dest_npi=config.dest_npi,
         )
-        return cls(ctx, config.name, session_config, options, validity=config.validity_format)
+        return cls(
+            ctx,
+            config.name,
+            session_config,
+            options,
+            validity=config.validity_format,
+            binds=config.binds,
+        )
 
     @property
     def bound(self) -> bool:
-        return self.session.bound
+        return any(session.bound for session in self.sessions)
 
     async def start(self) -> None:
-        await self.session.start()
+        for session in self.sessions:
+            await session.start()
 
     async def close(self) -> None:
-        await self.session.close()
+        await asyncio.gather(*(session.close() for session in self.sessions))
+
+    def _pick(self) -> SmppSession:
+        """The bound session with the fewest submits in flight (the first when none is bound:
+        its submit waits for the bind, then gives the message back)."""
+        if len(self.sessions) == 1:
+            return self.session
+        bound = [session for session in self.sessions if session.bound] or self.sessions
+        return min(bound, key=lambda session: session.stats.in_flight)
 
     async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
         """Submit every part of a message; the result says what to store."""
@@ -137,9 +164,10 @@ class Connector:
             message.text, message.sender, message.phone, options, reference=message.id
         )
         smsc_ids: list[str] = []
+        session = self._pick()  # every part on one bind: some SMSCs reassemble per session
         try:
             for pdu in pdus:
-                resp = await self.session.submit(pdu)
+                resp = await session.submit(pdu)
                 smsc_ids.append(resp.message_id)
         except SubmitRejected as exc:
             return SubmitResult(message.id, "rejected", self.name, detail=str(exc)[:255])

@@ -1,16 +1,21 @@
 """The dispatcher: claim due messages in batches, submit them, store the outcomes in batches.
 
 One loop claims up to `batch_size` due messages under a lease (so a crashed dispatcher's claims
-come back), as long as fewer than `max_in_flight` are being submitted. Each claimed message is
-submitted by its own task on the best bound connector for its number (failing over to the next
-when one refuses for a temporary reason). Outcomes are gathered and written together, one
-transaction per few hundred messages, instead of one per message.
+come back; a live one renews the leases of its claims every third of it), as long as fewer than
+`max_in_flight` are being submitted. Each claimed message is submitted by its own task on the
+best bound connector for its number (failing over to the next when one refuses for a temporary
+reason). Outcomes are gathered and written together, one transaction per few hundred messages,
+instead of one per message.
 
 Messages waiting for a connector that is down stay queued: they are claimed only when at least
 one connector is bound, and given back with a short delay when none of theirs is. Whatever
 keeps a message from being submitted (throttling, no answer, no connector), it is not retried
 past its validity: every sweep fails and refunds those (`delivery.expire_messages`), bound
 connector or not.
+
+With several workers (scale-out on PostgreSQL) each dispatcher has only the connectors its
+worker owns (`add_connector`, `remove_connector`) and claims only the numbers they serve
+(`numbers`, from `routing.owned_numbers`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.routing import Router
 from hirondelle.services import delivery, dispatching
 from hirondelle.services.delivery import SubmitResult
-from hirondelle.services.dispatching import ClaimedMessage
+from hirondelle.services.dispatching import ClaimedMessage, NumberFilter
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +71,32 @@ class Dispatcher:
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_sweep = 0.0
+        self._last_renewal = 0.0
+        #: the phones this dispatcher claims (None: any); see routing.owned_numbers
+        self.numbers: NumberFilter | None = None
+
+    def add_connector(self, connector: Connector) -> None:
+        self.connectors[connector.name] = connector
+        self._slot_free.set()
+
+    def remove_connector(self, name: str) -> Connector | None:
+        """Stop routing to `name`; its submits in flight finish (or fail and are retried)."""
+        return self.connectors.pop(name, None)
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
 
     async def recover(self) -> int:
-        """Single-dispatcher start-up: take back the claims a crashed process left behind."""
+        """Single-dispatcher start-up (SQLite): take back the claims a crashed process left
+        behind. Never with several workers: their claims come back by lease only."""
         return await dispatching.release_claims_of_others(self.ctx, self.owner)
 
     async def run(self) -> None:
         """Claim and submit until `stop()`; then let the messages in flight finish."""
         while not self._stopping.is_set():
             await self._sweep()
+            await self._renew()
             room = self.max_in_flight - self.in_flight
             # Refill by whole batches: claiming one message per finished one would cost a
             # transaction each.
@@ -114,8 +132,18 @@ class Dispatcher:
             if expired:
                 log.warning("%d messages failed: not submitted within their validity", expired)
 
+    async def _renew(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if not self._tasks or now - self._last_renewal < self.lease.total_seconds() / 3:
+            return
+        self._last_renewal = now
+        try:
+            await dispatching.renew_claims(self.ctx, self.owner, self.lease)
+        except Exception:
+            log.exception("could not renew the leases of the claimed messages")
+
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
-        return await dispatching.claim_due(self.ctx, self.owner, self.lease, limit)
+        return await dispatching.claim_due(self.ctx, self.owner, self.lease, limit, self.numbers)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -45,3 +45,37 @@ class Router:
         if len(phone) >= 6 and all(len(p) <= 6 for r in self.routes for p in r.prefixes):
             self._cache[key] = result
         return result
+
+
+#: (prefix, prefixes excluded from it): numbers starting with the first and none of the others.
+PrefixFilter = tuple[str, tuple[str, ...]]
+
+
+def owned_numbers(routes: Sequence[Route], owned: set[str]) -> list[PrefixFilter] | None:
+    """The numbers whose best route is a connector of `owned`, as prefix filters for the claim;
+    None when every connector is owned (no filter), [] when none is.
+
+    A number belongs to the connector of its longest matching prefix (ties: the first in
+    configuration order), as in `Router.candidates`: a worker leaves to the owner of a more
+    specific route the numbers it serves.
+    """
+    if all(route.connector in owned for route in routes):
+        return None
+    filters: list[PrefixFilter] = []
+    for index, route in enumerate(routes):
+        if route.connector not in owned:
+            continue
+        for prefix in route.prefixes or ("",):
+            excluded: list[str] = []
+            for other_index, other in enumerate(routes):
+                if other.connector in owned:
+                    continue
+                for longer in other.prefixes or ("",):
+                    beats = len(longer) > len(prefix) or (
+                        len(longer) == len(prefix) and other_index < index
+                    )
+                    if longer.startswith(prefix) and beats:
+                        excluded.append(longer)
+            if prefix not in excluded:
+                filters.append((prefix, tuple(sorted(set(excluded)))))
+    return filters

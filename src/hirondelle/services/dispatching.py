@@ -12,12 +12,28 @@ from datetime import UTC, datetime, timedelta
 from hirondelle.context import Context
 from hirondelle.store import delivery as rows
 from hirondelle.store.delivery import ClaimedMessage as ClaimedMessage
+from hirondelle.store.delivery import NumberFilter as NumberFilter
 
 
-async def claim_due(ctx: Context, owner: str, lease: timedelta, limit: int) -> list[ClaimedMessage]:
-    """Claim up to `limit` due messages for `owner`, each for `lease`, in id order."""
+async def claim_due(
+    ctx: Context,
+    owner: str,
+    lease: timedelta,
+    limit: int,
+    numbers: NumberFilter | None = None,
+) -> list[ClaimedMessage]:
+    """Claim up to `limit` due messages for `owner`, each for `lease`, in id order; `numbers`
+    keeps only those phones (None: any)."""
     now = datetime.now(UTC)
-    return await ctx.store.write(lambda conn: rows.claim_due(conn, owner, now, lease, limit))
+    return await ctx.store.write(
+        lambda conn: rows.claim_due(conn, owner, now, lease, limit, numbers)
+    )
+
+
+async def renew_claims(ctx: Context, owner: str, lease: timedelta) -> int:
+    """Extend the leases of `owner`'s claims by `lease` from now; return how many."""
+    until = datetime.now(UTC) + lease
+    return await ctx.store.write(lambda conn: rows.renew_claims(conn, owner, until))
 
 
 async def release_claims_of_others(ctx: Context, owner: str) -> int:

@@ -388,7 +388,15 @@ class _Link:
 class SmppSession:
     """An ESME: `await start()`, `await wait_bound()`, `await submit(pdu)`, `await close()`."""
 
-    def __init__(self, config: SessionConfig, on_deliver: OnDeliver | None = None) -> None:
+    def __init__(
+        self,
+        config: SessionConfig,
+        on_deliver: OnDeliver | None = None,
+        *,
+        bucket: TokenBucket | None = None,
+    ) -> None:
+        """`bucket`: a token bucket shared with other sessions (the binds of one connector:
+        their `tps` holds across them all); by default, one of this session's own."""
         self.config = config
         self.on_deliver: OnDeliver = on_deliver or _acknowledge
         self.stats = SessionStats()
@@ -397,7 +405,7 @@ class SmppSession:
         self.links = [_Link(self, bind) for bind in _BINDS[config.bind_mode]]
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._bucket = TokenBucket(config.tps) if config.tps else None
+        self._bucket = bucket or (TokenBucket(config.tps) if config.tps else None)
         self._throttled_until = 0.0
 
     @property

@@ -22,7 +22,9 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -120,6 +122,18 @@ class SimulatorRecords:
         self.unbinds = 0
         self.enquire_links = 0
         self.max_in_flight = 0  # most submit_sm awaiting our answer on one connection
+        self.duplicate_count = 0  # whole messages whose (destination, text) came before
+
+    def counts(self) -> dict[str, int]:
+        """The exact counts (`hirondelle smsc-sim --stats-file` writes them)."""
+        return {
+            "submits": self.submit_count,
+            "messages": self.message_count,
+            "duplicates": self.duplicate_count,
+            "receipts_acknowledged": self.acknowledged_count,
+            "binds": self.binds,
+            "unbinds": self.unbinds,
+        }
 
     def duplicates(self) -> dict[tuple[str, str], int]:
         """(destination, text) received more than once, among the last `history` of them."""
@@ -133,6 +147,7 @@ class _Client:
         self.conn = Connection(Role.SMSC, window=sim.window)
         self.receiver = False
         self.sent: dict[int, _Delivery] = {}
+        self._next_answer = 0.0  # loop time of the next submit_sm_resp under `bind_tps`
         self._out = BatchedWriter(writer.transport)
 
     def write(self, pdu: Pdu) -> None:
@@ -185,7 +200,11 @@ class _Client:
                 sim.records.max_in_flight, len(self.conn.their_outstanding)
             )
             resp = sim.on_submit(pdu)
-            if sim.submit_delay:
+            if sim.bind_tps:  # this bind answers `bind_tps` submits per second at most
+                loop = asyncio.get_running_loop()
+                self._next_answer = max(loop.time(), self._next_answer) + 1 / sim.bind_tps
+                loop.call_at(self._next_answer + sim.submit_delay, self.write, resp)
+            elif sim.submit_delay:
                 sim.later(sim.submit_delay, self.write, resp)
             else:
                 self.write(resp)
@@ -239,6 +258,7 @@ class SmscSimulator:
         history: int = DEFAULT_HISTORY,
         always_throttled: tuple[str, ...] = (),
         wrap_ids: int = 0,
+        bind_tps: float = 0,
     ) -> None:
         self.system_id = system_id
         self.password = password
@@ -246,6 +266,9 @@ class SmscSimulator:
         self.resend_timeout = resend_timeout
         self.submit_delay = submit_delay  # answer each submit_sm this late (to fill windows)
         self.window = window
+        # Each bind answers this many submits per second at most (0: no cap), as operators
+        # cap each bind: a connector's throughput then grows with its binds.
+        self.bind_tps = bind_tps
         self.decimal_receipt_ids = decimal_receipt_ids  # hex ids in submit_sm_resp, decimal after
         self.records = SimulatorRecords(history)
         self.always_throttled = always_throttled  # destination endings: an SMSC never ready
@@ -374,6 +397,8 @@ class SmscSimulator:
             )
             self.records.message_count += 1
             self.records.texts.add((whole.destination, whole.text))
+            if self.records.texts[(whole.destination, whole.text)] > 1:
+                self.records.duplicate_count += 1
         if pdu.user_message_reference is not None:
             self.records.references.add(pdu.user_message_reference)
         if pdu.registered_delivery & 0x03:
@@ -418,17 +443,39 @@ class SmscSimulator:
         await asyncio.sleep(0)
 
 
+#: Seconds between two writes of the stats file.
+STATS_INTERVAL = 0.5
+
+
 async def run_simulator(
-    host: str = "127.0.0.1", port: int = 2775, receipt_delay: float = 1.0, **options: Any
+    host: str = "127.0.0.1",
+    port: int = 2775,
+    receipt_delay: float = 1.0,
+    stats_file: str = "",
+    **options: Any,
 ) -> None:
-    """Serve until cancelled (`hirondelle smsc-sim` calls this)."""
+    """Serve until cancelled (`hirondelle smsc-sim` calls this); with `stats_file`, write the
+    counts there every half second."""
     sim = SmscSimulator(receipt_delay=receipt_delay, **options)
     bound_port = await sim.start(host, port)
     print(f"SMSC simulator listening on {host}:{bound_port}", flush=True)
     try:
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            if stats_file:
+                write_counts(sim, stats_file)
     finally:
+        if stats_file:
+            write_counts(sim, stats_file)
         await sim.close()
+
+
+def write_counts(sim: SmscSimulator, path: str) -> None:
+    """The simulator's counts as one JSON object, replaced whole (readers never see half)."""
+    partial = f"{path}.partial"
+    with open(partial, "w") as out:
+        json.dump(sim.records.counts(), out)
+    os.replace(partial, path)
 
 
 def main(argv: list[str] | None = None) -> None:

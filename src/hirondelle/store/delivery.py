@@ -54,19 +54,50 @@ def _insert_many(conn: Connection, table: str, rows: Sequence[dict[str, object]]
 # -- claiming ------------------------------------------------------------------------------------
 
 
+#: Numbers by prefix: (prefix, prefixes excluded from it); see `claim_due`.
+NumberFilter = Sequence[tuple[str, Sequence[str]]]
+
+
+def _numbers_sql(numbers: NumberFilter | None) -> tuple[str, tuple[str, ...]]:
+    """` AND (…)` keeping the phones of `numbers` (None: every phone), and its parameters."""
+    if numbers is None:
+        return "", ()
+    terms: list[str] = []
+    params: list[str] = []
+    for prefix, excluded in numbers:
+        term = ["phone LIKE ?"] + ["phone NOT LIKE ?"] * len(excluded)
+        terms.append("(" + " AND ".join(term) + ")")
+        params.extend(f"{p}%" for p in (prefix, *excluded))
+    return f" AND ({' OR '.join(terms) or 'FALSE'})", tuple(params)
+
+
 def claim_due(
-    conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
+    conn: Connection,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    numbers: NumberFilter | None = None,
 ) -> list[ClaimedMessage]:
-    """Claim up to `limit` due messages: queued ones first, then claims whose lease ran out."""
+    """Claim up to `limit` due messages: queued ones first, then claims whose lease ran out.
+
+    `numbers` keeps only the phones a worker's connectors serve (scale-out: the others are left
+    to the workers owning their connectors); None claims any.
+    """
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    only, only_params = _numbers_sql(numbers)
     ids: list[int] = []
     for condition in (  # never one past its validity: `validity.expire_waiting` fails those
         "state = 'queued' AND due_at <= ? AND expires_at > ?",
         "state = 'claimed' AND lease_until < ? AND expires_at > ?",
     ):
         if len(ids) < limit:
-            sql = f"SELECT id FROM messages WHERE {condition} ORDER BY due_at, id LIMIT ?" + lock
-            found = conn.exec_driver_sql(driver_sql(conn, sql), (now, now, limit - len(ids)))
+            sql = (
+                f"SELECT id FROM messages WHERE {condition}{only} ORDER BY due_at, id LIMIT ?"
+                + lock
+            )
+            params = (now, now, *only_params, limit - len(ids))
+            found = conn.exec_driver_sql(driver_sql(conn, sql), params)
             ids.extend(row[0] for row in found)
     if not ids:
         return []
@@ -90,6 +121,17 @@ def release_claims_of_others(conn: Connection, owner: str) -> int:
         sa.update(messages)
         .where(messages.c.state == "claimed", messages.c.claimed_by != owner)
         .values(state="queued", lease_until=None, claimed_by=None)
+    )
+    return result.rowcount or 0
+
+
+def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> int:
+    """Extend the lease of every claim `owner` still holds: a live worker's claims never run
+    out, so only a dead one's come back (scale-out)."""
+    result = conn.execute(
+        sa.update(messages)
+        .where(messages.c.state == "claimed", messages.c.claimed_by == owner)
+        .values(lease_until=lease_until)
     )
     return result.rowcount or 0
 

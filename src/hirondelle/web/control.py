@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,7 +37,9 @@ class _Connector(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def session(self) -> _HasStats: ...
+    def sessions(self) -> Sequence[_HasStats]: ...
+    @property
+    def bound(self) -> bool: ...
 
 
 class _Simulator(Protocol):
@@ -66,7 +68,7 @@ CONNECTOR_STATS = {
     "receipts": ("delivery receipts stored and acknowledged", True),
     "replies": ("replies stored and acknowledged", True),
     "in_flight": ("submit_sm awaiting an answer", False),
-    "bound": ("1 when every link of the connector is bound", False),
+    "bound": ("1 when the connector is bound (one of its binds at least)", False),
 }
 
 
@@ -82,7 +84,10 @@ class ConnectorCollector:
             kind = CounterMetricFamily if counter else GaugeMetricFamily
             family = kind(name, help_text, labels=["connector"])
             for connector in self.workers.connectors.values():
-                family.add_metric([connector.name], float(getattr(connector.session.stats, field)))
+                value = sum(float(getattr(s.stats, field)) for s in connector.sessions)
+                if field == "bound":  # 1 when bound: by any of its binds
+                    value = float(connector.bound)
+                family.add_metric([connector.name], value)
             yield family
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hirondelle.dispatch.routing import Route, Router
+from hirondelle.dispatch.routing import Route, Router, owned_numbers
 
 
 def router(*routes: tuple[str, tuple[str, ...]]) -> Router:
@@ -73,3 +73,38 @@ def test_prefixes_longer_than_six_digits_are_never_cached() -> None:
     assert routes.candidates("33612361111") == ("fr",)
     assert routes.candidates("33612341111") == ("seven", "fr")
     assert routes._cache == {}
+
+
+def matches(phone: str, filters: list[tuple[str, tuple[str, ...]]]) -> bool:
+    """What the claim's SQL (`phone LIKE p% AND phone NOT LIKE q%…`, OR'ed) keeps."""
+    return any(
+        phone.startswith(prefix) and not any(phone.startswith(q) for q in excluded)
+        for prefix, excluded in filters
+    )
+
+
+ROUTES = [
+    Route("fr", ("33",)),
+    Route("fr-mobile", ("336", "337")),
+    Route("any", ()),
+    Route("be", ("32",)),
+    Route("fr-too", ("33",)),
+]
+PHONES = ["33612345678", "33712345678", "33123456789", "32470000000", "447700900123", "336"]
+
+
+@pytest.mark.parametrize(
+    "owned",
+    [set(), {"fr"}, {"fr-mobile"}, {"any"}, {"be", "fr-too"}, {"fr", "any"}, {"fr-too"}],
+)
+def test_owned_numbers_are_those_whose_best_route_is_owned(owned: set[str]) -> None:
+    filters = owned_numbers(ROUTES, owned)
+    assert filters is not None
+    ranked = Router(ROUTES)
+    for phone in PHONES:
+        best = ranked.candidates(phone)[0]
+        assert matches(phone, filters) == (best in owned), (phone, best)
+
+
+def test_owning_every_connector_needs_no_filter() -> None:
+    assert owned_numbers(ROUTES, {route.connector for route in ROUTES}) is None

@@ -192,3 +192,33 @@ async def test_lock_connector_holds_until_the_transaction_ends(
                 assert second.execute(probe, {"name": "smpp:other"}).scalar() is True
         with second.begin():
             assert second.execute(probe, {"name": "smpp:smsc"}).scalar() is True
+
+
+async def test_claim_due_keeps_only_the_numbers_asked_for(ctx: Context, anyio_backend: str) -> None:
+    # 0612… is 33612…; 0751… is 33751…
+    ids = await queue(ctx, await new_account(ctx), "0612000001", "0751000002", "0612000003")
+    assert len(ids) == 3
+    now = soon()
+    numbers = [("336", ("3361200000",))]  # 336… except 3361200000…: none of these
+    assert await ctx.store.write(lambda c: rows.claim_due(c, "a", now, LEASE, 9, numbers)) == []
+    numbers = [("337", ()), ("336", ("33612000003",))]
+    taken = await ctx.store.write(lambda c: rows.claim_due(c, "a", now, LEASE, 9, numbers))
+    assert [m.id for m in taken] == [ids[0], ids[1]]
+    nothing: list[tuple[str, tuple[str, ...]]] = []
+    assert await ctx.store.write(lambda c: rows.claim_due(c, "b", now, LEASE, 9, nothing)) == []
+    rest = await ctx.store.write(lambda c: rows.claim_due(c, "b", now, LEASE, 9, None))
+    assert [m.id for m in rest] == [ids[2]]
+
+
+async def test_renew_claims_extends_only_the_owners_leases(
+    ctx: Context, anyio_backend: str
+) -> None:
+    ids = await queue(ctx, await new_account(ctx), *NUMBERS[:2])
+    now = soon()
+    await ctx.store.write(lambda conn: rows.claim_due(conn, "alive", now, LEASE, 1))
+    await ctx.store.write(lambda conn: rows.claim_due(conn, "dead", now, LEASE, 1))
+    later = now + timedelta(hours=1)
+    assert await ctx.store.write(lambda conn: rows.renew_claims(conn, "alive", later)) == 1
+    alive, dead = [await message(ctx, i) for i in ids]
+    assert utc(alive["lease_until"]) == later
+    assert utc(dead["lease_until"]) == now + LEASE
