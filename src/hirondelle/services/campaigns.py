@@ -10,7 +10,7 @@ from hirondelle.context import Context
 from hirondelle.domain.statuses import DeleteCampaignStatus as Status
 from hirondelle.services.accounts import Account
 from hirondelle.store import campaigns as campaign_rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, traffic
 
 #: A campaign due sooner than this may already be in the dispatcher's hands: too late to delete.
 DELETE_GUARD = timedelta(seconds=30)
@@ -47,7 +47,8 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
             return Status.BAD_DATE
         if not campaign_rows.mark_campaign_deleted(conn, campaign["id"], now):
             return Status.ALREADY_DELETED  # a concurrent deletion won
-        refund = campaign_rows.cancel_queued_messages(conn, campaign["id"], now)
+        count, refund = campaign_rows.cancel_queued_messages(conn, campaign["id"], now)
+        traffic.add(conn, account.id, campaign["id"], now, cancelled=count, credits=-refund)
         if refund:  # kind `cancel`: the ledger holds at most one per campaign
             ledger.move(conn, account.id, refund, "cancel", campaign_id)
         return Status.OK

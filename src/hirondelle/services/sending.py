@@ -37,7 +37,7 @@ from hirondelle.services.planning import (
     random_ids,
 )
 from hirondelle.store import campaigns as campaign_rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, traffic
 from hirondelle.store.ledger import InsufficientCredits
 
 log = logging.getLogger(__name__)
@@ -318,6 +318,7 @@ def _store_campaign(
             for m, text in zip(plan.messages, texts, strict=True)
         ],
     )
+    traffic.add(conn, account.id, db_id, now, accepted=len(plan.messages), credits=plan.credits)
 
 
 def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:

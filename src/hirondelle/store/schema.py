@@ -197,6 +197,37 @@ messages = sa.Table(
     sa.Index("ix_messages_account_created", "account_id", "created_at"),
 )
 
+#: What the customer area counts instead of scanning messages (store/traffic.py): per campaign
+#: and per UTC hour (hours since the epoch) of the event, how many messages were accepted,
+#: submitted, came back delivered / not delivered / rejected / unknown number (receipts),
+#: were refused before any SMSC took them (rejected at submit or past their validity, refunded),
+#: or were cancelled with their campaign; the replies received; the credits spent (debits less
+#: refunds). Written in the transactions that change them, one upsert per campaign and hour.
+#: Replies that answer no campaign count under campaign_id 0 (hence no foreign key).
+traffic_counts = sa.Table(
+    "traffic_counts",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hour", sa.Integer, primary_key=True, autoincrement=False),
+    *(
+        sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+        for name in (
+            "accepted",
+            "submitted",
+            "delivered",
+            "not_delivered",
+            "rejected",
+            "unknown",
+            "refused",
+            "cancelled",
+            "replies",
+            "credits",
+        )
+    ),
+    sa.Index("ix_traffic_counts_account", "account_id", "hour"),
+)
+
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
 message_parts = sa.Table(
     "message_parts",
