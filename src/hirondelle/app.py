@@ -21,7 +21,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
-from hirondelle.web.routes import account, front
+from hirondelle.web.routes import account, campaigns, front
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -72,6 +72,16 @@ def create_app(ctx: Context) -> Starlette:
             Route("/lang", front.set_language, methods=["GET"]),
             Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/sign-out", account.sign_out, methods=["POST"]),
+            # -- webcampaigns: dashboard, campaigns (one block: other helpers add theirs) --
+            Route("/account/campaigns", campaigns.campaign_list, methods=["GET", "HEAD"]),
+            Route("/account/campaigns/{campaign_id}.csv", campaigns.campaign_csv),
+            Route("/account/campaigns/{campaign_id}", campaigns.campaign_page),
+            Route("/account/campaigns/{campaign_id}/counts", campaigns.campaign_page),
+            Route(
+                "/account/campaigns/{campaign_id}/cancel",
+                campaigns.cancel_campaign,
+                methods=["POST"],
+            ),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

@@ -193,8 +193,6 @@ messages = sa.Table(
         postgresql_where=sa.text(WAITING),
     ),
     sa.Index("ix_messages_phone", "phone", "id"),
-    # The customer area's figures of the day (services/dashboard.py) read a day of one account.
-    sa.Index("ix_messages_account_created", "account_id", "created_at"),
 )
 
 #: What the customer area counts instead of scanning messages (store/traffic.py): per campaign

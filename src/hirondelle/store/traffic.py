@@ -23,19 +23,10 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from hirondelle.store.engine import chunks, driver_sql, marks
+from hirondelle.store.schema import traffic_counts
 
-COUNTS = (
-    "accepted",
-    "submitted",
-    "delivered",
-    "not_delivered",
-    "rejected",
-    "unknown",
-    "refused",
-    "cancelled",
-    "replies",
-    "credits",
-)
+#: The counters of a row, in column order (what every read returns, by name).
+COUNTS = tuple(column.name for column in traffic_counts.columns if not column.primary_key)
 
 #: The counter of a final annex-6 status reported by a receipt.
 FINAL_COUNTER = {1: "delivered", 2: "not_delivered", 4: "rejected", 5: "unknown"}
