@@ -21,7 +21,7 @@ from hirondelle.logs import AccessLogMiddleware
 from hirondelle.web import apidocs, control
 from hirondelle.web.links import follow_short_link
 from hirondelle.web.passwords import set_password_page
-from hirondelle.web.routes import account, campaigns, front
+from hirondelle.web.routes import account, campaigns, front, send
 from hirondelle.web.slashes import SlashRedirect
 from hirondelle.workers import Workers
 
@@ -72,7 +72,9 @@ def create_app(ctx: Context) -> Starlette:
             Route("/lang", front.set_language, methods=["GET"]),
             Route("/account/", account.account_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/sign-out", account.sign_out, methods=["POST"]),
-            # -- webcampaigns: dashboard, campaigns (one block: other helpers add theirs) --
+            # -- webcampaigns: send, campaigns (one block: other helpers add theirs) --
+            Route("/account/send", send.send_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/send/confirm", send.confirm_send, methods=["POST"]),
             Route("/account/campaigns", campaigns.campaign_list, methods=["GET", "HEAD"]),
             Route("/account/campaigns/{campaign_id}.csv", campaigns.campaign_csv),
             Route("/account/campaigns/{campaign_id}", campaigns.campaign_page),

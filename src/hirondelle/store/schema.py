@@ -226,6 +226,20 @@ traffic_counts = sa.Table(
     sa.Index("ix_traffic_counts_account", "account_id", "hour"),
 )
 
+#: Recipients imported in the customer area's send page (services/web_sending.py), kept between
+#: the preview and the confirmation: `payload` is the order as JSON. Its `token` is the form's
+#: nonce, and the send's idempotency key. Drafts older than a day are deleted at the next import.
+send_drafts = sa.Table(
+    "send_drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_send_drafts_account", "account_id", "created_at"),
+)
+
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
 message_parts = sa.Table(
     "message_parts",
