@@ -181,3 +181,18 @@ def test_signed_out_the_pages_go_to_the_sign_in_form(client: TestClient, ctx: Co
         assert client.get(url, follow_redirects=False).status_code == 303
     rows = ctx.store.read_sync(lambda conn: conn.execute(sa.select(messages)).all())
     assert rows == []
+
+
+def test_the_pages_in_french(client: TestClient, ctx: Context, alice: Creds) -> None:
+    public_id = campaign(client, alice, "Soldes")
+    deliver_all(ctx)
+    client.cookies.set("lang", "fr")
+    for url, words in (
+        ("/account/", "Taux de remise"),
+        ("/account/campaigns", "Rechercher"),
+        (f"/account/campaigns/{public_id}", "Exporter les messages (CSV)"),
+        ("/account/send", "Envoyer des SMS"),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and words in page.text, url
+        assert "<script>" not in page.text and "style=" not in page.text
