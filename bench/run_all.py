@@ -13,6 +13,7 @@ import b2_small_sends
 import b3_end_to_end
 import b4_footprint
 import b5_smpp_codec
+import b6_customer_area
 import b9_webhooks
 import b10_hostile_bodies
 from harness import machine
@@ -27,6 +28,7 @@ def main() -> None:
         b3_end_to_end,
         b4_footprint,
         b5_smpp_codec,
+        b6_customer_area,
         b10_hostile_bodies,
         b9_webhooks,
     )
