@@ -1,6 +1,6 @@
 """The dashboard's figures: credits, today / 7 days / 30 days, a chart per day, the latest
-campaigns. Read from the counts kept per campaign and hour (store/traffic.py): at most 30 × 24
-hour rows of the account and one index range of its campaigns, whatever the messages table holds.
+campaigns. Read from the counts kept per account and hour (store/traffic.py): at most 30 × 24
+rows of the account and one index range of its campaigns, whatever the messages table holds.
 
 A day is midnight to midnight in the account's time zone. Figures count events when they
 happened: messages accepted that day, receipts and replies received that day.

@@ -201,7 +201,8 @@ messages = sa.Table(
 #: were refused before any SMSC took them (rejected at submit or past their validity, refunded),
 #: or were cancelled with their campaign; the replies received; the credits spent (debits less
 #: refunds). Written in the transactions that change them, one upsert per campaign and hour.
-#: Replies that answer no campaign count under campaign_id 0 (hence no foreign key).
+#: Replies that answer no campaign count under campaign_id 0, and every account has its own rows
+#: under campaign_id -1, the sums of all of them (hence no foreign key).
 traffic_counts = sa.Table(
     "traffic_counts",
     metadata,
@@ -223,7 +224,6 @@ traffic_counts = sa.Table(
             "credits",
         )
     ),
-    sa.Index("ix_traffic_counts_account", "account_id", "hour"),
 )
 
 #: Recipients imported in the customer area's send page (services/web_sending.py), kept between

@@ -31,6 +31,9 @@ COUNTS = tuple(column.name for column in traffic_counts.columns if not column.pr
 #: The counter of a final annex-6 status reported by a receipt.
 FINAL_COUNTER = {1: "delivered", 2: "not_delivered", 4: "rejected", 5: "unknown"}
 WAITING, TRANSMITTED = 0, 3
+#: The campaign id of an account's own rows: the sums of all its campaigns (and of its replies
+#: to none), kept beside them so that the dashboard reads at most one row per hour.
+ACCOUNT_TOTAL = -1
 
 
 def hour_of(moment: datetime) -> int:
@@ -47,12 +50,16 @@ def _upsert_sql(names: Sequence[str], select: str) -> str:
 
 
 def add(conn: Connection, account_id: int, campaign_id: int, at: datetime, **deltas: int) -> None:
-    """Add `deltas` (counter name → amount) to one campaign's counts of `at`'s hour."""
+    """Add `deltas` (counter name → amount) to one campaign's counts of `at`'s hour, and to its
+    account's (one statement, the account's row first)."""
     names = [name for name in COUNTS if deltas.get(name)]
     if not names:
         return
-    sql = _upsert_sql(names, f"VALUES (?, ?, ?, {marks(len(names))})")
-    values = (campaign_id, account_id, hour_of(at), *(deltas[n] for n in names))
+    row = f"(?, ?, ?, {marks(len(names))})"
+    sql = _upsert_sql(names, f"VALUES {row}, {row}")
+    amounts = tuple(deltas[n] for n in names)
+    hour = hour_of(at)
+    values = (ACCOUNT_TOTAL, account_id, hour, *amounts, campaign_id, account_id, hour, *amounts)
     conn.exec_driver_sql(driver_sql(conn, sql), values)
 
 
@@ -81,8 +88,8 @@ def count_changes(
     messages were refused and their credits given back (taken off `credits`).
 
     One statement per distinct change in the batch: it reads the messages' campaign and account
-    by primary key and upserts one row per campaign, in campaign order (no deadlock between two
-    writers on PostgreSQL).
+    by primary key and upserts one row per account and one per campaign, in that order (no
+    deadlock between two writers on PostgreSQL).
     """
     groups: dict[tuple[tuple[str, int], ...], list[int]] = {}
     for message_id, old, new in changes:
@@ -96,13 +103,18 @@ def count_changes(
         if refunded:
             names.append("credits")
             amounts.append("-sum(credits)")
+        values = ", ".join(f"{amount} AS v{i}" for i, amount in enumerate(amounts))
         for chunk in chunks(ids):
+            where = f"FROM messages WHERE id IN ({marks(len(chunk))})"
             select = (
-                f"SELECT campaign_id, account_id, {hour:d}, {', '.join(amounts)} FROM messages"
-                f" WHERE id IN ({marks(len(chunk))})"
-                " GROUP BY campaign_id, account_id ORDER BY campaign_id"
+                f"SELECT c, a, {hour:d}, {', '.join(f'v{i}' for i in range(len(amounts)))} FROM"
+                f" (SELECT campaign_id AS c, account_id AS a, {values} {where}"
+                " GROUP BY campaign_id, account_id"
+                f" UNION ALL SELECT {ACCOUNT_TOTAL:d}, account_id, {values} {where}"
+                " GROUP BY account_id) AS changed WHERE true ORDER BY c, a"
             )
-            conn.exec_driver_sql(driver_sql(conn, _upsert_sql(names, select)), tuple(chunk))
+            sql = driver_sql(conn, _upsert_sql(names, select))
+            conn.exec_driver_sql(sql, (*chunk, *chunk))
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -117,13 +129,12 @@ def _as_counts(row: Sequence[object]) -> dict[str, int]:
 def account_hours(
     conn: Connection, account_id: int, since: int, until: int
 ) -> dict[int, dict[str, int]]:
-    """The account's counts per hour in [since, until) (all its campaigns summed), by
-    ix_traffic_counts_account."""
+    """The account's counts per hour in [since, until): its own rows, by the primary key."""
     sql = (
-        f"SELECT hour, {_SUMS} FROM traffic_counts"
-        " WHERE account_id = ? AND hour >= ? AND hour < ? GROUP BY hour"
+        f"SELECT hour, {', '.join(COUNTS)} FROM traffic_counts"
+        " WHERE campaign_id = ? AND account_id = ? AND hour >= ? AND hour < ?"
     )
-    rows = conn.exec_driver_sql(driver_sql(conn, sql), (account_id, since, until))
+    rows = conn.exec_driver_sql(driver_sql(conn, sql), (ACCOUNT_TOTAL, account_id, since, until))
     return {int(row[0]): _as_counts(row[1:]) for row in rows}
 
 

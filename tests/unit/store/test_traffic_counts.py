@@ -85,6 +85,16 @@ async def test_counters_match_a_recount_of_the_messages(ctx: Context) -> None:
     assert sum(kept["cancelled"] for kept, _ in found.values()) == 1
     assert sum(kept["replies"] for kept, _ in found.values()) == 1
 
+    def account_sums(conn: Connection) -> tuple[dict[str, int], dict[str, int]]:
+        hours = traffic.account_hours(conn, alice.id, 0, 10**9)
+        own = {name: sum(h[name] for h in hours.values()) for name in traffic.COUNTS}
+        sql = f"SELECT {', '.join(f'sum({n})' for n in traffic.COUNTS)} FROM traffic_counts"
+        row = conn.exec_driver_sql(sql + " WHERE campaign_id >= 0").one()
+        return own, dict(zip(traffic.COUNTS, (int(v) for v in row), strict=True))
+
+    own, campaigns_sum = await ctx.store.read(account_sums)
+    assert own == campaigns_sum  # the account's rows are the sums of its campaigns'
+
 
 async def test_credits_spent_are_debits_less_refunds(ctx: Context) -> None:
     alice = await new_account(ctx)
