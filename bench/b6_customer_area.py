@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
+from b3_end_to_end import postgres_url
 from harness import base_env, http_load, report, run_cli, server, workdir
 
 from hirondelle.store import traffic
@@ -164,25 +165,10 @@ def measure(database_url: str, label: str) -> dict[str, object]:
         return report("B6 customer area", figures)
 
 
-def postgres_url() -> str | None:
-    url = os.environ.get("HIRONDELLE_BENCH_POSTGRES_URL")
-    if url:
-        return url
-    try:
-        engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("DROP DATABASE IF EXISTS hirondelle_bench_b6 WITH (FORCE)")
-            conn.exec_driver_sql("CREATE DATABASE hirondelle_bench_b6")
-        engine.dispose()
-    except Exception:
-        return None
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/hirondelle_bench_b6"
-
-
 def main() -> list[dict[str, object]]:
     with workdir() as cwd:
         results = [measure(f"sqlite:///{cwd}/b6.db", "sqlite")]
-    url = postgres_url()
+    url = postgres_url("hirondelle_bench_b6")
     if url:
         results.append(measure(url, "postgresql"))
     return results

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.test_no_script import chromium
-from tests.processes import Running
-from tests.unit.test_server import CURL
+from tests.browser.site import served
 
 LOGIN = "carol"
 PASSWORD = "carol-secret-7"
@@ -24,19 +21,8 @@ PASSWORD = "carol-secret-7"
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chromium()
-    home = tmp_path_factory.mktemp("area")
-    env = {
-        "HIRONDELLE_DATABASE_URL": f"sqlite:///{home}/var/serve.db",
-        "HIRONDELLE_VAR_DIR": str(home / "var"),
-    }
-    with Running(["serve", "--port", "0"], cwd=home, env=env) as running:
-        url = urlsplit(running.expect(CURL.pattern)["url"])
-        args = ["accounts", "create", LOGIN, "--password", PASSWORD, "--credits", "750"]
-        code, lines = Running(args, cwd=home, env=env).finish()
-        assert code == 0, lines
-        yield f"{url.scheme}://{url.netloc}"
-        running.terminate()
+    with served(tmp_path_factory, LOGIN, PASSWORD, credits=750) as url:
+        yield url
 
 
 def test_sign_in_through_the_form_see_the_dashboard_and_sign_out(browser: Any, base: str) -> None:

@@ -11,13 +11,10 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.test_no_script import chromium
-from tests.processes import Running
-from tests.unit.test_server import CURL
+from tests.browser.site import served
 
 LOGIN, PASSWORD = "dora", "dora-secret-12"
 ROWS = 1000
@@ -25,19 +22,8 @@ ROWS = 1000
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chromium()
-    home = tmp_path_factory.mktemp("send")
-    env = {
-        "HIRONDELLE_DATABASE_URL": f"sqlite:///{home}/var/serve.db",
-        "HIRONDELLE_VAR_DIR": str(home / "var"),
-    }
-    with Running(["serve", "--port", "0"], cwd=home, env=env) as running:
-        url = urlsplit(running.expect(CURL.pattern)["url"])
-        create = ["accounts", "create", LOGIN, "--password", PASSWORD, "--credits", "100000"]
-        code, lines = Running(create, cwd=home, env=env).finish()
-        assert code == 0, lines
-        yield f"{url.scheme}://{url.netloc}"
-        running.terminate()
+    with served(tmp_path_factory, LOGIN, PASSWORD, credits=100_000) as url:
+        yield url
 
 
 def contacts_csv() -> bytes:
