@@ -162,3 +162,13 @@ def test_an_import_reads_100000_rows_and_no_more() -> None:
     too_many = iter([["phone"], *([f"06{n:08d}"] for n in range(100_001))])
     with pytest.raises(web_sending.UnreadableImport):
         web_sending.import_recipients(too_many, header=True)
+
+
+def test_an_unreadable_file_is_explained_in_the_page_s_language(
+    client: TestClient, ctx: Context, alice: None
+) -> None:
+    client.cookies.set("lang", "fr")
+    page = preview(client, files={"file": ("c.xlsx", b"PK\x03\x04 not a workbook")})
+    assert page.status_code == 400
+    assert "Le fichier n'a pas pu être lu : Ce fichier n'est pas un classeur XLSX" in page.text
+    assert rows_of(ctx, campaigns) == []
