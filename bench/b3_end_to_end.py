@@ -151,19 +151,20 @@ async def bare_client(port: int) -> float:
         return MESSAGES / (time.perf_counter() - started)
 
 
-def postgres_url() -> str | None:
+def postgres_url(database: str = "hirondelle_bench") -> str | None:
+    """HIRONDELLE_BENCH_POSTGRES_URL, else `database` created afresh on 127.0.0.1:5432."""
     url = os.environ.get("HIRONDELLE_BENCH_POSTGRES_URL")
     if url:
         return url
     try:
         engine = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("DROP DATABASE IF EXISTS hirondelle_bench WITH (FORCE)")
-            conn.exec_driver_sql("CREATE DATABASE hirondelle_bench")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {database}")
         engine.dispose()
     except Exception:
         return None
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/hirondelle_bench"
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 
 
 def main(modes: tuple[str, ...] = ("serve", "web+worker")) -> dict[str, object]:

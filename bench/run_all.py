@@ -13,6 +13,7 @@ import b2_small_sends
 import b3_end_to_end
 import b4_footprint
 import b5_smpp_codec
+import b6_customer_area
 import b7_binds
 import b8_smpp_server
 import b9_webhooks
@@ -29,6 +30,7 @@ def main() -> None:
         b3_end_to_end,
         b4_footprint,
         b5_smpp_codec,
+        b6_customer_area,
         b7_binds,
         b8_smpp_server,
         b10_hostile_bodies,

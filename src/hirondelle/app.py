@@ -26,10 +26,12 @@ from hirondelle.web.routes import (
     account,
     admin,
     api_settings,
+    campaigns,
     forgot,
     front,
     inbox,
     lists,
+    send,
     statement,
     subaccounts,
 )
@@ -111,6 +113,18 @@ def create_app(ctx: Context) -> Starlette:
             Route("/account/console", console.console_page, methods=["GET", "HEAD", "POST"]),
             Route("/account/forgot-password", forgot.forgot_password, methods=["GET", "POST"]),
             *admin.routes(),
+            # Send, campaigns.
+            Route("/account/send", send.send_page, methods=["GET", "HEAD", "POST"]),
+            Route("/account/send/confirm", send.confirm_send, methods=["POST"]),
+            Route("/account/campaigns", campaigns.campaign_list, methods=["GET", "HEAD"]),
+            Route("/account/campaigns/{campaign_id}.csv", campaigns.campaign_csv),
+            Route("/account/campaigns/{campaign_id}", campaigns.campaign_page),
+            Route("/account/campaigns/{campaign_id}/counts", campaigns.campaign_page),
+            Route(
+                "/account/campaigns/{campaign_id}/cancel",
+                campaigns.cancel_campaign,
+                methods=["POST"],
+            ),
             Mount("/static", StaticFiles(packages=[("hirondelle.web", "static")]), name="static"),
         ],
         middleware=[

@@ -21,9 +21,11 @@ from hirondelle.config import Settings
 
 TOO_LARGE = "The request body is too large"
 
-#: Paths that take feeds of many recipients or contacts: they get `max_feed_body_bytes`.
+#: Paths that take feeds of many recipients or contacts (the customer area's send form too, with
+#: its imported file): they get `max_feed_body_bytes`.
 FEED_PATHS = re.compile(
-    r"^(/http/9\.0/(sendsms|simulatecampaign|populatelist)|/sms/send/bulk)/?$", re.IGNORECASE
+    r"^(/http/9\.0/(sendsms|simulatecampaign|populatelist)|/sms/send/bulk|/account/send)/?$",
+    re.IGNORECASE,
 )
 #: The customer area's file imports (a blacklist, a contact list): the feed limit too.
 IMPORT_PATHS = re.compile(r"^/account/(blacklist/import|lists/.+)$")

@@ -168,7 +168,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_feed_body_bytes",
         16_777_216,
-        "Largest body of sendSms, simulateCampaign, populateList and the REST bulk send.",
+        "Largest body of sendSms, simulateCampaign, populateList, the REST bulk send and the"
+        " customer area's send form (its CSV or XLSX file).",
     ),
     Setting(
         "max_header_bytes",

@@ -1,4 +1,5 @@
-"""Campaigns and messages written straight into the store, for the dashboard tests."""
+"""Campaigns and messages written straight into the store, for the dashboard tests, with the
+counts the sending and receipt transactions would have kept (store/traffic.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hirondelle.context import Context
+from hirondelle.store import traffic
 from hirondelle.store.schema import accounts, campaigns, messages
 
 
@@ -56,5 +58,16 @@ def add_campaign(
                     created_at=when,
                 )
             )
+        finals = {name: statuses.count(status) for status, name in traffic.FINAL_COUNTER.items()}
+        traffic.add(
+            conn,
+            account_id,
+            campaign_id,
+            when,
+            accepted=len(statuses),
+            submitted=sum(1 for status in statuses if status),
+            credits=15 * len(statuses),
+            **finals,
+        )
 
     ctx.store.write_sync(write)

@@ -193,7 +193,13 @@ def test_the_dashboard_counts_today_and_lists_campaigns(
     sign_in(client, alice)
     page = client.get("/account/").text
     figures = dict(re.findall(r'<dd id="(\w+)">(\d+)</dd>', page))
-    assert figures == {"credits": "4321", "sent": "4", "delivered": "2", "failed": "1"}
+    assert figures == {
+        "credits": "4321",
+        "sent": "4",
+        "delivered": "2",
+        "failed": "1",
+        "replies": "0",
+    }
     assert "Soldes d&#39;hiver" in page and "Old" in page and "Bob" not in page
 
 

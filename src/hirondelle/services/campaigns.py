@@ -10,7 +10,7 @@ from hirondelle.context import Context
 from hirondelle.domain.statuses import DeleteCampaignStatus as Status
 from hirondelle.services.accounts import Account
 from hirondelle.store import campaigns as campaign_rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, traffic
 
 #: A campaign due sooner than this may already be in the dispatcher's hands: too late to delete.
 DELETE_GUARD = timedelta(seconds=30)
@@ -26,12 +26,18 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
     - BCAMPAIGNSTATUS: due and being sent (some messages not final yet).
     - CAMPALREADYSENT: due and every message handled.
     """
+    return await delete_campaign_of(ctx, account.id, campaign_id)
+
+
+async def delete_campaign_of(ctx: Context, account_id: int, campaign_id: str | None) -> str:
+    """`delete_campaign` for the account with row id `account_id` (the customer area cancels a
+    sub-account's campaign for its master with it)."""
     if not campaign_id:
         return Status.CAMPID_NOT_FOUND
     now = ctx.clock()
 
     def delete(conn: Connection) -> str:
-        campaign = campaign_rows.find_campaign(conn, account.id, campaign_id)
+        campaign = campaign_rows.find_campaign(conn, account_id, campaign_id)
         if campaign is None:
             return Status.CAMP_NOT_FOUND
         if campaign["state"] == "deleted":
@@ -47,9 +53,10 @@ async def delete_campaign(ctx: Context, account: Account, campaign_id: str | Non
             return Status.BAD_DATE
         if not campaign_rows.mark_campaign_deleted(conn, campaign["id"], now):
             return Status.ALREADY_DELETED  # a concurrent deletion won
-        refund = campaign_rows.cancel_queued_messages(conn, campaign["id"], now)
+        count, refund = campaign_rows.cancel_queued_messages(conn, campaign["id"], now)
+        traffic.add(conn, account_id, campaign["id"], now, cancelled=count, credits=-refund)
         if refund:  # kind `cancel`: the ledger holds at most one per campaign
-            ledger.move(conn, account.id, refund, "cancel", campaign_id)
+            ledger.move(conn, account_id, refund, "cancel", campaign_id)
         return Status.OK
 
     return await ctx.store.write(delete)

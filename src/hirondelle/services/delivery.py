@@ -27,7 +27,7 @@ from hirondelle.domain.smsc_ids import message_id_forms, normalize_message_id
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.notify.payloads import receipt_params
 from hirondelle.store import delivery as rows
-from hirondelle.store import ledger, smpp_deliveries, validity
+from hirondelle.store import ledger, smpp_deliveries, traffic, validity
 from hirondelle.store import receipts as receipt_rows
 from hirondelle.store import webhooks as outbox
 
@@ -54,13 +54,16 @@ def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now:
     """Store submit outcomes set-wise: a few statements per batch, not per message."""
     accepted: dict[str, list[SubmitResult]] = {}
     retry: dict[timedelta, list[int]] = {}
+    refused: list[tuple[int, int, int]] = []
     for result in results:
         if result.outcome == "accepted":
             accepted.setdefault(result.connector, []).append(result)
         elif result.outcome == "rejected":
-            _reject(conn, result, now)
+            if _reject(conn, result, now):
+                refused.append((result.message_id, 0, int(AckStatus.REJECTED)))
         else:
             retry.setdefault(result.retry_in, []).append(result.message_id)
+    traffic.count_changes(conn, refused, now, refunded=True)
     for connector, batch in sorted(accepted.items()):
         rows.lock_connector(conn, connector)
         _mark_submitted(conn, connector, batch, now)
@@ -87,6 +90,7 @@ def _mark_submitted(
                     }
                 )
     rows.insert_parts(conn, parts)
+    traffic.count_changes(conn, [(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
     rows.add_events(conn, [(m, int(AckStatus.TRANSMITTED), "submitted") for m in ours], now)
     _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now)
     # Receipts that beat their submit_sm_resp, by exact id: another form could be another's.
@@ -94,14 +98,16 @@ def _mark_submitted(
     _apply_waiting(conn, connector, early, now, other_forms=False)
 
 
-def _reject(conn: Connection, result: SubmitResult, now: datetime) -> None:
+def _reject(conn: Connection, result: SubmitResult, now: datetime) -> bool:
+    """Reject and refund a claimed message; False if it was not ours any more."""
     refund = rows.record_rejected(conn, result.message_id, result.detail, now)
     if refund is None:
-        return
+        return False
     info = rows.message_info(conn, result.message_id)
     if refund:
         ledger.move(conn, info.account_id, refund, "refund", info.sms_id)
     _queue_receipt_webhooks(conn, {info.id: AckStatus.REJECTED}, now)
+    return True
 
 
 #: The status history's detail for a message whose validity ended before it was submitted.
@@ -128,6 +134,7 @@ def apply_expiry(conn: Connection, now: datetime, limit: int) -> int:
         rows.add_events(conn, [(m.id, int(AckStatus.REJECTED), EXPIRED) for m in expired], now)
         refunds = [(m.account_id, m.credits, m.sms_id) for m in expired if m.credits]
         ledger.credit_each(conn, "refund", refunds)
+        traffic.count_changes(conn, [(m.id, 0, 4) for m in expired], now, refunded=True)
         _queue_receipt_webhooks(conn, {m.id: AckStatus.REJECTED for m in expired}, now)
     return len(expired)
 
@@ -227,6 +234,7 @@ def _apply_matches(
     current = {p.message_id: p.message_status for p in matches}
     changed = {m: s for m, s in status_of.items() if s != current[m]}
     rows.set_messages_status(conn, list(changed.items()), now)
+    traffic.count_changes(conn, [(m, current[m], s) for m, s in changed.items()], now)
     details = {p.message_id: receipt_of[p.part_id].detail for p in matches}
     rows.add_events(
         conn,

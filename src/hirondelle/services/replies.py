@@ -20,7 +20,7 @@ from hirondelle.domain.sender import answered_at, reply_address
 from hirondelle.domain.text import decode_text
 from hirondelle.notify.payloads import reply_params
 from hirondelle.store import delivery as rows
-from hirondelle.store import smpp_deliveries
+from hirondelle.store import smpp_deliveries, traffic
 from hirondelle.store import webhooks as outbox
 
 
@@ -131,6 +131,7 @@ def apply_reply(
     )
     if account_id is None:
         return reply_id
+    traffic.add(conn, account_id, info.campaign_db_id if info else 0, now, replies=1)
     for account in concerned:
         if keyword == "stop":
             rows.blacklist_add(conn, account, phone, "stop", now)

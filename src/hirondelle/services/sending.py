@@ -38,7 +38,7 @@ from hirondelle.services.planning import (
     random_ids,
 )
 from hirondelle.store import campaigns as campaign_rows
-from hirondelle.store import ledger
+from hirondelle.store import ledger, traffic
 from hirondelle.store.ledger import InsufficientCredits
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ __all__ = [
     "SmsOrder",
     "parse_recipients",
     "plan_campaign",
+    "preview",
     "send",
 ]
 
@@ -118,6 +119,8 @@ async def send(
         earlier = await _earlier_answer(ctx, account, idempotency_key, now)
         if earlier is not None:
             return earlier
+    if simulate:
+        return (await preview(ctx, account, order))[0]
     if order.list_name:
         order = await _with_list_contacts(ctx, account, order)
     # The messages/s limit (services/access.py): every recipient counts, and a refused send
@@ -143,17 +146,13 @@ async def _accept(
     # A big campaign is planned before the write, on a reader thread (off the loop and off the
     # writer); a small one inside the write, which saves a round trip to the store per request.
     planned: Plan | None = None
-    if simulate or len(order.recipients) > THREAD_PLAN_THRESHOLD:
+    if len(order.recipients) > THREAD_PLAN_THRESHOLD:
         try:
             planned = await ctx.store.read(lambda conn: _plan(conn, ctx, account, order, now))
         except SendRefused as refused:
-            if order.mail_notif and not simulate:
+            if order.mail_notif:
                 await _mail_refusal(ctx, account, refused)
             raise
-    if simulate:
-        assert planned is not None
-        balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
-        return _outcome(planned, campaign_id="", balance=balance, timezone=account.timezone)
     campaign_id = next(random_ids(1))
 
     def write(conn: Connection) -> SendOutcome:
@@ -192,6 +191,20 @@ async def _accept(
         raise
     ctx.notify_new_messages()
     return outcome
+
+
+async def preview(
+    ctx: Context, account: Account, order: SmsOrder, first: int = 0
+) -> tuple[SendOutcome, list[PlannedMessage]]:
+    """simulateCampaign: the answer a send would get, with nothing written, and the first
+    `first` messages as they would be sent (the customer area's preview). Raises SendRefused."""
+    now = ctx.clock()
+    if order.list_name:
+        order = await _with_list_contacts(ctx, account, order)
+    plan = await ctx.store.read(lambda conn: _plan(conn, ctx, account, order, now))
+    balance = await ctx.store.read(lambda conn: ledger.balance_of(conn, account.id))
+    outcome = _outcome(plan, campaign_id="", balance=balance, timezone=account.timezone)
+    return outcome, plan.messages[:first]
 
 
 def _plan(conn: Connection, ctx: Context, account: Account, order: SmsOrder, now: datetime) -> Plan:
@@ -340,6 +353,7 @@ def _store_campaign(
             for m, text in zip(plan.messages, texts, strict=True)
         ],
     )
+    traffic.add(conn, account.id, db_id, now, accepted=len(plan.messages), credits=plan.credits)
 
 
 def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:

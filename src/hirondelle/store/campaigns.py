@@ -89,8 +89,9 @@ def message_states(conn: Connection, campaign_id: int) -> dict[str, int]:
     return {state: int(count) for state, count in conn.execute(query)}
 
 
-def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) -> int:
-    """Cancel the campaign's messages still waiting; return the credits of those it cancelled.
+def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) -> tuple[int, int]:
+    """Cancel the campaign's messages still waiting; return how many it cancelled and their
+    credits.
 
     One UPDATE ... RETURNING: only rows this statement moved out of `queued` are counted, so a
     concurrent cancellation or claim can never be counted twice.
@@ -102,7 +103,8 @@ def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) ->
         .values(state="cancelled", status_at=now)
         .returning(messages.c.credits)
     )
-    return sum(int(credits) for (credits,) in cancelled)
+    credits = [int(n) for (n,) in cancelled]
+    return len(credits), sum(credits)
 
 
 def mark_campaign_deleted(conn: Connection, campaign_id: int, now: datetime) -> bool:

@@ -217,8 +217,51 @@ messages = sa.Table(
         postgresql_where=sa.text(WAITING),
     ),
     sa.Index("ix_messages_phone", "phone", "id"),
-    # The customer area's figures of the day (services/dashboard.py) read a day of one account.
-    sa.Index("ix_messages_account_created", "account_id", "created_at"),
+)
+
+#: What the customer area counts instead of scanning messages (store/traffic.py): per campaign
+#: and per UTC hour (hours since the epoch) of the event, how many messages were accepted,
+#: submitted, came back delivered / not delivered / rejected / unknown number (receipts),
+#: were refused before any SMSC took them (rejected at submit or past their validity, refunded),
+#: or were cancelled with their campaign; the replies received; the credits spent (debits less
+#: refunds). Written in the transactions that change them, one upsert per campaign and hour.
+#: Replies that answer no campaign count under campaign_id 0, and every account has its own rows
+#: under campaign_id -1, the sums of all of them (hence no foreign key).
+traffic_counts = sa.Table(
+    "traffic_counts",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hour", sa.Integer, primary_key=True, autoincrement=False),
+    *(
+        sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+        for name in (
+            "accepted",
+            "submitted",
+            "delivered",
+            "not_delivered",
+            "rejected",
+            "unknown",
+            "refused",
+            "cancelled",
+            "replies",
+            "credits",
+        )
+    ),
+)
+
+#: Recipients imported in the customer area's send page (services/web_sending.py), kept between
+#: the preview and the confirmation: `payload` is the order as JSON. Its `token` is the form's
+#: nonce, and the send's idempotency key. Drafts older than a day are deleted at the next import.
+send_drafts = sa.Table(
+    "send_drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_send_drafts_account", "account_id", "created_at"),
 )
 
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
