@@ -11,6 +11,7 @@ from hirondelle import __version__
 from hirondelle.cli.accounts import accounts_app
 from hirondelle.cli.delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli.options import ConfigOption, DatabaseOption, fail, settings_from
+from hirondelle.cli.retention import purge
 from hirondelle.cli.sim import sim_app, smsc_sim
 from hirondelle.config import ConfigError
 from hirondelle.store.engine import StoreUnavailable
@@ -30,6 +31,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(blacklist_app, name="blacklist")
 app.add_typer(replies_app, name="replies")
 app.add_typer(webhooks_app, name="webhooks")
+app.command("purge")(purge)
 app.command("smsc-sim")(smsc_sim)
 
 
