@@ -7,7 +7,8 @@ loading costs seconds, not the accept path (B1 measures that). Then a server sta
 starts in its own process, and B2 requests are sent until it ends.
 
 Figures: purge seconds and messages (and rows) per second; B2 requests per second, p99 and the
-slowest request during the purge (target: none over 1 s). SQLite by default; PostgreSQL with
+slowest request during the purge (target: none over 1 s). Reference, same run: one round of
+B2 on the same server just before the purge starts. SQLite by default; PostgreSQL with
 BENCH_B11_DATABASE=postgresql (a fresh database `hirondelle_bench_b11` on the local server, or
 HIRONDELLE_BENCH_POSTGRES_URL).
 """
@@ -32,6 +33,8 @@ from hirondelle.store.engine import create_engine
 
 MESSAGES = int(os.environ.get("BENCH_B11_MESSAGES", "1000000"))
 REPLIES = 10_000
+#: Messages per purge transaction (`hirondelle purge --batch`).
+BATCH = os.environ.get("BENCH_B11_BATCH", "500")
 #: B2 requests per round; rounds go on until the purge ends.
 ROUND = 2_000
 OLD = datetime.now(UTC) - timedelta(days=500)
@@ -153,13 +156,15 @@ def main() -> dict[str, object]:
         load_old_messages(url, account_id=1)
         load_seconds = time.perf_counter() - started
         with server(env, cwd) as srv:
+            before = sends(srv.base_url, key, 0)
+            reference = asyncio.run(http_load(srv.base_url, before, CONNECTIONS))
             purge = subprocess.Popen(
-                [sys.executable, "-m", "hirondelle.cli", "purge", "--json"],
+                [sys.executable, "-m", "hirondelle.cli", "purge", "--json", "--batch", BATCH],
                 env=env, cwd=cwd, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             rounds: list[LoadResult] = []
             while purge.poll() is None:
-                requests = sends(srv.base_url, key, len(rounds) * ROUND)
+                requests = sends(srv.base_url, key, (len(rounds) + 1) * ROUND)
                 rounds.append(asyncio.run(http_load(srv.base_url, requests, CONNECTIONS)))
             out, _ = purge.communicate()
         if purge.returncode:
@@ -175,6 +180,7 @@ def main() -> dict[str, object]:
         {
             "database": url.split(":", 1)[0],
             "load_seconds": round(load_seconds, 1),
+            "batch": int(BATCH),
             "purged_messages": done["messages"],
             "purged_rows": rows,
             "purge_seconds": round(done["seconds"], 1),
@@ -184,6 +190,9 @@ def main() -> dict[str, object]:
             "b2_requests_per_s": round(during.per_second),
             "b2_p99_ms": round(during.percentile(99), 1),
             "b2_max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+            "reference_b2_requests_per_s": round(reference.per_second),
+            "reference_b2_p99_ms": round(reference.percentile(99), 1),
+            "reference_b2_max_ms": round(max(reference.latencies) * 1000, 1),
             "target": "no request over 1 s",
         },
     )

@@ -15,6 +15,7 @@ import b4_footprint
 import b5_smpp_codec
 import b9_webhooks
 import b10_hostile_bodies
+import b11_purge
 from harness import machine
 
 
@@ -29,6 +30,7 @@ def main() -> None:
         b5_smpp_codec,
         b10_hostile_bodies,
         b9_webhooks,
+        b11_purge,
     )
     for bench in benches:
         bench.main()

@@ -10,14 +10,18 @@ deleted are kept per campaign and day (`purged_counts`) for statistics.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
 from hirondelle.store import retention as rows
+
+T = TypeVar("T")
 
 #: Messages per batch (each with its parts, events and replies): a transaction of a few ms.
 BATCH = 500
@@ -50,6 +54,8 @@ async def purge(
     """Delete what is older than the retention (`retention_days`), batch by batch."""
     before = (now or ctx.clock()) - timedelta(days=ctx.settings.retention_days)
     report = PurgeReport(before, dry_run=dry_run)
+    if not dry_run:
+        await _write(ctx, rows.poll_for_the_lock)
     last_message = await ctx.store.read(
         lambda conn: rows.last_id_before(conn, "messages", "created_at", before)
     )
@@ -59,7 +65,7 @@ async def purge(
         def one(conn: Connection, after: int = after) -> rows.Batch | None:
             return rows.purge_messages(conn, after, last_message, before, batch, dry_run=dry_run)
 
-        done = await (ctx.store.read(one) if dry_run else ctx.store.write(one))
+        done = await (ctx.store.read(one) if dry_run else _write(ctx, one))
         if done is None:
             break
         after = done.last_id
@@ -72,6 +78,28 @@ async def purge(
             progress(report)
     await _purge_replies(ctx, report, batch, progress)
     return report
+
+
+#: On SQLite, seconds the purge leaves the write lock free after each batch: longer than the
+#: longest sleep of SQLite's busy handler (100 ms), so the server's writer, waiting in it, gets
+#: the lock before the next batch.
+SQLITE_PAUSE = 0.12
+
+
+async def _write(ctx: Context, fn: Callable[[Connection], T]) -> T:
+    """`ctx.store.write(fn)`, tried again while SQLite's write lock is taken by the server,
+    then (SQLite) a pause that lets the server's writes in."""
+    while True:
+        try:
+            result = await ctx.store.write(fn)
+        except Exception as exc:
+            if not rows.lock_was_busy(exc):
+                raise
+            await asyncio.sleep(0.001)
+        else:
+            if ctx.store.is_sqlite:
+                await asyncio.sleep(SQLITE_PAUSE)
+            return result
 
 
 async def _purge_replies(
@@ -89,7 +117,7 @@ async def _purge_replies(
         def one(conn: Connection, after: int = after) -> tuple[int, int] | None:
             return rows.purge_replies(conn, after, last_reply, before, batch, dry_run=dry_run)
 
-        done = await (ctx.store.read(one) if dry_run else ctx.store.write(one))
+        done = await (ctx.store.read(one) if dry_run else _write(ctx, one))
         if done is None:
             return
         after, count = done

@@ -19,9 +19,27 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import WAITING, as_utc
+
+#: On SQLite, ms the purge's writer waits for the write lock before it tries again itself.
+SQLITE_LOCK_POLL_MS = 20
+
+
+def poll_for_the_lock(conn: Connection) -> None:
+    """On SQLite, make this process's writer give up waiting for the write lock after a few
+    ms (the purge then tries again at once): SQLite's own busy handler sleeps up to 100 ms
+    between tries and, against a server that commits back to back, almost never finds the
+    lock free. No-op on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_LOCK_POLL_MS}")
+
+
+def lock_was_busy(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's "database is locked" (the write lock was taken)."""
+    return isinstance(exc, OperationalError) and "locked" in str(exc)
 
 
 def _first_at_or_after(conn: Connection, table: str, column: str, id_: int) -> datetime | None:

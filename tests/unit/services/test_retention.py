@@ -3,6 +3,7 @@ waits to be sent stays; campaigns keep their counts (both engines)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from hirondelle.domain.statuses import AckStatus
 from hirondelle.services import delivery, retention
 from hirondelle.services.delivery import ReceiptIn
 from hirondelle.store import campaigns as campaign_rows
+from hirondelle.store import retention as store_retention
 from hirondelle.store.retention import last_id_before
 from hirondelle.store.schema import (
     message_events,
@@ -133,3 +135,37 @@ async def test_last_id_before_finds_the_cut_by_binary_search(ctx: Context) -> No
     assert (
         ctx.store.read_sync(lambda conn: last_id_before(conn, "replies", "received_at", now)) == 0
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_on_sqlite_the_purge_waits_for_a_busy_write_lock(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (here a connection) holding the write lock: the purge's batch finds it
+    busy, tries again, and goes through once the lock is free."""
+    await old_store(ctx)
+    busy: list[BaseException] = []
+    was_busy = store_retention.lock_was_busy
+
+    def counted(exc: BaseException) -> bool:
+        busy.append(exc)
+        return was_busy(exc)
+
+    monkeypatch.setattr(retention.rows, "lock_was_busy", counted)
+    await ctx.store.write(store_retention.poll_for_the_lock)  # as a purge leaves its writer
+    other = sa.create_engine(str(ctx.store.engine.url))
+    try:
+        with other.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            purging = asyncio.create_task(retention.purge(ctx))
+            deadline = asyncio.get_running_loop().time() + 10
+            while not busy:
+                assert asyncio.get_running_loop().time() < deadline, "the purge never tried"
+                await asyncio.sleep(0.01)
+            assert not purging.done()
+            conn.exec_driver_sql("COMMIT")
+            done = await asyncio.wait_for(purging, 10)
+    finally:
+        other.dispose()
+    assert done.messages == 3
+    assert all(was_busy(exc) for exc in busy)
