@@ -122,7 +122,9 @@ def mark_submitted(
         f" lease_until = NULL WHERE state = 'claimed' AND id IN ({marks(len(ids))})"
         " RETURNING id"
     )
-    return [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, now, *ids))]
+    # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
+    (rows,) = together(conn, [Sql(sql, (connector, now, *ids))])
+    return [row[0] for row in rows]
 
 
 def store_submitted(

@@ -33,18 +33,19 @@ class PartMatch:
 
 def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
     """For each of these SMSC ids on this connector, the part that holds it last."""
-    ids = list(smsc_ids)
-    found: list[PartMatch] = []
-    for chunk in chunks(ids):
-        sql = (
-            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
-            " FROM message_parts p JOIN messages m ON m.id = p.message_id"
-            " WHERE p.id IN (SELECT max(id) FROM message_parts"
-            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))}) GROUP BY smsc_id)"
-        )
-        for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
-            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6])))
-    return found
+    sql = (
+        "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
+        " FROM message_parts p JOIN messages m ON m.id = p.message_id"
+        " WHERE p.id IN (SELECT max(id) FROM message_parts"
+        " WHERE connector = ? AND smsc_id IN ({}) GROUP BY smsc_id)"
+    )
+    statements = [Sql(sql.format(marks(len(c))), (connector, *c)) for c in chunks(list(smsc_ids))]
+    # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
+    return [
+        PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]))
+        for result in together(conn, statements)
+        for row in result
+    ]
 
 
 @dataclass(frozen=True, slots=True)
