@@ -18,6 +18,7 @@ import b7_binds
 import b8_smpp_server
 import b9_webhooks
 import b10_hostile_bodies
+import b11_purge
 from harness import machine
 
 
@@ -35,6 +36,7 @@ def main() -> None:
         b8_smpp_server,
         b10_hostile_bodies,
         b9_webhooks,
+        b11_purge,
     )
     for bench in benches:
         bench.main()

@@ -198,6 +198,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Hours a delivery receipt that matches no message is kept, waiting for its message's "
         "SMSC id (the manual's 72 h).",
     ),
+    Setting(
+        "retention_days",
+        400,
+        "Days messages, their status history and replies are kept; `hirondelle purge` deletes "
+        "older ones (campaigns and their counts stay).",
+    ),
     Setting("workers", True, "Run the dispatcher and SMPP connectors inside `hirondelle serve`."),
     Setting(
         "claim_lease",
@@ -364,6 +370,7 @@ class Settings(BaseSettings):
     var_dir: str = "var"
     simulator_receipt_delay: float = 1.0
     receipt_retention_hours: float = Field(default=72.0, gt=0)
+    retention_days: int = Field(default=400, ge=1)
     workers: bool = True
     claim_lease: float = Field(default=30.0, ge=3)
     readiness_grace: float = Field(default=30.0, ge=0)

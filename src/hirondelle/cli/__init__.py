@@ -12,6 +12,7 @@ from hirondelle.cli.accounts import accounts_app
 from hirondelle.cli.admins import admins_app
 from hirondelle.cli.delivery import blacklist_app, replies_app, webhooks_app
 from hirondelle.cli.options import ConfigOption, DatabaseOption, fail, settings_from
+from hirondelle.cli.retention import purge
 from hirondelle.cli.roles import checked, web, worker
 from hirondelle.cli.sim import sim_app, smsc_sim
 from hirondelle.store.engine import StoreUnavailable
@@ -32,6 +33,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(blacklist_app, name="blacklist")
 app.add_typer(replies_app, name="replies")
 app.add_typer(webhooks_app, name="webhooks")
+app.command("purge")(purge)
 app.command("smsc-sim")(smsc_sim)
 
 

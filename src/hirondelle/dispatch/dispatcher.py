@@ -179,10 +179,13 @@ class Dispatcher:
             async with connector.slots:
                 result = await connector.submit_message(message)
                 if result.outcome != "retry":
-                    with contextlib.suppress(
-                        Exception
-                    ):  # logged by the batcher; the lease brings it back
-                        await self.results.submit(result)
+                    try:
+                        with contextlib.suppress(
+                            Exception
+                        ):  # logged by the batcher; the lease brings it back
+                            await self.results.submit(result)
+                    finally:  # its receipts may be written now
+                        connector.stored(result.smsc_ids)
                     return
         detail = result.detail if result is not None else "no bound connector"
         with contextlib.suppress(Exception):

@@ -65,7 +65,6 @@ def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now:
             retry.setdefault(result.retry_in, []).append(result.message_id)
     traffic.count_changes(conn, refused, now, refunded=True)
     for connector, batch in sorted(accepted.items()):
-        rows.lock_connector(conn, connector)
         _mark_submitted(conn, connector, batch, now)
     for delay, ids in retry.items():
         rows.retry_later(conn, ids, now + delay)
@@ -89,12 +88,10 @@ def _mark_submitted(
                         "created_at": now,
                     }
                 )
-    rows.insert_parts(conn, parts)
+    # With receipts that beat their submit_sm_resp, by exact id: another form could be another's.
+    targets, early = rows.store_submitted(conn, connector, parts, sorted(ours), now)
     traffic.count_changes(conn, [(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
-    rows.add_events(conn, [(m, int(AckStatus.TRANSMITTED), "submitted") for m in ours], now)
-    _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now)
-    # Receipts that beat their submit_sm_resp, by exact id: another form could be another's.
-    early = receipt_rows.pending_for(conn, connector, {str(p["smsc_id"]) for p in parts})
+    _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now, targets)
     _apply_waiting(conn, connector, early, now, other_forms=False)
 
 
@@ -227,25 +224,22 @@ def _apply_matches(
     status_of: dict[int, int] = {
         p.message_id: int(receipt_of[p.part_id].status) for p in matches if p.parts == 1
     }
-    rows.set_parts_status(conn, part_updates)
-    for part in matches:  # long messages: one status for all their parts
-        if part.parts > 1:
-            status_of[part.message_id] = message_status(rows.part_statuses(conn, part.message_id))
+    long = sorted({p.message_id for p in matches if p.parts > 1})
+    if long:  # long messages: one status for all their parts, read once theirs are set
+        for message_id, statuses in rows.set_parts_status(conn, part_updates, long).items():
+            status_of[message_id] = message_status(statuses)
+        part_updates = []
     current = {p.message_id: p.message_status for p in matches}
     changed = {m: s for m, s in status_of.items() if s != current[m]}
-    rows.set_messages_status(conn, list(changed.items()), now)
     traffic.count_changes(conn, [(m, current[m], s) for m, s in changed.items()], now)
     details = {p.message_id: receipt_of[p.part_id].detail for p in matches}
-    rows.add_events(
-        conn,
-        [
-            (m, s, details[m] or ACK_STATUS_TEXTS[AckStatus(s)])
-            for m, s in changed.items()
-            if s != AckStatus.TRANSMITTED
-        ],
-        now,
-    )
-    _queue_receipt_webhooks(conn, {m: AckStatus(s) for m, s in changed.items()}, now)
+    events = [
+        (m, s, details[m] or ACK_STATUS_TEXTS[AckStatus(s)])
+        for m, s in changed.items()
+        if s != AckStatus.TRANSMITTED
+    ]
+    targets = rows.store_statuses(conn, part_updates, list(changed.items()), events, now)
+    _queue_receipt_webhooks(conn, {m: AckStatus(s) for m, s in changed.items()}, now, targets)
     for message_id, status in changed.items():
         if status == AckStatus.UNKNOWN_NUMBER:
             info = rows.message_info(conn, message_id)
@@ -256,7 +250,6 @@ def apply_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
 ) -> None:
     """Apply receipts; keep those that matched no part they may change in pending_receipts."""
-    rows.lock_connector(conn, connector)
     left = [receipts[i] for i in _match_receipts(conn, connector, receipts, now)]
     receipt_rows.add_pending(
         conn,
@@ -314,7 +307,6 @@ async def resolve_stale_receipts(ctx: Context, *, limit: int = SWEEP_LIMIT) -> i
             by_connector.setdefault(pending.connector, []).append(pending)
         resolved = 0
         for connector, waiting in sorted(by_connector.items()):
-            rows.lock_connector(conn, connector)
             left = _apply_waiting(conn, connector, waiting, now, other_forms=True)
             resolved += len(waiting) - len(left)
             receipt_rows.put_off(
@@ -337,18 +329,24 @@ def message_status(part_statuses: Sequence[int]) -> int:
 
 
 def _queue_receipt_webhooks(
-    conn: Connection, statuses: dict[int, AckStatus], now: datetime
+    conn: Connection,
+    statuses: dict[int, AckStatus],
+    now: datetime,
+    targets: dict[int, rows.MessageInfo] | None = None,
 ) -> None:
     """Queue the webhook events of these status changes, and the SMPP server's receipts of the
-    final ones (for messages a submit_sm sent asking for one: `smpp_deliveries`)."""
+    final ones (for messages a submit_sm sent asking for one: `smpp_deliveries`). `targets`:
+    `rows.webhook_targets` of them, when read already."""
     finals = {m: int(s) for m, s in statuses.items() if s != AckStatus.TRANSMITTED}
     if finals:
         smpp_deliveries.queue_receipts(conn, finals, now)
     transmitted_only = set(statuses.values()) == {AckStatus.TRANSMITTED}  # a batch of submits
     if transmitted_only and not outbox.any_account_wants_all(conn):
         return
+    if targets is None:
+        targets = rows.webhook_targets(conn, list(statuses))
     events: list[outbox.NewEvent] = []
-    for message_id, info in rows.webhook_targets(conn, list(statuses)).items():
+    for message_id, info in targets.items():
         status = statuses[message_id]
         params = receipt_params(
             sms_id=info.sms_id,

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.store.engine import chunks, driver_sql, marks
-from hirondelle.store.schema import blacklist, campaigns, idempotency_keys, messages
+from hirondelle.store.schema import (
+    blacklist,
+    campaigns,
+    idempotency_keys,
+    messages,
+    purged_counts,
+)
 
 
 def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) -> set[str]:
@@ -81,12 +87,21 @@ def find_campaign(conn: Connection, account_id: int, public_id: str) -> RowMappi
 
 
 def message_states(conn: Connection, campaign_id: int) -> dict[str, int]:
+    """The campaign's messages per state, those the retention purge deleted included."""
     query = (
         sa.select(messages.c.state, sa.func.count())
         .where(messages.c.campaign_id == campaign_id)
         .group_by(messages.c.state)
     )
-    return {state: int(count) for state, count in conn.execute(query)}
+    states = {state: int(count) for state, count in conn.execute(query)}
+    purged = (
+        sa.select(purged_counts.c.state, sa.func.sum(purged_counts.c.count))
+        .where(purged_counts.c.campaign_id == campaign_id)
+        .group_by(purged_counts.c.state)
+    )
+    for state, count in conn.execute(purged):
+        states[state] = states.get(state, 0) + int(count)
+    return states
 
 
 def cancel_queued_messages(conn: Connection, campaign_id: int, now: datetime) -> tuple[int, int]:

@@ -8,22 +8,24 @@ lease ran out goes back to the pool, so the messages of a crashed dispatcher are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
-from hirondelle.store.engine import driver_sql, marks
+from hirondelle.store import receipts as receipt_rows
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
     as_utc,
     blacklist,
     campaigns,
     inbound_parts,
-    message_parts,
     messages,
     replies,
 )
@@ -43,12 +45,6 @@ class ClaimedMessage:
 
 # The statements of this module run for every message: they are written at driver level, as
 # SQLAlchemy's statement handling cost more than SQLite executing them.
-
-
-def _insert_many(conn: Connection, table: str, rows: Sequence[dict[str, object]]) -> None:
-    names = list(rows[0])
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks(len(names))})"
-    conn.exec_driver_sql(driver_sql(conn, sql), [tuple(row[n] for n in names) for row in rows])
 
 
 # -- claiming ------------------------------------------------------------------------------------
@@ -155,19 +151,6 @@ def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) 
 # -- submit results ------------------------------------------------------------------------------
 
 
-def lock_connector(conn: Connection, connector: str) -> None:
-    """Serialize, on PostgreSQL, the writes of one connector's submit results and receipts.
-
-    A receipt can race its own submit result: each in its own transaction, neither sees the
-    other's row, and the receipt would wait in pending_receipts for the stale sweep. With this
-    transaction-scoped lock one commits first and the other sees it. (SQLite has one writer.)
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"smpp:{connector}"}
-        )
-
-
 def mark_submitted(
     conn: Connection, connector: str, message_ids: Sequence[int], now: datetime
 ) -> list[int]:
@@ -181,13 +164,36 @@ def mark_submitted(
         f" lease_until = NULL WHERE state = 'claimed' AND id IN ({marks(len(ids))})"
         " RETURNING id"
     )
-    return [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, now, *ids))]
+    # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
+    (rows,) = together(conn, [Sql(sql, (connector, now, *ids))])
+    return [row[0] for row in rows]
 
 
-def insert_parts(conn: Connection, parts: Sequence[dict[str, object]]) -> None:
-    """Insert message_parts rows (message_id, part, smsc_id, connector, status, created_at)."""
+def store_submitted(
+    conn: Connection,
+    connector: str,
+    parts: Sequence[dict[str, object]],
+    message_ids: Sequence[int],
+    now: datetime,
+) -> tuple[dict[int, MessageInfo], list[Pending]]:
+    """For messages just marked submitted: insert their parts and "submitted" events, and read
+    which of them have a receipt webhook and which receipts wait for their parts' SMSC ids
+    (locked, see `receipts.pending_for`) — all in one round trip on PostgreSQL."""
+    statements: list[Sql] = []
     if parts:
-        _insert_many(conn, message_parts.name, parts)
+        names = list(parts[0])
+        sql = f"INSERT INTO message_parts ({', '.join(names)}) VALUES ({marks(len(names))})"
+        statements.append(Sql(sql, [tuple(p[n] for n in names) for p in parts], many=True))
+    events = [(m, int(AckStatus.TRANSMITTED), "submitted") for m in message_ids]
+    statements += _events_sql(events, now) + _targets_sql(message_ids)
+    targets = len(statements)
+    statements += receipt_rows.pending_for_sql(
+        conn, connector, sorted({str(p["smsc_id"]) for p in parts})
+    )
+    results = together(conn, statements)
+    found = _targets(row for result in results[:targets] for row in result)
+    waiting = receipt_rows.pending_of(row for result in results[targets:] for row in result)
+    return found, waiting
 
 
 def record_rejected(conn: Connection, message_id: int, detail: str, now: datetime) -> int | None:
@@ -204,43 +210,72 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
     return int(row[0])
 
 
+def _events_sql(events: Sequence[tuple[int, int, str]], at: datetime) -> list[Sql]:
+    if not events:
+        return []
+    sql = "INSERT INTO message_events (message_id, status, detail, at) VALUES (?, ?, ?, ?)"
+    return [Sql(sql, [(m, status, d[:255], at) for m, status, d in events], many=True)]
+
+
 def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime) -> None:
     """Add (message_id, status, detail) rows to the status history."""
-    if events:
-        sql = "INSERT INTO message_events (message_id, status, detail, at) VALUES (?, ?, ?, ?)"
-        conn.exec_driver_sql(
-            driver_sql(conn, sql), [(m, status, d[:255], at) for m, status, d in events]
-        )
+    together(conn, _events_sql(events, at))
 
 
 # -- receipts ------------------------------------------------------------------------------------
 
 
-def set_parts_status(conn: Connection, updates: Sequence[tuple[int, int]]) -> None:
-    """Set (part_id, status) pairs."""
-    if updates:
-        sql = "UPDATE message_parts SET status = ? WHERE id = ?"
-        conn.exec_driver_sql(driver_sql(conn, sql), [(status, p) for p, status in updates])
+def _parts_sql(updates: Sequence[tuple[int, int]]) -> list[Sql]:
+    if not updates:
+        return []
+    sql = "UPDATE message_parts SET status = ? WHERE id = ?"
+    return [Sql(sql, [(status, p) for p, status in updates], many=True)]
 
 
-def part_statuses(conn: Connection, message_id: int) -> list[int]:
-    query = sa.select(message_parts.c.status).where(message_parts.c.message_id == message_id)
-    return list(conn.execute(query).scalars())
-
-
-def set_messages_status(
-    conn: Connection, updates: Sequence[tuple[int, int]], now: datetime
-) -> None:
-    """Set (message_id, status) pairs; a status other than transmitted makes it final."""
-    if updates:
-        sql = (
-            "UPDATE messages SET status = ?, status_at = ?,"
-            f" state = CASE WHEN ? = {AckStatus.TRANSMITTED:d} THEN state ELSE 'final' END"
-            " WHERE id = ?"
+def set_parts_status(
+    conn: Connection, updates: Sequence[tuple[int, int]], of_messages: Sequence[int] = ()
+) -> dict[int, list[int]]:
+    """Set (part_id, status) pairs; return the part statuses, after, of `of_messages` (the
+    messages of several parts, whose status follows all of theirs)."""
+    reads = [
+        Sql(
+            f"SELECT message_id, status FROM message_parts WHERE message_id IN ({marks(len(c))})",
+            tuple(c),
         )
-        conn.exec_driver_sql(
-            driver_sql(conn, sql), [(status, now, status, m) for m, status in updates]
-        )
+        for c in chunks(of_messages)
+    ]
+    results = together(conn, _parts_sql(updates) + reads)
+    statuses: dict[int, list[int]] = {m: [] for m in of_messages}
+    for result in results:
+        for message_id, status in result:
+            statuses[message_id].append(int(status))
+    return statuses
+
+
+def store_statuses(
+    conn: Connection,
+    parts: Sequence[tuple[int, int]],
+    updates: Sequence[tuple[int, int]],
+    events: Sequence[tuple[int, int, str]],
+    now: datetime,
+) -> dict[int, MessageInfo]:
+    """Set (part_id, status) pairs, then (message_id, status) pairs (a status other than
+    transmitted makes a message final), add the events, and return which of the updated
+    messages have a receipt webhook — in one round trip on PostgreSQL."""
+    sql = (
+        "UPDATE messages SET status = ?, status_at = ?,"
+        f" state = CASE WHEN ? = {AckStatus.TRANSMITTED:d} THEN state ELSE 'final' END"
+        " WHERE id = ?"
+    )
+    statements = _parts_sql(parts)
+    if updates:
+        rows = [(status, now, status, m) for m, status in updates]
+        statements.append(Sql(sql, rows, many=True))
+    statements += _events_sql(events, now)
+    first = len(statements)
+    statements += _targets_sql([m for m, _status in updates])
+    results = together(conn, statements)
+    return _targets(row for result in results[first:] for row in result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,18 +315,25 @@ def message_info(conn: Connection, message_id: int) -> MessageInfo:
     return MessageInfo(*conn.execute(_info_query().where(messages.c.id == message_id)).one())  # type: ignore[arg-type, call-arg]
 
 
+_TARGETS_SQL = (
+    "SELECT m.id, m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id,"
+    " a.receipt_url, a.timezone FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
+    " JOIN accounts a ON a.id = m.account_id WHERE a.receipt_url <> '' AND m.id IN ({})"
+)
+
+
+def _targets_sql(message_ids: Sequence[int]) -> list[Sql]:
+    return [Sql(_TARGETS_SQL.format(marks(len(c))), tuple(c)) for c in chunks(message_ids)]
+
+
+def _targets(rows: Iterable[Sequence[Any]]) -> dict[int, MessageInfo]:
+    return {int(row[0]): MessageInfo(*row) for row in rows}
+
+
 def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, MessageInfo]:
     """Info on those messages whose account has a receipt webhook (usually few or none)."""
-    found: dict[int, MessageInfo] = {}
-    ids = list(message_ids)
-    for start in range(0, len(ids), 2000):
-        query = _info_query().where(
-            messages.c.id.in_(ids[start : start + 2000]), accounts.c.receipt_url != ""
-        )
-        for row in conn.execute(query):
-            info = MessageInfo(*row)  # type: ignore[arg-type, call-arg]
-            found[info.id] = info
-    return found
+    results = together(conn, _targets_sql(list(message_ids)))
+    return _targets(row for result in results for row in result)
 
 
 def recent_messages_to(conn: Connection, phone: str, since: datetime) -> list[RowMapping]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import chunks, driver_sql, marks
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
 from hirondelle.store.schema import as_utc
 
 
@@ -33,18 +33,19 @@ class PartMatch:
 
 def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
     """For each of these SMSC ids on this connector, the part that holds it last."""
-    ids = list(smsc_ids)
-    found: list[PartMatch] = []
-    for chunk in chunks(ids):
-        sql = (
-            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
-            " FROM message_parts p JOIN messages m ON m.id = p.message_id"
-            " WHERE p.id IN (SELECT max(id) FROM message_parts"
-            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))}) GROUP BY smsc_id)"
-        )
-        for row in conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk)):
-            found.append(PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6])))
-    return found
+    sql = (
+        "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
+        " FROM message_parts p JOIN messages m ON m.id = p.message_id"
+        " WHERE p.id IN (SELECT max(id) FROM message_parts"
+        " WHERE connector = ? AND smsc_id IN ({}) GROUP BY smsc_id)"
+    )
+    statements = [Sql(sql.format(marks(len(c))), (connector, *c)) for c in chunks(list(smsc_ids))]
+    # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
+    return [
+        PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]))
+        for result in together(conn, statements)
+        for row in result
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +86,28 @@ def add_pending(
         )
 
 
+def pending_for_sql(conn: Connection, connector: str, smsc_ids: Sequence[str]) -> list[Sql]:
+    """The statements of `pending_for` (rows for `pending_of`)."""
+    lock = " ORDER BY id FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    sql = (
+        f"SELECT {_COLUMNS} FROM pending_receipts WHERE connector = ? AND smsc_id IN ({{}})" + lock
+    )
+    return [Sql(sql.format(marks(len(c))), (connector, *c)) for c in chunks(smsc_ids)]
+
+
+def pending_of(rows: Iterable[Sequence[Any]]) -> list[Pending]:
+    """Waiting receipts from rows of `pending_for_sql`, oldest first."""
+    return sorted(_pending(rows), key=lambda pending: pending.id)
+
+
 def pending_for(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[Pending]:
-    """The receipts waiting for one of these exact SMSC ids on this connector, oldest first."""
-    ids = list(smsc_ids)
-    found: list[Pending] = []
-    for chunk in chunks(ids):
-        sql = (
-            f"SELECT {_COLUMNS} FROM pending_receipts"
-            f" WHERE connector = ? AND smsc_id IN ({marks(len(chunk))})"
-        )
-        found.extend(_pending(conn.exec_driver_sql(driver_sql(conn, sql), (connector, *chunk))))
-    found.sort(key=lambda pending: pending.id)
-    return found
+    """The receipts waiting for one of these exact SMSC ids on this connector, oldest first.
+
+    On PostgreSQL they are locked until the transaction ends, and one that another transaction
+    (the sweep) applied and deleted meanwhile is not returned: a receipt is applied once.
+    """
+    results = together(conn, pending_for_sql(conn, connector, list(smsc_ids)))
+    return pending_of(row for result in results for row in result)
 
 
 #: The sweep's slice: receipts due for another look, by the index on retry_at.
@@ -110,8 +121,14 @@ EXPIRED_PENDING_SQL = (
 
 
 def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
-    """At most `limit` waiting receipts due for another look, the longest due first."""
-    return _pending(conn.exec_driver_sql(driver_sql(conn, DUE_PENDING_SQL), (now, limit)))
+    """At most `limit` waiting receipts due for another look, the longest due first.
+
+    On PostgreSQL, locked until the transaction ends; those a submit result is applying now
+    are skipped (the sweep never waits, so it never deadlocks with one).
+    """
+    lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    sql = driver_sql(conn, DUE_PENDING_SQL + lock)
+    return _pending(conn.exec_driver_sql(sql, (now, limit)))
 
 
 def delete_pending(conn: Connection, ids: Sequence[int]) -> None:

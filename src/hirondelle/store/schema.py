@@ -264,6 +264,18 @@ send_drafts = sa.Table(
     sa.Index("ix_send_drafts_account", "account_id", "created_at"),
 )
 
+# What the retention purge (store/retention.py) deleted, counted: a campaign's statistics and
+# the per-day figures outlive its messages.
+purged_counts = sa.Table(
+    "purged_counts",
+    metadata,
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),  # UTC day the messages were created
+    sa.Column("state", sa.String(12), primary_key=True),
+    sa.Column("status", sa.SmallInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 # One row per SMPP part of a message: the SMSC's message id is what receipts refer to.
 message_parts = sa.Table(
     "message_parts",

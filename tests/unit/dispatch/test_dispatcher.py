@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -36,6 +36,10 @@ class FakeConnector:
         self.slots = asyncio.Semaphore(4)
         self.gate: asyncio.Event | None = None
         self.submitted: list[int] = []
+        self.stored_ids: list[str] = []
+
+    def stored(self, smsc_ids: Sequence[str]) -> None:
+        self.stored_ids.extend(smsc_ids)
 
     async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
         self.submitted.append(message.id)
@@ -93,6 +97,8 @@ async def test_due_messages_are_claimed_and_accepted(ctx: Context, anyio_backend
     assert sorted((p["message_id"], p["smsc_id"], p["connector"]) for p in parts) == [
         (m, f"a{m}", "a") for m in ids
     ]
+    # the connector was told, so their receipts may be written (Connector.receipt_may_go)
+    assert sorted(smsc.stored_ids) == [f"a{m}" for m in ids]
 
 
 async def test_unbound_and_retrying_connectors_fail_over(ctx: Context, anyio_backend: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -132,23 +131,6 @@ async def test_due_pending_put_off_and_drop_expired(ctx: Context, anyio_backend:
     assert [(r["smsc_id"], utc(r["received_at"])) for r in left] == [("3", now)]
 
 
-async def test_lock_connector_is_a_no_op_on_sqlite(sqlite_url: str, anyio_backend: str) -> None:
-    engine = create_engine(sqlite_url)
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.begin() as conn:
-            before = len(statements)  # the engine's own BEGIN IMMEDIATE, if any
-            rows.lock_connector(conn, "smsc")
-            assert statements[before:] == []
-    finally:
-        engine.dispose()
-
-
 # -- PostgreSQL only -----------------------------------------------------------------------------
 
 
@@ -179,19 +161,22 @@ async def test_concurrent_claims_get_disjoint_sets(pg_ctx: Context, anyio_backen
 
 
 @pytest.mark.postgres
-async def test_lock_connector_holds_until_the_transaction_ends(
+async def test_the_sweep_skips_receipts_a_submit_result_is_applying(
     pg_ctx: Context, anyio_backend: str
 ) -> None:
+    now = datetime.now(UTC)
+    receipts = [("ab", 2, ""), ("cd", 2, "")]
+    await pg_ctx.store.write(lambda conn: waiting.add_pending(conn, "smsc", receipts, now, now))
     engine = pg_ctx.store.engine
-    probe = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:name))")
-    with engine.connect() as first, engine.connect() as second:
-        with first.begin():
-            rows.lock_connector(first, "smsc")
-            with second.begin():
-                assert second.execute(probe, {"name": "smpp:smsc"}).scalar() is False
-                assert second.execute(probe, {"name": "smpp:other"}).scalar() is True
-        with second.begin():
-            assert second.execute(probe, {"name": "smpp:smsc"}).scalar() is True
+    with engine.connect() as first, engine.connect() as second, first.begin():
+        held = waiting.pending_for(first, "smsc", ["ab"])  # locked until `first` ends
+        assert [p.smsc_id for p in held] == ["ab"]
+        with second.begin():  # would block on the lock without SKIP LOCKED
+            due = waiting.due_pending(second, now + timedelta(seconds=1), 10)
+        assert [p.smsc_id for p in due] == ["cd"]
+        waiting.delete_pending(first, [held[0].id])
+    with engine.connect() as third, third.begin():
+        assert waiting.pending_for(third, "smsc", ["ab", "cd"])[0].smsc_id == "cd"
 
 
 async def test_claim_due_keeps_only_the_numbers_asked_for(ctx: Context, anyio_backend: str) -> None:
