@@ -6,8 +6,9 @@ A bind is checked in this order: the credentials (login as system_id, the SMPP p
 ESME_RINVPASWD), the account active (ESME_RBINDFAIL), the peer address (`gates.bind_allowed`,
 ESME_RINVSYSID), the account's bind count (`max_binds`, ESME_RBINDFAIL). A submit_sm goes
 through `submits` (parts, decoding, fields), `gates.submit_throttled` (ESME_RTHROTTLED), then
-`services.sending.send`, and is answered once the send is committed, with the smsId as
-message_id. Receipts and replies leave through `outbox.Outbox`.
+`services.sending.send` — through one `SendCoalescer` for all the binds of the process, so
+concurrent submits are written as a few set-wise transactions — and is answered once its send
+is committed, with the smsId as message_id. Receipts and replies leave through `outbox.Outbox`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hirondelle.context import Context
-from hirondelle.services import sending, smpp_customers
+from hirondelle.services import smpp_customers
 from hirondelle.services.accounts import Account
+from hirondelle.services.send_coalescer import SendCoalescer
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 from hirondelle.services.smpp_customers import BindRefused, Delivery, SmppAccount
 from hirondelle.smpp.connection import Connection, Refused, Role, State, events
@@ -243,7 +245,7 @@ class BindHandler:
         if await gates.submit_throttled(self.ctx, account) is not None:
             return S.ESME_RTHROTTLED, ""
         try:
-            outcome = await sending.send(self.ctx, account, order, method="submit_sm")
+            outcome = await self.server.sends.send(account, order)
         except SendRefused as refused:
             return status_for_refusal(refused.status), ""
         log.debug("smpp server: %s submitted %s", account.login, pdu.destination_addr)
@@ -309,6 +311,7 @@ class SmppServer:
         self.binds: dict[int, list[BindHandler]] = {}  # account id -> its bound handlers
         self.handlers: set[BindHandler] = set()
         self.outbox = Outbox(ctx, self.receivers)
+        self.sends = SendCoalescer(ctx)
         self._servers: list[asyncio.Server] = []
         self.port: int | None = None
         self.tls_port: int | None = None
@@ -350,6 +353,7 @@ class SmppServer:
             async with asyncio.timeout(10):
                 while self.handlers:
                     await asyncio.sleep(0.01)
+                await self.sends.close()
         for server in self._servers:
             await server.wait_closed()
         await self.outbox.stop()
