@@ -209,7 +209,8 @@ async def send_many(
     assert len(answers) == len(orders)
     if any(isinstance(r, SendOutcome) for r in answers):
         ctx.notify_new_messages()
-    for (account, order), answer in zip(orders, answers, strict=True):
+    for index, account, order in todo:  # as `send`: an unknown LISTNAME sends no mail
+        answer = answers[index]
         if isinstance(answer, SendRefused) and order.mail_notif:
             await _mail_refusal(ctx, account, answer)
     return answers
