@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,7 @@ from hirondelle.services.planning import (
     Plan,
     PlannedMessage,
     Recipient,
+    Recipients,
     SendRefused,
     SmsOrder,
     parse_recipients,
@@ -58,6 +60,7 @@ __all__ = [
     "plan_campaign",
     "preview",
     "send",
+    "send_many",
 ]
 
 
@@ -162,13 +165,8 @@ async def _accept(
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
-            raise SendRefused(
-                SendStatus.INSUFFICIENT_CREDITS,
-                used=exc.needed,
-                available=exc.available,
-                credits=exc.available,
-            ) from None
-        _store_campaign(conn, ctx, account, order, plan, campaign_id, now)
+            raise _no_credit(exc) from None
+        _store_campaigns(conn, ctx, [_Accepted(account, order, plan, campaign_id)], now)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
@@ -207,10 +205,125 @@ async def preview(
     return outcome, plan.messages[:first]
 
 
+async def send_many(
+    ctx: Context, orders: Sequence[tuple[Account, SmsOrder]]
+) -> list[SendOutcome | SendRefused]:
+    """Accept many campaigns (of one or several accounts) in ONE store transaction; the answer
+    of each, in order: its SendOutcome or its SendRefused.
+
+    Each order gets exactly what `send` would give it, sent one after the other in this order:
+    the same plan (blacklist, sender, STOP, prices, sending hours), the same debit (an order
+    the balance no longer covers is refused alone), the same rows. The statements are set-wise:
+    one blacklist query, one debit per account, one INSERT for the campaigns, one for the
+    messages, one for the ledger. Nothing is answered before the COMMIT; a failure of the
+    transaction itself raises and writes nothing. No idempotency keys (no caller has them),
+    and no MASTERACCOUNT (its binding must roll back with a refused debit: use `send`).
+    """
+    if any(order.master_account for _, order in orders):
+        raise ValueError("send_many: an order with MASTERACCOUNT goes through send()")
+    now = ctx.clock()
+    results: list[SendOutcome | SendRefused | None] = [None] * len(orders)
+    todo: list[tuple[int, Account, SmsOrder]] = []
+    for index, (account, order) in enumerate(orders):
+        try:
+            if order.list_name:
+                order = await _with_list_contacts(ctx, account, order)
+        except SendRefused as refused:
+            results[index] = refused
+        else:
+            todo.append((index, account, order))
+    ids = random_ids(len(todo))
+    campaign_ids = [next(ids) for _ in todo]
+
+    def write(conn: Connection) -> None:
+        _write_many(conn, ctx, todo, campaign_ids, results, now)
+
+    await ctx.store.write(write)
+    answers = [r for r in results if r is not None]
+    assert len(answers) == len(orders)
+    if any(isinstance(r, SendOutcome) for r in answers):
+        ctx.notify_new_messages()
+    for index, account, order in todo:  # as `send`: an unknown LISTNAME sends no mail
+        answer = answers[index]
+        if isinstance(answer, SendRefused) and order.mail_notif:
+            await _mail_refusal(ctx, account, answer)
+    return answers
+
+
+def _write_many(
+    conn: Connection,
+    ctx: Context,
+    todo: Sequence[tuple[int, Account, SmsOrder]],
+    campaign_ids: Sequence[str],
+    results: list[SendOutcome | SendRefused | None],
+    now: datetime,
+) -> None:
+    """`send_many`'s transaction: fills `results` (they count only once it committed)."""
+    parsed: list[tuple[int, Account, SmsOrder, Recipients, str]] = []
+    for (index, account, order), campaign_id in zip(todo, campaign_ids, strict=True):
+        try:
+            parsed.append((index, account, order, parse_recipients(order.recipients), campaign_id))
+        except SendRefused as refused:
+            results[index] = refused
+    pairs = [(account.id, phone) for _, account, _, rs, _ in parsed for phone in rs.phones]
+    listed = campaign_rows.blacklisted_pairs(conn, pairs)
+    planned: list[_Accepted] = []
+    where: list[int] = []
+    for index, account, order, recipients, campaign_id in parsed:
+        blacklisted = {p for p in recipients.phones if (account.id, p) in listed}
+        try:
+            plan = _plan_parsed(ctx, account, order, recipients, blacklisted, now)
+        except SendRefused as refused:
+            results[index] = refused
+            continue
+        planned.append(_Accepted(account, order, plan, campaign_id))
+        where.append(index)
+    by_account: dict[int, list[int]] = {}  # debits in account id order: row locks too
+    for position, a in enumerate(planned):
+        by_account.setdefault(a.account.id, []).append(position)
+    balances: dict[int, int] = {}
+    for account_id in sorted(by_account):
+        positions = by_account[account_id]
+        debits = [(planned[p].plan.credits, planned[p].campaign_id) for p in positions]
+        for position, balance in zip(
+            positions, ledger.debit_each(conn, account_id, debits), strict=True
+        ):
+            if isinstance(balance, InsufficientCredits):
+                results[where[position]] = _no_credit(balance)
+            else:
+                balances[position] = balance
+    paid = sorted(balances)
+    _store_campaigns(conn, ctx, [planned[p] for p in paid], now)
+    for p in paid:
+        a = planned[p]
+        results[where[p]] = _outcome(a.plan, a.campaign_id, balances[p], a.account.timezone)
+
+
+def _no_credit(exc: InsufficientCredits) -> SendRefused:
+    return SendRefused(
+        SendStatus.INSUFFICIENT_CREDITS,
+        used=exc.needed,
+        available=exc.available,
+        credits=exc.available,
+    )
+
+
 def _plan(conn: Connection, ctx: Context, account: Account, order: SmsOrder, now: datetime) -> Plan:
     """Plan `order` with the rules of `domain/`: its recipients read, the blacklisted ones looked
     up on `conn` (a read connection, or the send's own write transaction)."""
     recipients = parse_recipients(order.recipients)
+    blacklisted = campaign_rows.blacklisted_among(conn, account.id, recipients.phones)
+    return _plan_parsed(ctx, account, order, recipients, blacklisted, now)
+
+
+def _plan_parsed(
+    ctx: Context,
+    account: Account,
+    order: SmsOrder,
+    recipients: Recipients,
+    blacklisted: set[str],
+    now: datetime,
+) -> Plan:
     return plan_campaign(
         order,
         recipients,
@@ -218,7 +331,7 @@ def _plan(conn: Connection, ctx: Context, account: Account, order: SmsOrder, now
         default_sender=account.reply_number or ctx.settings.default_sender,
         stop_short_code=ctx.settings.stop_short_code,
         prices=ctx.prices,
-        blacklisted=campaign_rows.blacklisted_among(conn, account.id, recipients.phones),
+        blacklisted=blacklisted,
         now=now,
         short_link_base=ctx.settings.base_url if order.shorten else None,
         routes=ctx.settings.routes,
@@ -294,49 +407,57 @@ def _expiry(due_at: datetime, validity_hours: float) -> datetime:
         return datetime.max.replace(tzinfo=UTC)
 
 
-def _store_campaign(
-    conn: Connection,
-    ctx: Context,
-    account: Account,
-    order: SmsOrder,
-    plan: Plan,
-    campaign_id: str,
-    now: datetime,
+@dataclass
+class _Accepted:
+    """An order planned and paid for, to be written with its campaign id."""
+
+    account: Account
+    order: SmsOrder
+    plan: Plan
+    campaign_id: str
+
+
+def _store_campaigns(
+    conn: Connection, ctx: Context, accepted: Sequence[_Accepted], now: datetime
 ) -> None:
+    """Write the campaigns and messages of paid orders: one INSERT for the campaigns and one for
+    all their messages, whether one send (`send`) or a batch of them (`send_many`)."""
     base_url = ctx.settings.base_url
     validity = ctx.settings.message_validity_hours
-    first = plan.messages[0]
-    texts = [m.text for m in plan.messages]
-    if order.shorten:  # one short link per URL and recipient, counted as planned
-        texts = [
-            shorten_message_urls(conn, account.id, campaign_id, m.text, m.phone, base_url)
-            for m in plan.messages
-        ]
-    db_id = campaign_rows.insert_campaign(
+    db_ids = campaign_rows.insert_campaigns(
         conn,
-        {
-            "public_id": campaign_id,
-            "account_id": account.id,
-            "name": order.campaign_name[:255],
-            "message": order.message,
-            "sender": first.sender,
-            "state": "scheduled" if plan.scheduled else "queued",
-            "due_at": plan.due_at,
-            "nb_contacts": len(plan.messages),
-            "nb_sms": plan.nb_sms,
-            "credits": plan.credits,
-            "mail_notif": order.mail_notif,
-            "smpp_receipts": order.smpp_receipts,
-            "created_at": now,
-        },
+        [
+            {
+                "public_id": a.campaign_id,
+                "account_id": a.account.id,
+                "name": a.order.campaign_name[:255],
+                "message": a.order.message,
+                "sender": a.plan.messages[0].sender,
+                "state": "scheduled" if a.plan.scheduled else "queued",
+                "due_at": a.plan.due_at,
+                "nb_contacts": len(a.plan.messages),
+                "nb_sms": a.plan.nb_sms,
+                "credits": a.plan.credits,
+                "mail_notif": a.order.mail_notif,
+                "smpp_receipts": a.order.smpp_receipts,
+                "created_at": now,
+            }
+            for a in accepted
+        ],
     )
-    campaign_rows.insert_messages(
-        conn,
-        [  # in campaign_rows.MESSAGE_COLUMNS order
-            (
+    rows: list[tuple[object, ...]] = []
+    for a, db_id in zip(accepted, db_ids, strict=True):
+        texts = [m.text for m in a.plan.messages]
+        if a.order.shorten:  # one short link per URL and recipient, counted as planned
+            texts = [
+                shorten_message_urls(conn, a.account.id, a.campaign_id, m.text, m.phone, base_url)
+                for m in a.plan.messages
+            ]
+        rows.extend(
+            (  # in campaign_rows.MESSAGE_COLUMNS order
                 m.sms_id,
                 db_id,
-                account.id,
+                a.account.id,
                 m.phone,
                 m.country,
                 text,
@@ -350,10 +471,17 @@ def _store_campaign(
                 _expiry(m.due_at, validity),
                 now,
             )
-            for m, text in zip(plan.messages, texts, strict=True)
+            for m, text in zip(a.plan.messages, texts, strict=True)
+        )
+    campaign_rows.insert_messages(conn, rows)
+    traffic.add_sends(
+        conn,
+        now,
+        [
+            (a.account.id, db_id, len(a.plan.messages), a.plan.credits)
+            for a, db_id in zip(accepted, db_ids, strict=True)
         ],
     )
-    traffic.add(conn, account.id, db_id, now, accepted=len(plan.messages), credits=plan.credits)
 
 
 def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:

@@ -33,14 +33,41 @@ def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) 
     return found
 
 
-def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
-    """Insert a campaign row and return its id (driver-level: this runs in every send)."""
-    names = list(values)
-    sql = (
-        f"INSERT INTO {campaigns.name} ({', '.join(names)})"
-        f" VALUES ({marks(len(names))}) RETURNING id"
-    )
-    return int(conn.exec_driver_sql(driver_sql(conn, sql), tuple(values.values())).scalar_one())
+def blacklisted_pairs(conn: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Those (account_id, phone) pairs on their account's blacklist, for a batch of sends of
+    several accounts: one query per chunk of numbers, whatever the number of accounts."""
+    accounts = sorted({account_id for account_id, _ in pairs})
+    wanted = set(pairs)
+    found: set[tuple[int, str]] = set()
+    if not accounts:
+        return found
+    for chunk in chunks(sorted({phone for _, phone in pairs})):
+        sql = (
+            f"SELECT account_id, phone FROM {blacklist.name}"
+            f" WHERE account_id IN ({marks(len(accounts))}) AND phone IN ({marks(len(chunk))})"
+        )
+        rows = conn.exec_driver_sql(driver_sql(conn, sql), (*accounts, *chunk))
+        found.update(pair for pair in ((int(r[0]), str(r[1])) for r in rows) if pair in wanted)
+    return found
+
+
+def insert_campaigns(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert campaign rows (dicts with the same keys, `public_id` among them) and return their
+    ids in the same order: one multi-row INSERT … RETURNING per chunk (driver-level: this runs
+    in every send, and for a whole batch of sends at once)."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    ids: dict[str, int] = {}
+    for chunk in chunks(rows, max(1, 900 // len(names))):
+        values = ", ".join([f"({marks(len(names))})"] * len(chunk))
+        sql = (
+            f"INSERT INTO {campaigns.name} ({', '.join(names)}) VALUES {values}"
+            " RETURNING public_id, id"
+        )
+        params = tuple(row[name] for row in chunk for name in names)
+        ids.update((str(p), int(i)) for p, i in conn.exec_driver_sql(driver_sql(conn, sql), params))
+    return [ids[row["public_id"]] for row in rows]
 
 
 #: Columns of `insert_messages` rows, in order.

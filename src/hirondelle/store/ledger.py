@@ -29,12 +29,15 @@ def balance_of(conn: Connection, account_id: int) -> int:
     )
 
 
-def move(conn: Connection, account_id: int, delta: int, kind: str, reference: str = "") -> int:
-    """Change a balance by `delta` and record it; return the new balance.
+_INSERT = (
+    "INSERT INTO ledger (account_id, delta, balance_after, kind, reference, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
-    A negative delta on a prepaid account that would go below zero raises InsufficientCredits
-    and changes nothing.
-    """
+
+def _change(conn: Connection, account_id: int, delta: int) -> int | None:
+    """Add `delta` to a balance; None (nothing changed) when a debit would take a prepaid
+    balance below zero."""
     # Driver-level SQL: this runs in every send, and SQLAlchemy's statement handling cost more
     # than the statements themselves.
     if delta < 0:
@@ -47,17 +50,60 @@ def move(conn: Connection, account_id: int, delta: int, kind: str, reference: st
         update = "UPDATE accounts SET balance = balance + ? WHERE id = ? RETURNING balance"
         params = (delta, account_id)
     new_balance = conn.exec_driver_sql(driver_sql(conn, update), params).scalar()
+    return None if new_balance is None else int(new_balance)
+
+
+def move(conn: Connection, account_id: int, delta: int, kind: str, reference: str = "") -> int:
+    """Change a balance by `delta` and record it; return the new balance.
+
+    A negative delta on a prepaid account that would go below zero raises InsufficientCredits
+    and changes nothing.
+    """
+    new_balance = _change(conn, account_id, delta)
     if new_balance is None:
         raise InsufficientCredits(-delta, balance_of(conn, account_id))
     conn.exec_driver_sql(
-        driver_sql(
-            conn,
-            "INSERT INTO ledger (account_id, delta, balance_after, kind, reference, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-        ),
+        driver_sql(conn, _INSERT),
         (account_id, delta, new_balance, kind, reference, datetime.now(UTC)),
     )
-    return int(new_balance)
+    return new_balance
+
+
+def debit_each(
+    conn: Connection, account_id: int, debits: Sequence[tuple[int, str]]
+) -> list[int | InsufficientCredits]:
+    """Debit (credits, reference) pairs from one account, in order, each exactly as `move`
+    would one after the other: the new balance after each, or InsufficientCredits for a debit
+    that did not fit (it alone changes nothing; later, smaller ones may still fit).
+
+    Set-wise when the balance covers them all (the usual case): one conditional UPDATE for
+    the total and one INSERT for every ledger row. Otherwise one conditional UPDATE each.
+    """
+    total = sum(credits for credits, _ in debits)
+    after = _change(conn, account_id, -total) if total > 0 else None
+    results: list[int | InsufficientCredits] = []
+    if after is not None:
+        balance = after + total
+        for credits, _ in debits:
+            balance -= credits
+            results.append(balance)
+    else:
+        for credits, _ in debits:
+            new_balance = _change(conn, account_id, -credits)
+            results.append(
+                InsufficientCredits(credits, balance_of(conn, account_id))
+                if new_balance is None
+                else new_balance
+            )
+    now = datetime.now(UTC)
+    rows = [
+        (account_id, -credits, balance, "debit", reference, now)
+        for (credits, reference), balance in zip(debits, results, strict=True)
+        if isinstance(balance, int)
+    ]
+    if rows:
+        conn.exec_driver_sql(driver_sql(conn, _INSERT), rows)
+    return results
 
 
 def credit_each(conn: Connection, kind: str, credits: Sequence[tuple[int, int, str]]) -> None:
@@ -78,14 +124,7 @@ def credit_each(conn: Connection, kind: str, credits: Sequence[tuple[int, int, s
             balance += delta
             rows.append((account_id, delta, balance, kind, reference, now))
     if rows:
-        conn.exec_driver_sql(
-            driver_sql(
-                conn,
-                "INSERT INTO ledger (account_id, delta, balance_after, kind, reference,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            ),
-            rows,
-        )
+        conn.exec_driver_sql(driver_sql(conn, _INSERT), rows)
 
 
 def entries(conn: Connection, account_id: int, limit: int = 100) -> list[sa.RowMapping]:

@@ -63,6 +63,29 @@ def add(conn: Connection, account_id: int, campaign_id: int, at: datetime, **del
     conn.exec_driver_sql(driver_sql(conn, sql), values)
 
 
+def add_sends(conn: Connection, at: datetime, sends: Sequence[tuple[int, int, int, int]]) -> None:
+    """Count accepted campaigns, each (account id, campaign id, messages, credits), in one
+    upsert: a row per campaign, and one per account with their sums (rows in key order, so
+    two writers cannot deadlock)."""
+    if not sends:
+        return
+    hour = hour_of(at)
+    rows: dict[tuple[int, int], list[int]] = {}
+    for account_id, campaign_id, accepted, credits in sends:
+        total = rows.setdefault((ACCOUNT_TOTAL, account_id), [0, 0])
+        total[0] += accepted
+        total[1] += credits
+        rows[(campaign_id, account_id)] = [accepted, credits]
+    for batch in chunks(sorted(rows.items()), 400):
+        sql = _upsert_sql(
+            ("accepted", "credits"), "VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
+        )
+        values = [
+            v for (campaign, account), (n, c) in batch for v in (campaign, account, hour, n, c)
+        ]
+        conn.exec_driver_sql(driver_sql(conn, sql), tuple(values))
+
+
 def _change_deltas(old: int, new: int, refunded: bool) -> tuple[tuple[str, int], ...]:
     """What one message's status change `old` → `new` adds to the counters (without credits)."""
     if refunded:  # refused before any SMSC took it: rejected at submit, or past its validity

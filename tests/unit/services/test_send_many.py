@@ -1,0 +1,218 @@
+"""The set-wise send (`send_many`, and the SMPP server's `SendCoalescer` over it) gives every
+order exactly what `send` gives it one after the other: the same answers, rows and ledger, on
+both engines (the `ctx` fixture runs each test on SQLite and PostgreSQL); a failed transaction
+writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hirondelle.context import Context
+from hirondelle.services import sending
+from hirondelle.services.accounts import Account
+from hirondelle.services.send_coalescer import SendCoalescer
+from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
+from hirondelle.store import campaigns as campaign_rows
+from hirondelle.store.accounts import find_by_login
+from hirondelle.store.schema import accounts, blacklist, campaigns, ledger, messages
+from tests.helpers import make_account
+
+pytestmark = pytest.mark.anyio
+
+#: Saturday 23 May 2026, 21:30 in Paris: commercial messages to France wait for Tuesday 08:00
+#: (Monday 25 is Whit Monday).
+SATURDAY_NIGHT = datetime(2026, 5, 23, 19, 30, tzinfo=UTC)
+BLACKLISTED = "33611111111"
+LONG = "Lorem ipsum dolor sit amet " * 15  # 3 parts
+
+
+def order(message: str, *numbers: str, **fields: Any) -> SmsOrder:
+    return SmsOrder(message=message, recipients=[Recipient(mobile=n) for n in numbers], **fields)
+
+
+#: A mix (15 credits a French SMS, 18 a British one): credit for some only (a 3-part order
+#: refused, a later 1-part one accepted), a blacklisted number, an invalid one, a bad sender,
+#: a sender without the French STOP mention, commercial hours (deferred), a scheduled date,
+#: an empty text, two accounts.
+ORDERS: list[tuple[str, SmsOrder]] = [
+    ("a", order("Hello", "33612345601", tpoa="Shop")),  # no STOP au: default sender
+    ("a", order("Promo STOP au 36180", "33612345602", tpoa="Shop", commercial=True)),
+    ("b", order("Other account", "33612345610")),
+    ("a", order("Nobody", BLACKLISTED)),
+    ("a", order("Half", BLACKLISTED, "33612345603", "123")),
+    ("a", order("Bad", "123")),
+    ("a", order("Sender", "447700900123", tpoa="!!bad sender that is far too long!!")),
+    ("a", order(LONG, "33612345604")),
+    ("a", order(LONG, "33612345605")),  # no credit left for 3
+    ("a", order("Later", "33612345606", date="2026-06-01 10:00:00")),
+    ("a", order("", "33612345607")),
+    ("a", order("Last one", "33612345608")),  # no credit left at all
+    ("b", order("Other again", "33612345611", tpoa="Bank", commercial=True)),
+]
+
+
+def setup_accounts(ctx: Context, prefix: str) -> dict[str, Account]:
+    found: dict[str, Account] = {}
+    for name, credits in (("a", 130), ("b", 30)):
+        login = prefix + name
+        make_account(ctx, login, credits=credits)
+        row = ctx.store.read_sync(lambda conn, login=login: find_by_login(conn, login))
+        account = Account.from_row(row)
+        ctx.store.write_sync(
+            lambda conn, account_id=account.id: conn.execute(
+                sa.insert(blacklist).values(
+                    account_id=account_id,
+                    phone=BLACKLISTED,
+                    comment="stop",
+                    created_at=SATURDAY_NIGHT,
+                )
+            )
+        )
+        found[name] = account
+    return found
+
+
+def answer(result: SendOutcome | SendRefused) -> tuple[object, ...]:
+    """What the caller sees, the generated ids aside."""
+    if isinstance(result, SendRefused):
+        return ("refused", result.status, result.text, result.invalid_numbers, result.credits)
+    fields = vars(result) | {
+        "campaign_id": bool(result.campaign_id),
+        "sms_ids": len(result.sms_ids),
+    }
+    return ("sent", tuple(sorted(fields.items())))
+
+
+def stored(ctx: Context, ids: list[int]) -> dict[str, list[tuple[object, ...]]]:
+    """The rows the sends left, per table, without ids."""
+
+    def read(conn: sa.Connection) -> dict[str, list[tuple[object, ...]]]:
+        camp = sa.select(
+            campaigns.c.name,
+            campaigns.c.message,
+            campaigns.c.sender,
+            campaigns.c.state,
+            campaigns.c.due_at,
+            campaigns.c.nb_contacts,
+            campaigns.c.nb_sms,
+            campaigns.c.credits,
+            campaigns.c.smpp_receipts,
+        )
+        msg = sa.select(
+            messages.c.phone,
+            messages.c.country,
+            messages.c.text,
+            messages.c.sender,
+            messages.c.parts,
+            messages.c.credits,
+            messages.c.state,
+            messages.c.due_at,
+            messages.c.expires_at,
+        )
+        led = sa.select(ledger.c.delta, ledger.c.balance_after, ledger.c.kind)
+        queries = {
+            "campaigns": camp.where(campaigns.c.account_id == sa.bindparam("a")).order_by(
+                campaigns.c.id
+            ),
+            "messages": msg.where(messages.c.account_id == sa.bindparam("a")).order_by(
+                messages.c.id
+            ),
+            "ledger": led.where(ledger.c.account_id == sa.bindparam("a")).order_by(ledger.c.id),
+            "balance": sa.select(accounts.c.balance).where(accounts.c.id == sa.bindparam("a")),
+        }
+        rows: dict[str, list[tuple[object, ...]]] = {}
+        for index, account_id in enumerate(ids):
+            for name, query in queries.items():
+                rows[f"{name}{index}"] = [tuple(r) for r in conn.execute(query, {"a": account_id})]
+        return rows
+
+    return ctx.store.read_sync(read)
+
+
+async def one_by_one(
+    ctx: Context, orders: list[tuple[Account, SmsOrder]]
+) -> list[SendOutcome | SendRefused]:
+    results: list[SendOutcome | SendRefused] = []
+    for account, each in orders:
+        try:
+            results.append(await sending.send(ctx, account, each))
+        except SendRefused as refused:
+            results.append(refused)
+    return results
+
+
+async def test_a_batch_answers_and_writes_as_one_by_one_sends(ctx: Context) -> None:
+    ctx.clock = lambda: SATURDAY_NIGHT
+    single, batch = setup_accounts(ctx, "one"), setup_accounts(ctx, "many")
+    alone = await one_by_one(ctx, [(single[name], each) for name, each in ORDERS])
+    together = await sending.send_many(ctx, [(batch[name], each) for name, each in ORDERS])
+    assert [answer(r) for r in together] == [answer(r) for r in alone]
+    kinds = [type(r).__name__ for r in together]
+    assert kinds.count("SendOutcome") >= 5 and kinds.count("SendRefused") >= 4
+    assert any(isinstance(r, SendRefused) and r.credits is not None for r in together)
+    assert [kinds[i] for i in (7, 8, 9, 11)] == ["SendOutcome", "SendRefused"] * 2
+    assert stored(ctx, [batch["a"].id, batch["b"].id]) == stored(
+        ctx, [single["a"].id, single["b"].id]
+    )
+    deferred = together[1]
+    assert isinstance(deferred, SendOutcome) and deferred.deferred_to.startswith("2026-05-26 08:00")
+
+
+async def test_a_failed_batch_writes_nothing(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    accounts_ = setup_accounts(ctx, "crash")
+    before = stored(ctx, [accounts_["a"].id, accounts_["b"].id])
+
+    def broken(conn: sa.Connection, rows: Any) -> None:
+        raise RuntimeError("disk on fire")  # after the debits and the campaign rows
+
+    monkeypatch.setattr(campaign_rows, "insert_messages", broken)
+    with pytest.raises(RuntimeError):
+        await sending.send_many(ctx, [(accounts_[name], each) for name, each in ORDERS])
+    assert stored(ctx, [accounts_["a"].id, accounts_["b"].id]) == before
+
+
+async def test_the_coalescer_batches_concurrent_sends_and_answers_each(ctx: Context) -> None:
+    single, batch = setup_accounts(ctx, "one"), setup_accounts(ctx, "many")
+    alone = await one_by_one(ctx, [(single[name], each) for name, each in ORDERS])
+    coalescer = SendCoalescer(ctx, max_batch=4)
+
+    async def through(account: Account, each: SmsOrder) -> SendOutcome | SendRefused:
+        try:
+            return await coalescer.send(account, each)
+        except SendRefused as refused:
+            return refused
+
+    # gather starts them in order: they queue in that order, so the debits come in that order
+    together = await asyncio.gather(*(through(batch[name], each) for name, each in ORDERS))
+    await coalescer.close()
+    assert [answer(r) for r in together] == [answer(r) for r in alone]
+
+
+async def test_a_failed_batch_fails_each_of_its_sends(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts_ = setup_accounts(ctx, "crash")
+
+    def broken(conn: sa.Connection, rows: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(campaign_rows, "insert_messages", broken)
+    coalescer = SendCoalescer(ctx)
+    sends = [coalescer.send(accounts_["a"], order("Hi", f"3361234570{i}")) for i in range(5)]
+    results = await asyncio.gather(*sends, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert stored(ctx, [accounts_["a"].id])["messages0"] == []
+
+
+async def test_masteraccount_orders_stay_with_send(ctx: Context) -> None:
+    """Their binding must roll back with their own refused debit: not in a batch."""
+    accounts_ = setup_accounts(ctx, "m")
+    with pytest.raises(ValueError, match="MASTERACCOUNT"):
+        await sending.send_many(
+            ctx, [(accounts_["a"], order("Hi", "33612345601", master_account="x"))]
+        )
