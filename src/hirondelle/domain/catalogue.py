@@ -385,6 +385,19 @@ REST_ENDPOINTS: tuple[RestEndpoint, ...] = (
         "Delete a scheduled campaign",
         path_params=(CAMPAIGN_ID,),
     ),
+    RestEndpoint(
+        "rest-allowed-ips",
+        "GET",
+        "/account/allowed-ips",
+        "The addresses allowed to use the account",
+    ),
+    RestEndpoint(
+        "rest-set-allowed-ips",
+        "PUT",
+        "/account/allowed-ips",
+        "Replace the addresses allowed to use the account (it must allow the caller's)",
+        body='{"allowedIps": ["203.0.113.7", "198.51.100.0/24"]}',
+    ),
 )
 
 _REST_BY_KEY = {endpoint.key: endpoint for endpoint in REST_ENDPOINTS}

@@ -8,8 +8,6 @@ A campaign is visible to its account and to that account's master; any other id 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -145,26 +143,6 @@ def _chunk(conn: Connection, *, campaign_db_id: int, after: int) -> list[RowMapp
     return rows.messages_page(conn, campaign_db_id, after=after, limit=EXPORT_CHUNK)
 
 
-EXPORT_HEADER = (
-    "smsId",
-    "phone",
-    "status",
-    "statusText",
-    "operatorTime",
-    "parts",
-    "credits",
-    "cliMsgId",
-    "reply",
-    "message",
-)
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (texts come from anyone)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _status_text(row: RowMapping) -> str:
     if row["state"] == "cancelled":
         return "Cancelled"
@@ -173,36 +151,30 @@ def _status_text(row: RowMapping) -> str:
     return ACK_STATUS_TEXTS[AckStatus(row["status"])]
 
 
-async def export_csv(ctx: Context, viewer: Account, campaign_db_id: int) -> AsyncIterator[str]:
-    """The campaign's messages as CSV text, a keyset page of EXPORT_CHUNK messages at a time
-    (the caller checked the campaign is visible to the viewer)."""
+async def export_rows(
+    ctx: Context, viewer: Account, campaign_db_id: int
+) -> AsyncIterator[list[object]]:
+    """The campaign's messages, a keyset page of EXPORT_CHUNK at a time (the caller checked the
+    campaign is visible to the viewer): sms id, phone, status, its text, the operator's time in
+    the viewer's time zone, parts, credits, client id, reply, text."""
     zone = ZoneInfo(viewer.timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_HEADER)
-    yield out.getvalue()
     after = 0
     while True:
         page = await ctx.store.read(partial(_chunk, campaign_db_id=campaign_db_id, after=after))
         if not page:
             return
-        out = io.StringIO()
-        writer = csv.writer(out)
         for row in page:
             at: datetime | None = row["status_at"]
-            writer.writerow(
-                [
-                    row["sms_id"],
-                    row["phone"],
-                    row["status"],
-                    _status_text(row),
-                    at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if at else "",
-                    row["parts"],
-                    row["credits"],
-                    _cell(row["cli_msg_id"]),
-                    _cell(row["reply"]),
-                    _cell(row["text"]),
-                ]
-            )
-        yield out.getvalue()
+            yield [
+                row["sms_id"],
+                row["phone"],
+                row["status"],
+                _status_text(row),
+                at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if at else "",
+                row["parts"],
+                row["credits"],
+                row["cli_msg_id"],
+                row["reply"],
+                row["text"],
+            ]
         after = page[-1]["id"]

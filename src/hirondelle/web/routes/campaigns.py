@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 
 from hirondelle.services import campaign_pages
 from hirondelle.services.campaign_pages import CampaignFilter
 from hirondelle.web.account_pages import AccountPage
+from hirondelle.web.area import csv_download
 from hirondelle.web.i18n import N_
-from hirondelle.web.pages import HEADERS
 
 NOT_FOUND = N_("No such campaign.")
 #: deleteCampaign's answers (annex 7) that leave the campaign cancelled.
@@ -74,6 +74,21 @@ async def campaign_page(request: Request) -> Response:
     return page.render(template, view=view, after=after, notice=request.query_params.get("done"))
 
 
+#: The columns of a campaign's CSV export, named as the API's getAcks names them.
+EXPORT_HEADER = (
+    "smsId",
+    "phone",
+    "status",
+    "statusText",
+    "operatorTime",
+    "parts",
+    "credits",
+    "cliMsgId",
+    "reply",
+    "message",
+)
+
+
 async def campaign_csv(request: Request) -> Response:
     page = await AccountPage.open(request)
     if page.refusal is not None:
@@ -82,14 +97,10 @@ async def campaign_csv(request: Request) -> Response:
     campaign = await campaign_pages.find(page.ctx, page.account, public_id)
     if campaign is None:
         return _not_found(page)
-    headers = {
-        **HEADERS,
-        "Content-Disposition": f'attachment; filename="campaign-{campaign["public_id"]}.csv"',
-    }
-    return StreamingResponse(
-        campaign_pages.export_csv(page.ctx, page.account, campaign["id"]),
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
+    return csv_download(
+        f"campaign-{campaign['public_id']}.csv",
+        EXPORT_HEADER,
+        campaign_pages.export_rows(page.ctx, page.account, campaign["id"]),
     )
 
 
