@@ -162,11 +162,15 @@ async def _accept(
         plan = planned or _plan(conn, ctx, account, order, now)
         if order.master_account:  # before the debit: its row locks come in id order
             _bind_to_master(conn, account, order.master_account)
+        # The rows first, the debit last: on PostgreSQL the account's balance row (and its
+        # counts row of the hour) stay locked from their UPDATE to the COMMIT, and every send
+        # of the account waits for them. Written last, they are held for the commit only.
+        # Refused for credit, the transaction rolls back with the rows it wrote.
+        _store_campaigns(conn, ctx, [_Accepted(account, order, plan, campaign_id)], now)
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
             raise _no_credit(exc) from None
-        _store_campaigns(conn, ctx, [_Accepted(account, order, plan, campaign_id)], now)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
