@@ -110,7 +110,7 @@ def test_a_good_password_signs_in_with_a_safe_cookie(
     rows = ctx.store.read_sync(lambda c: c.execute(sa.select(web_sessions)).mappings().all())
     assert len(rows) == 1 and sid not in rows[0]["id_digest"]  # only a digest is stored
     page = client.get("/account/")
-    assert "4321" in page.text and "alice" in page.text
+    assert "4,321" in page.text and "alice" in page.text  # formatted for the page's language
     assert 'action="/account/sign-out"' in page.text
 
 
@@ -178,7 +178,7 @@ def test_one_account_never_sees_another(client: TestClient, ctx: Context, alice:
     with_password(ctx, "bob", credits=1111)
     sign_in(client, "bob")
     page = client.get("/account/")
-    assert "1111" in page.text and "4321" not in page.text and "alice" not in page.text
+    assert "1,111" in page.text and "4,321" not in page.text and "alice" not in page.text
 
 
 def test_the_dashboard_counts_today_and_lists_campaigns(
@@ -192,9 +192,9 @@ def test_the_dashboard_counts_today_and_lists_campaigns(
     add_campaign(ctx, "bob", "Bob's secret", statuses=[1, 1, 1, 1, 1, 1, 1])
     sign_in(client, alice)
     page = client.get("/account/").text
-    figures = dict(re.findall(r'<dd id="(\w+)">(\d+)</dd>', page))
+    figures = dict(re.findall(r'<dd id="(\w+)">([\d,]+)</dd>', page))
     assert figures == {
-        "credits": "4321",
+        "credits": "4,321",
         "sent": "4",
         "delivered": "2",
         "failed": "1",
