@@ -94,10 +94,10 @@ def emptied(database_url: str) -> None:
     engine.dispose()
 
 
-def wait_for_stored(database_url: str) -> dict[str, float]:
-    """Wait until every message of the store is final (the database is this run's own)."""
+def wait_for_stored(database_url: str, login: str) -> dict[str, float]:
+    """Wait until every message of this run's account is final."""
     deadline = time.monotonic() + DEADLINE
-    while final_messages(database_url) < MESSAGES:
+    while final_messages(database_url, login) < MESSAGES:
         if time.monotonic() > deadline:
             raise RuntimeError(f"B9: not all receipts stored after {DEADLINE} s")
         time.sleep(0.2)
@@ -167,7 +167,7 @@ def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str,
                 started = time.time()
                 accepted = asyncio.run(http_load(srv.base_url, requests, connections))
                 if mode == "bulk_no_webhook":
-                    stats = wait_for_stored(env["HIRONDELLE_DATABASE_URL"])
+                    stats = wait_for_stored(env["HIRONDELLE_DATABASE_URL"], login)
                 else:
                     stats = wait_for_finals(sink, "finals", MESSAGES)
             seconds = stats["last_final"] - started

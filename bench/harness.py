@@ -84,13 +84,19 @@ def workdir() -> Iterator[Path]:
 
 
 def hirondelle(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """`hirondelle ARGS` in a child process, its stdout read by the caller."""
+    """`hirondelle ARGS` in a child process, its stdout read by the caller; its log (stderr)
+    goes to a file of BENCH_LOG_DIR when that is set (to see why a run failed), else nowhere."""
+    log_dir = os.environ.get("BENCH_LOG_DIR")
+    log = subprocess.DEVNULL
+    if log_dir:
+        name = f"{args[0]}-{time.strftime('%H%M%S')}-{os.getpid()}.log"
+        log = open(Path(log_dir) / name, "a")  # noqa: SIM115 (the child holds it)
     return subprocess.Popen(
         [sys.executable, "-m", "hirondelle.cli", *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
     )
 
