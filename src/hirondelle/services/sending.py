@@ -162,15 +162,18 @@ async def _accept(
         plan = planned or _plan(conn, ctx, account, order, now)
         if order.master_account:  # before the debit: its row locks come in id order
             _bind_to_master(conn, account, order.master_account)
-        # The rows first, the debit last: on PostgreSQL the account's balance row (and its
-        # counts row of the hour) stay locked from their UPDATE to the COMMIT, and every send
-        # of the account waits for them. Written last, they are held for the commit only.
-        # Refused for credit, the transaction rolls back with the rows it wrote.
-        _store_campaigns(conn, ctx, [_Accepted(account, order, plan, campaign_id)], now)
+        # The rows first, then the debit and the counts: on PostgreSQL the account's balance
+        # row and its counts row of the hour stay locked from their UPDATE to the COMMIT, and
+        # every send of the account waits for them; written last, they are held for the commit
+        # only. Balance before counts, as refunds lock them (no deadlock). Refused for credit,
+        # the transaction rolls back with the rows it wrote.
+        accepted = [_Accepted(account, order, plan, campaign_id)]
+        db_ids = _store_campaigns(conn, ctx, accepted, now)
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
             raise _no_credit(exc) from None
+        _count_sends(conn, accepted, db_ids, now)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
@@ -297,7 +300,8 @@ def _write_many(
             else:
                 balances[position] = balance
     paid = sorted(balances)
-    _store_campaigns(conn, ctx, [planned[p] for p in paid], now)
+    accepted = [planned[p] for p in paid]
+    _count_sends(conn, accepted, _store_campaigns(conn, ctx, accepted, now), now)
     for p in paid:
         a = planned[p]
         results[where[p]] = _outcome(a.plan, a.campaign_id, balances[p], a.account.timezone)
@@ -423,7 +427,7 @@ class _Accepted:
 
 def _store_campaigns(
     conn: Connection, ctx: Context, accepted: Sequence[_Accepted], now: datetime
-) -> None:
+) -> list[int]:
     """Write the campaigns and messages of paid orders: one INSERT for the campaigns and one for
     all their messages, whether one send (`send`) or a batch of them (`send_many`)."""
     base_url = ctx.settings.base_url
@@ -478,6 +482,13 @@ def _store_campaigns(
             for m, text in zip(a.plan.messages, texts, strict=True)
         )
     campaign_rows.insert_messages(conn, rows)
+    return db_ids
+
+
+def _count_sends(
+    conn: Connection, accepted: Sequence[_Accepted], db_ids: Sequence[int], now: datetime
+) -> None:
+    """The accepted campaigns in the counts (store/traffic.py), after their debits."""
     traffic.add_sends(
         conn,
         now,
