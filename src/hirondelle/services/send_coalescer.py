@@ -1,14 +1,19 @@
-"""Many concurrent one-message sends of a process, written as a few `send_many` transactions.
+"""Many concurrent small sends of a process, written as a few `send_many` transactions.
 
 The SMPP server answers each submit_sm only once its send is committed, and a customer keeps a
-window of submits outstanding on each bind: hundreds of single-message sends wait at once. One
-`send` each is one savepoint of five statements on the store's single writer; `send_many` does a
-whole set with one statement per table. `SendCoalescer.send` queues the order and returns (or
-raises) exactly what `send` would, after the COMMIT of the batch that carried it.
+window of submits outstanding on each bind; an HTTP customer sends over many connections at
+once: hundreds of small sends wait at once. One transaction each, and on PostgreSQL one
+account's sends commit one after the other (its balance row is locked until COMMIT);
+`send_many` does a whole set with one statement per table and one COMMIT. `SendCoalescer.send`
+queues the order and returns (or raises) exactly what `send` would, after the COMMIT of the
+batch that carried it.
 
-No timer: a batch leaves as soon as fewer than `max_in_flight` batches are being written, and
-the orders that arrive meanwhile wait for the next one (at most `max_batch`). Alone, a send goes
-at once, in a batch of one; under load the batches grow with the load.
+`sending.send` is the one entry point: it takes the messages/s tokens, then hands the orders it
+may batch to `coalescer_of(ctx, ...)`, the process's coalescer over `send_many`. It is kept on
+the Context (an attribute `Context` leaves untyped, since context/ may not import services/)
+rather than in a dict here keyed by `id(ctx)`: an id is reused once its Context is gone, and
+the coalescer dies with its Context. It belongs to the event loop that created it (its batches
+are tasks of that loop): on another loop (tests run one per test) a new one is made.
 """
 
 from __future__ import annotations
@@ -16,45 +21,45 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from hirondelle.context import Context
-from hirondelle.services import access, sending
 from hirondelle.services.accounts import Account
 from hirondelle.services.planning import SendRefused, SmsOrder
 
 log = logging.getLogger(__name__)
 
-Waiting = tuple[Account, SmsOrder, "asyncio.Future[sending.SendOutcome]"]
+#: What a send answers (`sending.SendOutcome`; this module may not import sending: it imports us)
+Outcome = TypeVar("Outcome")
+#: `sending.send_many` for one Context: the answer of each order, in order
+RunBatch = Callable[[list[tuple[Account, SmsOrder]]], Awaitable[Sequence[Outcome | SendRefused]]]
 
 
-class SendCoalescer:
-    """`await coalescer.send(account, order)`: `sending.send(ctx, account, order)`, batched."""
+class SendCoalescer(Generic[Outcome]):
+    """`await coalescer.send(account, order)`: `sending.send(ctx, account, order)`, batched.
 
-    def __init__(self, ctx: Context, *, max_batch: int = 500, max_in_flight: int = 2) -> None:
-        self.ctx = ctx
+    The caller has taken the messages/s tokens (`sending.send` does); no MASTERACCOUNT here.
+    """
+
+    def __init__(
+        self, run: RunBatch[Outcome], *, max_batch: int = 500, max_in_flight: int = 2
+    ) -> None:
+        self.run = run
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
-        self._waiting: deque[Waiting] = deque()
+        self._waiting: deque[tuple[Account, SmsOrder, asyncio.Future[Outcome]]] = deque()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    async def send(self, account: Account, order: SmsOrder) -> sending.SendOutcome:
+    async def send(self, account: Account, order: SmsOrder) -> Outcome:
         """The order's SendOutcome once committed; SendRefused as `send` would raise it."""
-        if order.master_account:  # its binding rolls back with its own debit only
-            return await sending.send(self.ctx, account, order, method="submit_sm")
-        # The messages/s limit, as `send` applies it: every recipient counts, a throttled order
-        # is refused before it is queued, and a refused one gives its tokens back.
-        tokens = len(order.recipients)
-        access.admit_messages(self.ctx, account, tokens)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[sending.SendOutcome] = loop.create_future()
+        self.loop = loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._waiting.append((account, order, future))
         self._schedule()
-        try:
-            return await future
-        except Exception:
-            access.give_back_messages(self.ctx, account, tokens)
-            raise
+        return await future
 
     def _schedule(self) -> None:
         # call_soon: the submits decoded in the same turn of the loop join the same batch.
@@ -77,11 +82,9 @@ class SendCoalescer:
         self._in_flight.discard(task)
         self._schedule()
 
-    async def _run(self, batch: list[Waiting]) -> None:
+    async def _run(self, batch: list[tuple[Account, SmsOrder, asyncio.Future[Outcome]]]) -> None:
         try:
-            answers = await sending.send_many(
-                self.ctx, [(account, order) for account, order, _ in batch]
-            )
+            answers = await self.run([(account, order) for account, order, _ in batch])
         except Exception as exc:  # the transaction failed: every order of it failed alike
             log.exception("a batch of %d sends failed", len(batch))
             for _, _, future in batch:
@@ -103,3 +106,21 @@ class SendCoalescer:
                 await asyncio.wait(set(self._in_flight))
             else:
                 self._start()
+
+
+def coalescer_of(ctx: Context, run: RunBatch[Outcome]) -> SendCoalescer[Outcome]:
+    """The coalescer of `ctx` on the running event loop, made (over `run`) at its first use."""
+    loop = asyncio.get_running_loop()
+    current = ctx.send_coalescer
+    if isinstance(current, SendCoalescer) and current.loop in (None, loop):
+        return current
+    made = SendCoalescer(run)
+    ctx.send_coalescer = made
+    return made
+
+
+async def drain(ctx: Context) -> None:
+    """Wait for the sends of `ctx`'s coalescer (before its store closes)."""
+    current = ctx.send_coalescer
+    if isinstance(current, SendCoalescer) and current.loop in (None, asyncio.get_running_loop()):
+        await current.close()

@@ -39,6 +39,7 @@ from hirondelle.services.planning import (
     plan_campaign,
     random_ids,
 )
+from hirondelle.services.send_coalescer import coalescer_of
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger, traffic
 from hirondelle.store.ledger import InsufficientCredits
@@ -108,11 +109,14 @@ async def send(
     simulate: bool = False,
     idempotency_key: str | None = None,
     method: str = "sendSms",
+    coalesce: bool = True,
 ) -> SendOutcome:
     """Accept (or simulate) a campaign for `account`; raise SendRefused with its status.
 
     With an idempotency key seen for this account in the last 24 hours, return the first answer
-    and create nothing. Over the account's messages/s limit, raise `access.Throttled`.
+    and create nothing. Over the account's messages/s limit, raise `access.Throttled`. A small
+    send without key nor MASTERACCOUNT is written with the process's concurrent ones in one
+    transaction (`coalesce=False`: in its own, as tests compare both).
     """
     now = ctx.clock()
     if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
@@ -128,9 +132,16 @@ async def send(
         order = await _with_list_contacts(ctx, account, order)
     # The messages/s limit (services/access.py): every recipient counts, and a refused send
     # gives its tokens back. Before any write: a throttled send changes nothing.
-    tokens = 0 if simulate else len(order.recipients)
+    tokens = len(order.recipients)
     access.admit_messages(ctx, account, tokens)
     try:
+        alone = idempotency_key or order.master_account or tokens > THREAD_PLAN_THRESHOLD
+        if coalesce and not alone:
+            # Written with the concurrent sends of the process in one transaction
+            # (services/send_coalescer.py): the same answer, one COMMIT for many.
+            batched = replace(order, list_name=None)  # its contacts are in it already
+            coalescer = coalescer_of(ctx, lambda orders: send_many(ctx, orders))
+            return await coalescer.send(account, batched)
         return await _accept(ctx, account, order, simulate, idempotency_key, method, now)
     except Exception:
         access.give_back_messages(ctx, account, tokens)

@@ -5,11 +5,11 @@ simulator. docs/smpp-server.md is the customer's side of this file.
 A bind is checked in this order: the credentials (login as system_id, the SMPP password;
 ESME_RINVPASWD), the account active (ESME_RBINDFAIL), the peer address against the account's IP
 allow-list (ESME_RINVSYSID), the account's bind count (`max_binds`, ESME_RBINDFAIL). A submit_sm
-goes through `submits` (parts, decoding, fields), then the send service through one
-`SendCoalescer` for all the binds of the process, so concurrent submits are written as a few
-set-wise transactions; the coalescer takes the account's message tokens (ESME_RTHROTTLED over
-its limit). A submit is answered once its send is committed, with the smsId as message_id.
-Receipts and replies leave through `outbox.Outbox`.
+goes through `submits` (parts, decoding, fields), then the send service, which takes the
+account's message tokens (ESME_RTHROTTLED over its limit) and writes the concurrent submits of
+all the binds of the process (and its HTTP sends) as a few set-wise transactions
+(services/send_coalescer.py). A submit is answered once its send is committed, with the smsId
+as message_id. Receipts and replies leave through `outbox.Outbox`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hirondelle.context import Context
-from hirondelle.services import access, smpp_customers
+from hirondelle.services import access, send_coalescer, sending, smpp_customers
 from hirondelle.services.accounts import Account
-from hirondelle.services.send_coalescer import SendCoalescer
 from hirondelle.services.sending import Recipient, SendRefused, SmsOrder
 from hirondelle.services.smpp_customers import BindRefused, Delivery, SmppAccount
 from hirondelle.smpp.connection import Connection, Refused, Role, State, events
@@ -244,8 +243,8 @@ class BindHandler:
             order = self._order(whole, account)
         except SubmitRefused as refused:
             return refused.command_status, ""
-        try:  # the coalescer takes the account's message tokens (services/access.py)
-            outcome = await self.server.sends.send(account, order)
+        try:  # send takes the account's message tokens (services/access.py)
+            outcome = await sending.send(self.ctx, account, order, method="submit_sm")
         except access.Throttled:
             return S.ESME_RTHROTTLED, ""
         except SendRefused as refused:
@@ -313,7 +312,6 @@ class SmppServer:
         self.binds: dict[int, list[BindHandler]] = {}  # account id -> its bound handlers
         self.handlers: set[BindHandler] = set()
         self.outbox = Outbox(ctx, self.receivers)
-        self.sends = SendCoalescer(ctx)
         self._servers: list[asyncio.Server] = []
         self.port: int | None = None
         self.tls_port: int | None = None
@@ -355,7 +353,7 @@ class SmppServer:
             async with asyncio.timeout(10):
                 while self.handlers:
                     await asyncio.sleep(0.01)
-                await self.sends.close()
+                await send_coalescer.drain(self.ctx)
         for server in self._servers:
             await server.wait_closed()
         await self.outbox.stop()

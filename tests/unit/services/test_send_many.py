@@ -6,6 +6,7 @@ writes nothing."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from hirondelle.context import Context
-from hirondelle.services import sending
+from hirondelle.services import access, sending
 from hirondelle.services.accounts import Account
 from hirondelle.services.send_coalescer import SendCoalescer
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
@@ -140,7 +141,7 @@ async def one_by_one(
     results: list[SendOutcome | SendRefused] = []
     for account, each in orders:
         try:
-            results.append(await sending.send(ctx, account, each))
+            results.append(await sending.send(ctx, account, each, coalesce=False))
         except SendRefused as refused:
             results.append(refused)
     return results
@@ -179,7 +180,7 @@ async def test_a_failed_batch_writes_nothing(ctx: Context, monkeypatch: pytest.M
 async def test_the_coalescer_batches_concurrent_sends_and_answers_each(ctx: Context) -> None:
     single, batch = setup_accounts(ctx, "one"), setup_accounts(ctx, "many")
     alone = await one_by_one(ctx, [(single[name], each) for name, each in ORDERS])
-    coalescer = SendCoalescer(ctx, max_batch=4)
+    coalescer = SendCoalescer(lambda batch: sending.send_many(ctx, batch), max_batch=4)
 
     async def through(account: Account, each: SmsOrder) -> SendOutcome | SendRefused:
         try:
@@ -202,7 +203,7 @@ async def test_a_failed_batch_fails_each_of_its_sends(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(campaign_rows, "insert_messages", broken)
-    coalescer = SendCoalescer(ctx)
+    coalescer = SendCoalescer(lambda batch: sending.send_many(ctx, batch))
     sends = [coalescer.send(accounts_["a"], order("Hi", f"3361234570{i}")) for i in range(5)]
     results = await asyncio.gather(*sends, return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results)
@@ -216,3 +217,45 @@ async def test_masteraccount_orders_stay_with_send(ctx: Context) -> None:
         await sending.send_many(
             ctx, [(accounts_["a"], order("Hi", "33612345601", master_account="x"))]
         )
+
+
+async def test_concurrent_sends_go_through_the_coalescer_as_one_by_one(ctx: Context) -> None:
+    """`sending.send`, the entry point of the HTTP APIs and the SMPP server, batches small sends
+    and answers each as its own transaction would."""
+    single, batch = setup_accounts(ctx, "sone"), setup_accounts(ctx, "smany")
+    alone = await one_by_one(ctx, [(single[name], each) for name, each in ORDERS])
+
+    async def through(account: Account, each: SmsOrder) -> SendOutcome | SendRefused:
+        try:
+            return await sending.send(ctx, account, each)
+        except SendRefused as refused:
+            return refused
+
+    together = await asyncio.gather(*(through(batch[name], each) for name, each in ORDERS))
+    assert [answer(r) for r in together] == [answer(r) for r in alone]
+
+
+async def test_a_batched_send_takes_its_message_tokens_once(ctx: Context) -> None:
+    """As many concurrent sends pass the messages/s limit as one-by-one ones: the coalescer
+    takes no tokens of its own."""
+    ctx.ticks = lambda: 100.0  # no refill
+    passed = []
+    for login, coalesce in (("tok1", False), ("tok2", True)):
+        make_account(ctx, login, credits=10_000)
+        row = ctx.store.read_sync(lambda conn, login=login: find_by_login(conn, login))
+        account = replace(Account.from_row(row), messages_per_second=5)
+
+        async def one(account: Account = account, coalesce: bool = coalesce) -> bool:
+            try:
+                await sending.send(ctx, account, order("Hi", "33612345601"), coalesce=coalesce)
+            except access.Throttled:
+                return False
+            return True
+
+        if coalesce:
+            results = await asyncio.gather(*(one() for _ in range(40)))
+        else:
+            results = [await one() for _ in range(40)]
+        passed.append(sum(results))
+    assert 0 < passed[0] < 40
+    assert passed[1] == passed[0]
