@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -26,7 +26,7 @@ from hirondelle.domain.sending_hours import SendingWindow, parse_window
 from hirondelle.domain.statuses import SendStatus
 from hirondelle.services import access
 from hirondelle.services.accounts import Account, AccountError
-from hirondelle.services.links import shorten_message_urls
+from hirondelle.services.campaign_writes import Accepted, count_sends, store_campaigns
 from hirondelle.services.planning import (
     THREAD_PLAN_THRESHOLD,
     Plan,
@@ -41,7 +41,7 @@ from hirondelle.services.planning import (
 )
 from hirondelle.services.send_coalescer import coalescer_of
 from hirondelle.store import campaigns as campaign_rows
-from hirondelle.store import ledger, traffic
+from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,13 @@ async def _accept(
         # every send of the account waits for them; written last, they are held for the commit
         # only. Balance before counts, as refunds lock them (no deadlock). Refused for credit,
         # the transaction rolls back with the rows it wrote.
-        accepted = [_Accepted(account, order, plan, campaign_id)]
-        db_ids = _store_campaigns(conn, ctx, accepted, now)
+        accepted = [Accepted(account, order, plan, campaign_id)]
+        db_ids = store_campaigns(conn, ctx, accepted, now)
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
             raise _no_credit(exc) from None
-        _count_sends(conn, accepted, db_ids, now)
+        count_sends(conn, accepted, db_ids, now)
         outcome = _outcome(plan, campaign_id, balance, account.timezone)
         if idempotency_key:
             since = now - IDEMPOTENCY_WINDOW
@@ -285,7 +285,7 @@ def _write_many(
             results[index] = refused
     pairs = [(account.id, phone) for _, account, _, rs, _ in parsed for phone in rs.phones]
     listed = campaign_rows.blacklisted_pairs(conn, pairs)
-    planned: list[_Accepted] = []
+    planned: list[Accepted] = []
     where: list[int] = []
     for index, account, order, recipients, campaign_id in parsed:
         blacklisted = {p for p in recipients.phones if (account.id, p) in listed}
@@ -294,7 +294,7 @@ def _write_many(
         except SendRefused as refused:
             results[index] = refused
             continue
-        planned.append(_Accepted(account, order, plan, campaign_id))
+        planned.append(Accepted(account, order, plan, campaign_id))
         where.append(index)
     by_account: dict[int, list[int]] = {}  # debits in account id order: row locks too
     for position, a in enumerate(planned):
@@ -312,7 +312,7 @@ def _write_many(
                 balances[position] = balance
     paid = sorted(balances)
     accepted = [planned[p] for p in paid]
-    _count_sends(conn, accepted, _store_campaigns(conn, ctx, accepted, now), now)
+    count_sends(conn, accepted, store_campaigns(conn, ctx, accepted, now), now)
     for p in paid:
         a = planned[p]
         results[where[p]] = _outcome(a.plan, a.campaign_id, balances[p], a.account.timezone)
@@ -415,99 +415,6 @@ async def _earlier_answer(
         lambda conn: campaign_rows.find_idempotent_answer(conn, account.id, key, since)
     )
     return SendOutcome.from_json(row["answer"]) if row is not None else None
-
-
-def _expiry(due_at: datetime, validity_hours: float) -> datetime:
-    """When a message due at `due_at` stops being valid (a date the calendar can hold: the manual
-    lets DATE go up to 9999-12-31)."""
-    try:
-        return due_at + timedelta(hours=validity_hours)
-    except OverflowError:
-        return datetime.max.replace(tzinfo=UTC)
-
-
-@dataclass
-class _Accepted:
-    """An order planned and paid for, to be written with its campaign id."""
-
-    account: Account
-    order: SmsOrder
-    plan: Plan
-    campaign_id: str
-
-
-def _store_campaigns(
-    conn: Connection, ctx: Context, accepted: Sequence[_Accepted], now: datetime
-) -> list[int]:
-    """Write the campaigns and messages of paid orders: one INSERT for the campaigns and one for
-    all their messages, whether one send (`send`) or a batch of them (`send_many`)."""
-    base_url = ctx.settings.base_url
-    validity = ctx.settings.message_validity_hours
-    db_ids = campaign_rows.insert_campaigns(
-        conn,
-        [
-            {
-                "public_id": a.campaign_id,
-                "account_id": a.account.id,
-                "name": a.order.campaign_name[:255],
-                "message": a.order.message,
-                "sender": a.plan.messages[0].sender,
-                "state": "scheduled" if a.plan.scheduled else "queued",
-                "due_at": a.plan.due_at,
-                "nb_contacts": len(a.plan.messages),
-                "nb_sms": a.plan.nb_sms,
-                "credits": a.plan.credits,
-                "mail_notif": a.order.mail_notif,
-                "smpp_receipts": a.order.smpp_receipts,
-                "created_at": now,
-            }
-            for a in accepted
-        ],
-    )
-    rows: list[tuple[object, ...]] = []
-    for a, db_id in zip(accepted, db_ids, strict=True):
-        texts = [m.text for m in a.plan.messages]
-        if a.order.shorten:  # one short link per URL and recipient, counted as planned
-            texts = [
-                shorten_message_urls(conn, a.account.id, a.campaign_id, m.text, m.phone, base_url)
-                for m in a.plan.messages
-            ]
-        rows.extend(
-            (  # in campaign_rows.MESSAGE_COLUMNS order
-                m.sms_id,
-                db_id,
-                a.account.id,
-                m.phone,
-                m.country,
-                text,
-                m.sender,
-                m.parts,
-                m.credits,
-                m.cli_msg_id,
-                0,
-                "queued",
-                m.due_at,
-                _expiry(m.due_at, validity),
-                now,
-            )
-            for m, text in zip(a.plan.messages, texts, strict=True)
-        )
-    campaign_rows.insert_messages(conn, rows)
-    return db_ids
-
-
-def _count_sends(
-    conn: Connection, accepted: Sequence[_Accepted], db_ids: Sequence[int], now: datetime
-) -> None:
-    """The accepted campaigns in the counts (store/traffic.py), after their debits."""
-    traffic.add_sends(
-        conn,
-        now,
-        [
-            (a.account.id, db_id, len(a.plan.messages), a.plan.credits)
-            for a, db_id in zip(accepted, db_ids, strict=True)
-        ],
-    )
 
 
 def _outcome(plan: Plan, campaign_id: str, balance: int, timezone: str) -> SendOutcome:
