@@ -36,7 +36,7 @@ class Accepted:
     campaign_id: str
 
 
-def store_campaigns(
+def write_campaigns(
     conn: Connection, ctx: Context, accepted: Sequence[Accepted], now: datetime
 ) -> list[int]:
     """Write the campaigns and messages of paid orders: one INSERT for the campaigns and one for

@@ -26,7 +26,7 @@ from hirondelle.domain.sending_hours import SendingWindow, parse_window
 from hirondelle.domain.statuses import SendStatus
 from hirondelle.services import access
 from hirondelle.services.accounts import Account, AccountError
-from hirondelle.services.campaign_writes import Accepted, count_sends, store_campaigns
+from hirondelle.services.campaign_writes import Accepted, count_sends, write_campaigns
 from hirondelle.services.planning import (
     THREAD_PLAN_THRESHOLD,
     Plan,
@@ -179,7 +179,7 @@ async def _accept(
         # only. Balance before counts, as refunds lock them (no deadlock). Refused for credit,
         # the transaction rolls back with the rows it wrote.
         accepted = [Accepted(account, order, plan, campaign_id)]
-        db_ids = store_campaigns(conn, ctx, accepted, now)
+        db_ids = write_campaigns(conn, ctx, accepted, now)
         try:
             balance = ledger.move(conn, account.id, -plan.credits, "debit", campaign_id)
         except InsufficientCredits as exc:
@@ -312,7 +312,7 @@ def _write_many(
                 balances[position] = balance
     paid = sorted(balances)
     accepted = [planned[p] for p in paid]
-    count_sends(conn, accepted, store_campaigns(conn, ctx, accepted, now), now)
+    count_sends(conn, accepted, write_campaigns(conn, ctx, accepted, now), now)
     for p in paid:
         a = planned[p]
         results[where[p]] = _outcome(a.plan, a.campaign_id, balances[p], a.account.timezone)
