@@ -61,12 +61,15 @@ def print_welcome(base_url: str, demo: accounts.NewAccount | None) -> None:
 
 
 class PortUnavailable(Exception):
-    """The HTTP port cannot be listened on; the message says what to do."""
+    """A port cannot be listened on (HTTP, or the SMPP server's); the message says what to do."""
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(
+    host: str, port: int, option: str = "--port", host_option: str = "--host"
+) -> socket.socket:
     """The listening socket, bound before anything else starts: a port in use must stop
-    `serve` before its workers take back the claims of another process (workers.Workers)."""
+    `serve` before its workers take back the claims of another process (workers.Workers).
+    `option` and `host_option` name what to change in the message of a refusal."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family, backlog=2048)
@@ -77,10 +80,24 @@ def listen(host: str, port: int) -> socket.socket:
         else:  # a resolver error (negative EAI_* code) or none at all
             reason = "the name does not resolve" if code < 0 else str(exc)
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-            advice = "free the port or choose another with --port (0 picks a free one)"
+            advice = f"free the port or choose another with {option} (0 picks a free one)"
         else:
-            advice = "choose an address of this machine with --host"
+            advice = f"choose an address of this machine with {host_option}"
         raise PortUnavailable(f"cannot listen on {host}:{port} ({reason}): {advice}") from None
+
+
+def check_smpp_server(settings: Settings) -> None:
+    """The SMPP server's ports tried (and its TLS certificate asked for) before anything starts,
+    as the HTTP port is: a port in use is one line, not a failed start of the workers."""
+    ports = (
+        ("smpp_server_port", settings.smpp_server_port),
+        ("smpp_server_tls_port", settings.smpp_server_tls_port),
+    )
+    for name, port in ports:
+        if port:  # None: off; 0: a free port, always there
+            listen(settings.smpp_server_host, port, name, "smpp_server_host").close()
+    if settings.smpp_server_tls_port is not None and not (settings.tls_cert and settings.tls_key):
+        raise PortUnavailable("smpp_server_tls_port needs tls_cert and tls_key (the certificate)")
 
 
 def uvicorn_config(ctx: Context) -> uvicorn.Config:
@@ -108,6 +125,8 @@ async def serve(settings: Settings, sock: socket.socket | None = None) -> None:
     """
     shared = sock is not None
     if sock is None:
+        if settings.workers:
+            check_smpp_server(settings)
         sock = listen(settings.host, settings.port)
     try:
         ctx = open_context(settings)
@@ -188,6 +207,7 @@ async def work(settings: Settings) -> None:
     """`hirondelle worker`: the worker role alone, until SIGTERM or SIGINT."""
     from hirondelle.workers import Workers
 
+    check_smpp_server(settings)
     ctx = open_context(settings)
     try:
         workers = Workers(ctx)

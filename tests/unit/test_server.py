@@ -26,6 +26,7 @@ from hirondelle.context import Context
 from hirondelle.server import (
     DEMO_LOGIN,
     PortUnavailable,
+    check_smpp_server,
     ensure_demo_account,
     listen,
     print_welcome,
@@ -239,6 +240,33 @@ def test_serve_stops_on_a_start_up_error_with_one_line(
     output = "\n".join(lines)
     assert code != 0 and len(lines) == 1, output
     assert expected in lines[0]
+
+
+def test_the_smpp_server_s_port_in_use_is_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    """Found by hand: a busy smpp_server_port failed the start of the workers inside uvicorn's
+    lifespan, with two tracebacks."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        env = {
+            "HIRONDELLE_DATABASE_URL": sqlite_url,
+            "HIRONDELLE_VAR_DIR": str(tmp_path / "var"),
+            "HIRONDELLE_SMPP_SERVER_HOST": "127.0.0.1",
+            "HIRONDELLE_SMPP_SERVER_PORT": str(port),
+        }
+        with Running(["serve", "--port", "0"], cwd=tmp_path, env=env) as server:
+            code, lines = server.finish()
+    output = "\n".join(lines)
+    assert code != 0 and "Traceback" not in output, output
+    assert [line for line in lines if line.strip()] == [lines[0]], output
+    assert "smpp_server_port" in lines[0] and str(port) in lines[0], output
+
+
+def test_smpp_over_tls_without_a_certificate_is_refused_before_the_start(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path, smpp_server_tls_port=0)
+    with pytest.raises(PortUnavailable, match="needs tls_cert and tls_key"):
+        check_smpp_server(settings)
 
 
 def test_listen_says_which_option_to_change() -> None:

@@ -72,10 +72,10 @@ def worker(database: DatabaseOption = None, config: ConfigOption = None) -> None
     Each connector is bound by one worker at a time (a PostgreSQL advisory lock); when a worker
     dies another takes its connectors over within seconds.
     """
-    from hirondelle.server import run_worker
+    from hirondelle.server import PortUnavailable, run_worker
 
     settings = checked(settings_from(config, database_url=database), "worker")
     try:
         run_worker(settings)
-    except StoreUnavailable as exc:
+    except (PortUnavailable, StoreUnavailable) as exc:
         fail(str(exc))
