@@ -142,7 +142,7 @@ async def send(
             batched = replace(order, list_name=None)  # its contacts are in it already
             coalescer = coalescer_of(ctx, lambda orders: send_many(ctx, orders))
             return await coalescer.send(account, batched)
-        return await _accept(ctx, account, order, simulate, idempotency_key, method, now)
+        return await _accept(ctx, account, order, idempotency_key, method, now)
     except Exception:
         access.give_back_messages(ctx, account, tokens)
         raise
@@ -152,7 +152,6 @@ async def _accept(
     ctx: Context,
     account: Account,
     order: SmsOrder,
-    simulate: bool,
     idempotency_key: str | None,
     method: str,
     now: datetime,
