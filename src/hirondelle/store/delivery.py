@@ -175,24 +175,27 @@ def store_submitted(
     parts: Sequence[dict[str, object]],
     message_ids: Sequence[int],
     now: datetime,
+    then: Sequence[Sql] = (),
 ) -> tuple[dict[int, MessageInfo], list[Pending]]:
     """For messages just marked submitted: insert their parts and "submitted" events, and read
-    which of them have a receipt webhook and which receipts wait for their parts' SMSC ids
-    (locked, see `receipts.pending_for`) — all in one round trip on PostgreSQL."""
+    which of them have a webhook wanting every status (a "submitted" event is queued for no
+    other) and which receipts wait for their parts' SMSC ids (locked, see
+    `receipts.pending_for`), then run `then` — all in one round trip on PostgreSQL."""
     statements: list[Sql] = []
     if parts:
         names = list(parts[0])
         sql = f"INSERT INTO message_parts ({', '.join(names)}) VALUES ({marks(len(names))})"
         statements.append(Sql(sql, [tuple(p[n] for n in names) for p in parts], many=True))
     events = [(m, int(AckStatus.TRANSMITTED), "submitted") for m in message_ids]
-    statements += _events_sql(events, now) + _targets_sql(message_ids)
+    statements += _events_sql(events, now) + _targets_sql(message_ids, every_status=True)
     targets = len(statements)
     statements += receipt_rows.pending_for_sql(
         conn, connector, sorted({str(p["smsc_id"]) for p in parts})
     )
-    results = together(conn, statements)
+    waits = len(statements)
+    results = together(conn, [*statements, *then])
     found = _targets(row for result in results[:targets] for row in result)
-    waiting = receipt_rows.pending_of(row for result in results[targets:] for row in result)
+    waiting = receipt_rows.pending_of(row for result in results[targets:waits] for row in result)
     return found, waiting
 
 
@@ -258,10 +261,11 @@ def store_statuses(
     updates: Sequence[tuple[int, int]],
     events: Sequence[tuple[int, int, str]],
     now: datetime,
+    then: Sequence[Sql] = (),
 ) -> dict[int, MessageInfo]:
     """Set (part_id, status) pairs, then (message_id, status) pairs (a status other than
-    transmitted makes a message final), add the events, and return which of the updated
-    messages have a receipt webhook — in one round trip on PostgreSQL."""
+    transmitted makes a message final), add the events, read which of the updated messages
+    have a receipt webhook, then run `then` — in one round trip on PostgreSQL."""
     sql = (
         "UPDATE messages SET status = ?, status_at = ?,"
         f" state = CASE WHEN ? = {AckStatus.TRANSMITTED:d} THEN state ELSE 'final' END"
@@ -274,8 +278,9 @@ def store_statuses(
     statements += _events_sql(events, now)
     first = len(statements)
     statements += _targets_sql([m for m, _status in updates])
-    results = together(conn, statements)
-    return _targets(row for result in results[first:] for row in result)
+    last = len(statements)
+    results = together(conn, [*statements, *then])
+    return _targets(row for result in results[first:last] for row in result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +327,10 @@ _TARGETS_SQL = (
 )
 
 
-def _targets_sql(message_ids: Sequence[int]) -> list[Sql]:
-    return [Sql(_TARGETS_SQL.format(marks(len(c))), tuple(c)) for c in chunks(message_ids)]
+def _targets_sql(message_ids: Sequence[int], *, every_status: bool = False) -> list[Sql]:
+    """With `every_status`, only the messages of accounts wanting every status change."""
+    sql = _TARGETS_SQL + (" AND a.receipt_events = 'all'" if every_status else "")
+    return [Sql(sql.format(marks(len(c))), tuple(c)) for c in chunks(message_ids)]
 
 
 def _targets(rows: Iterable[Sequence[Any]]) -> dict[int, MessageInfo]:
