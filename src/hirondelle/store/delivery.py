@@ -158,10 +158,14 @@ def mark_submitted(
     if not message_ids:
         return []
     ids = list(message_ids)
+    # By primary key: PostgreSQL's statistics lag the claims of a busy minute, and with
+    # `state = 'claimed'` its planner scanned every index entry of the claimed state instead
+    # (the dead ones too), reading hundreds of pages for 100 rows.
+    claimed = "state || '' = 'claimed'" if _postgres(conn) else "state = 'claimed'"
     sql = (
         f"UPDATE messages SET state = 'submitted', status = {AckStatus.TRANSMITTED:d},"
         " connector = ?, status_at = ?,"
-        f" lease_until = NULL WHERE state = 'claimed' AND id IN ({marks(len(ids))})"
+        f" lease_until = NULL WHERE {claimed} AND id IN ({marks(len(ids))})"
         " RETURNING id"
     )
     # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
