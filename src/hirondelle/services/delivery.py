@@ -63,11 +63,11 @@ def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now:
                 refused.append((result.message_id, 0, int(AckStatus.REJECTED)))
         else:
             retry.setdefault(result.retry_in, []).append(result.message_id)
-    traffic.count_changes(conn, refused, now, refunded=True)
     for connector, batch in sorted(accepted.items()):
         _mark_submitted(conn, connector, batch, now)
     for delay, ids in retry.items():
         rows.retry_later(conn, ids, now + delay)
+    traffic.count_changes(conn, refused, now, refunded=True)  # last: see traffic.changes_sql
 
 
 def _mark_submitted(
@@ -89,8 +89,8 @@ def _mark_submitted(
                     }
                 )
     # With receipts that beat their submit_sm_resp, by exact id: another form could be another's.
-    targets, early = rows.store_submitted(conn, connector, parts, sorted(ours), now)
-    traffic.count_changes(conn, [(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
+    counts = traffic.changes_sql([(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
+    targets, early = rows.store_submitted(conn, connector, parts, sorted(ours), now, counts)
     _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now, targets)
     _apply_waiting(conn, connector, early, now, other_forms=False)
 
@@ -231,15 +231,19 @@ def _apply_matches(
         part_updates = []
     current = {p.message_id: p.message_status for p in matches}
     changed = {m: s for m, s in status_of.items() if s != current[m]}
-    traffic.count_changes(conn, [(m, current[m], s) for m, s in changed.items()], now)
     details = {p.message_id: receipt_of[p.part_id].detail for p in matches}
     events = [
         (m, s, details[m] or ACK_STATUS_TEXTS[AckStatus(s)])
         for m, s in changed.items()
         if s != AckStatus.TRANSMITTED
     ]
-    targets = rows.store_statuses(conn, part_updates, list(changed.items()), events, now)
-    _queue_receipt_webhooks(conn, {m: AckStatus(s) for m, s in changed.items()}, now, targets)
+    finals = {m: s for m, s in changed.items() if s != AckStatus.TRANSMITTED}
+    then = smpp_deliveries.receipts_sql(conn, finals, now) + traffic.changes_sql(
+        [(m, current[m], s) for m, s in changed.items()], now
+    )
+    targets = rows.store_statuses(conn, part_updates, list(changed.items()), events, now, then)
+    new = {m: AckStatus(s) for m, s in changed.items()}
+    _queue_receipt_webhooks(conn, new, now, targets, smpp_queued=True)
     for message_id, status in changed.items():
         if status == AckStatus.UNKNOWN_NUMBER:
             info = rows.message_info(conn, message_id)
@@ -333,15 +337,18 @@ def _queue_receipt_webhooks(
     statuses: dict[int, AckStatus],
     now: datetime,
     targets: dict[int, rows.MessageInfo] | None = None,
+    *,
+    smpp_queued: bool = False,
 ) -> None:
     """Queue the webhook events of these status changes, and the SMPP server's receipts of the
-    final ones (for messages a submit_sm sent asking for one: `smpp_deliveries`). `targets`:
-    `rows.webhook_targets` of them, when read already."""
+    final ones (for messages a submit_sm sent asking for one: `smpp_deliveries`; `smpp_queued`:
+    the caller did). `targets`: `rows.webhook_targets` of them (or of those that can have an
+    event), when read already."""
     finals = {m: int(s) for m, s in statuses.items() if s != AckStatus.TRANSMITTED}
-    if finals:
+    if finals and not smpp_queued:
         smpp_deliveries.queue_receipts(conn, finals, now)
     transmitted_only = set(statuses.values()) == {AckStatus.TRANSMITTED}  # a batch of submits
-    if transmitted_only and not outbox.any_account_wants_all(conn):
+    if transmitted_only and targets is None and not outbox.any_account_wants_all(conn):
         return
     if targets is None:
         targets = rows.webhook_targets(conn, list(statuses))

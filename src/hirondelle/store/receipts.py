@@ -40,6 +40,18 @@ def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) ->
         " WHERE connector = ? AND smsc_id IN ({}) GROUP BY smsc_id)"
     )
     statements = [Sql(sql.format(marks(len(c))), (connector, *c)) for c in chunks(list(smsc_ids))]
+    if conn.dialect.name == "postgresql" and statements:
+        # One index lookup per id. Given the list, PostgreSQL's planner, whose statistics lag
+        # a table growing by thousands of parts a second, scanned every part of the connector
+        # and filtered the ids (6 ms for 100 receipts at 20,000 parts, growing with the table).
+        sql = (
+            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
+            " FROM unnest(?::text[]) AS wanted(smsc_id) JOIN LATERAL"
+            " (SELECT max(id) AS id FROM message_parts"
+            " WHERE connector = ? AND smsc_id = wanted.smsc_id) AS last ON true"
+            " JOIN message_parts p ON p.id = last.id JOIN messages m ON m.id = p.message_id"
+        )
+        statements = [Sql(sql, (list(smsc_ids), connector))]
     # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
     return [
         PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]))

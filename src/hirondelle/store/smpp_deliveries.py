@@ -17,7 +17,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.schema import accounts, campaigns, messages, smpp_deliveries
+from hirondelle.store.engine import Sql, chunks, marks, together
+from hirondelle.store.schema import accounts, smpp_deliveries
+from hirondelle.store.webhooks import stored_moment
 
 #: Characters of the message a receipt's `text:` field repeats (SMPP 3.4 Appendix B).
 RECEIPT_TEXT_LENGTH = 20
@@ -43,43 +45,32 @@ class Delivery:
 def queue_receipts(conn: Connection, statuses: dict[int, int], now: datetime) -> None:
     """A row per message among `statuses` (message id -> final annex 6 status) whose campaign
     asked for SMPP receipts: one INSERT ... SELECT per status (there are few)."""
+    together(conn, receipts_sql(conn, statuses, now))
+
+
+_QUEUE_RECEIPTS = (
+    "INSERT INTO smpp_deliveries (account_id, kind, sms_id, source, destination, text, status,"
+    " submitted_at, created_at)"
+    f" SELECT m.account_id, 'receipt', m.sms_id, m.phone, m.sender,"
+    f" substr(m.text, 1, {RECEIPT_TEXT_LENGTH:d}), ?, m.created_at, ?"
+    " FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
+    " WHERE c.smpp_receipts AND m.id IN ({})"
+)
+
+
+def receipts_sql(conn: Connection, statuses: dict[int, int], now: datetime) -> list[Sql]:
+    """The statements of `queue_receipts`, for a caller to run with others (`together`): on
+    PostgreSQL they cost no round trip of their own, which matters as campaigns asking for
+    SMPP receipts are few and the statements usually insert nothing."""
     by_status: dict[int, list[int]] = {}
     for message_id, status in statuses.items():
         by_status.setdefault(int(status), []).append(message_id)
-    for status, ids in by_status.items():
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            select = (
-                sa.select(
-                    messages.c.account_id,
-                    sa.literal("receipt"),
-                    messages.c.sms_id,
-                    messages.c.phone,
-                    messages.c.sender,
-                    sa.func.substr(messages.c.text, 1, RECEIPT_TEXT_LENGTH),
-                    sa.literal(status),
-                    messages.c.created_at,
-                    sa.literal(now, type_=smpp_deliveries.c.created_at.type),
-                )
-                .select_from(messages.join(campaigns, campaigns.c.id == messages.c.campaign_id))
-                .where(messages.c.id.in_(chunk), campaigns.c.smpp_receipts)
-            )
-            conn.execute(
-                smpp_deliveries.insert().from_select(
-                    [
-                        "account_id",
-                        "kind",
-                        "sms_id",
-                        "source",
-                        "destination",
-                        "text",
-                        "status",
-                        "submitted_at",
-                        "created_at",
-                    ],
-                    select,
-                )
-            )
+    at = stored_moment(conn, now)
+    return [
+        Sql(_QUEUE_RECEIPTS.format(marks(len(chunk))), (status, at, *chunk))
+        for status, ids in sorted(by_status.items())
+        for chunk in chunks(ids, _CHUNK)
+    ]
 
 
 def queue_reply(

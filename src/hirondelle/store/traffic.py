@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import chunks, driver_sql, marks
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
 from hirondelle.store.schema import traffic_counts
 
 #: The counters of a row, in column order (what every read returns, by name).
@@ -114,12 +114,25 @@ def count_changes(
     by primary key and upserts one row per account and one per campaign, in that order (no
     deadlock between two writers on PostgreSQL).
     """
+    together(conn, changes_sql(changes, at, refunded=refunded))
+
+
+def changes_sql(
+    changes: Iterable[tuple[int, int, int]], at: datetime, *, refunded: bool = False
+) -> list[Sql]:
+    """The statements of `count_changes`, for a caller to run with others (`together`).
+
+    Every writer of the delivery path upserts the same few rows (the campaign's and the
+    account's of this hour), and holds their locks until it commits: run these last in a
+    transaction, so that concurrent writers wait for one another only for its end.
+    """
     groups: dict[tuple[tuple[str, int], ...], list[int]] = {}
     for message_id, old, new in changes:
         deltas = _change_deltas(old, new, refunded)
         if deltas:
             groups.setdefault(deltas, []).append(message_id)
     hour = hour_of(at)
+    statements: list[Sql] = []
     for deltas, ids in sorted(groups.items()):
         names = [name for name, _ in deltas]
         amounts = [f"count(*) * {n:d}" for _, n in deltas]
@@ -136,8 +149,8 @@ def count_changes(
                 f" UNION ALL SELECT {ACCOUNT_TOTAL:d}, account_id, {values} {where}"
                 " GROUP BY account_id) AS changed WHERE true ORDER BY c, a"
             )
-            sql = driver_sql(conn, _upsert_sql(names, select))
-            conn.exec_driver_sql(sql, (*chunk, *chunk))
+            statements.append(Sql(_upsert_sql(names, select), (*chunk, *chunk)))
+    return statements
 
 
 # -- reading -------------------------------------------------------------------------------------

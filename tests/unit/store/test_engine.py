@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.store import Store
+from hirondelle.store import engine as engine_module
 from hirondelle.store.engine import CHUNK, chunks, create_engine, marks
 from hirondelle.store.migrate import current_revision
 from hirondelle.store.schema import ledger
@@ -82,3 +83,28 @@ def test_chunks_and_marks_for_in_lists() -> None:
     assert [x for chunk in chunks(ids) for x in chunk] == ids
     assert chunks([]) == []
     assert marks(3) == "?, ?, ?"
+
+
+def test_a_postgres_connection_rested_is_pinged_and_replaced_when_dead(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool pings only connections that rested (no round trip per busy checkout), and one
+    that died meanwhile (a restarted server, a killed backend) is replaced, not handed out."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's pool")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            victim = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as conn:  # just checked in: handed out as it is, the same one
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == victim
+        killer = create_engine(database_url)
+        with killer.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (victim,))
+        killer.dispose()
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)  # as if it had rested
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != victim
+    finally:
+        engine.dispose()
