@@ -17,7 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.schema import accounts, campaigns, messages, smpp_deliveries
+from hirondelle.store.engine import driver_sql, marks
+from hirondelle.store.schema import accounts, smpp_deliveries
 
 #: Characters of the message a receipt's `text:` field repeats (SMPP 3.4 Appendix B).
 RECEIPT_TEXT_LENGTH = 20
@@ -40,46 +41,30 @@ class Delivery:
     created_at: datetime
 
 
+#: `queue_receipts`'s statement, at driver level: it runs with every batch of receipts, where
+#: building it with SQLAlchemy held the GIL longer than SQLite took to run it.
+_QUEUE_RECEIPTS_SQL = (
+    "INSERT INTO smpp_deliveries (account_id, kind, sms_id, source, destination, text, status,"
+    " submitted_at, created_at) SELECT m.account_id, 'receipt', m.sms_id, m.phone, m.sender,"
+    f" substr(m.text, 1, {RECEIPT_TEXT_LENGTH:d}), ?, m.created_at, ? FROM messages m"
+    " JOIN campaigns c ON c.id = m.campaign_id WHERE m.id IN ({}) AND c.smpp_receipts"
+)
+
+
 def queue_receipts(conn: Connection, statuses: dict[int, int], now: datetime) -> None:
     """A row per message among `statuses` (message id -> final annex 6 status) whose campaign
     asked for SMPP receipts: one INSERT ... SELECT per status (there are few)."""
     by_status: dict[int, list[int]] = {}
     for message_id, status in statuses.items():
         by_status.setdefault(int(status), []).append(message_id)
+    # `now` as SQLAlchemy writes the column (the other rows of the table come through it).
+    bind = smpp_deliveries.c.created_at.type.bind_processor(conn.dialect)
+    created = bind(now) if bind is not None else now
     for status, ids in by_status.items():
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            select = (
-                sa.select(
-                    messages.c.account_id,
-                    sa.literal("receipt"),
-                    messages.c.sms_id,
-                    messages.c.phone,
-                    messages.c.sender,
-                    sa.func.substr(messages.c.text, 1, RECEIPT_TEXT_LENGTH),
-                    sa.literal(status),
-                    messages.c.created_at,
-                    sa.literal(now, type_=smpp_deliveries.c.created_at.type),
-                )
-                .select_from(messages.join(campaigns, campaigns.c.id == messages.c.campaign_id))
-                .where(messages.c.id.in_(chunk), campaigns.c.smpp_receipts)
-            )
-            conn.execute(
-                smpp_deliveries.insert().from_select(
-                    [
-                        "account_id",
-                        "kind",
-                        "sms_id",
-                        "source",
-                        "destination",
-                        "text",
-                        "status",
-                        "submitted_at",
-                        "created_at",
-                    ],
-                    select,
-                )
-            )
+            sql = driver_sql(conn, _QUEUE_RECEIPTS_SQL.format(marks(len(chunk))))
+            conn.exec_driver_sql(sql, (status, created, *chunk))
 
 
 def queue_reply(
