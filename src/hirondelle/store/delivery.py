@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, moment, together
 from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
@@ -183,9 +183,12 @@ def store_submitted(
     if parts:
         names = list(parts[0])
         sql = f"INSERT INTO message_parts ({', '.join(names)}) VALUES ({marks(len(names))})"
-        statements.append(Sql(sql, [tuple(p[n] for n in names) for p in parts], many=True))
+        # Parts made now (their created_at): the moment adapted once, not once per row.
+        at = moment(conn, now)
+        rows = [tuple(at if p[n] is now else p[n] for n in names) for p in parts]
+        statements.append(Sql(sql, rows, many=True))
     events = [(m, int(AckStatus.TRANSMITTED), "submitted") for m in message_ids]
-    statements += _events_sql(events, now) + _targets_sql(message_ids)
+    statements += _events_sql(events, moment(conn, now)) + _targets_sql(message_ids)
     targets = len(statements)
     statements += receipt_rows.pending_for_sql(
         conn, connector, sorted({str(p["smsc_id"]) for p in parts})
@@ -210,7 +213,8 @@ def record_rejected(conn: Connection, message_id: int, detail: str, now: datetim
     return int(row[0])
 
 
-def _events_sql(events: Sequence[tuple[int, int, str]], at: datetime) -> list[Sql]:
+def _events_sql(events: Sequence[tuple[int, int, str]], at: datetime | str) -> list[Sql]:
+    """`at`: the moment as `moment` gives it."""
     if not events:
         return []
     sql = "INSERT INTO message_events (message_id, status, detail, at) VALUES (?, ?, ?, ?)"
@@ -219,7 +223,7 @@ def _events_sql(events: Sequence[tuple[int, int, str]], at: datetime) -> list[Sq
 
 def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime) -> None:
     """Add (message_id, status, detail) rows to the status history."""
-    together(conn, _events_sql(events, at))
+    together(conn, _events_sql(events, moment(conn, at)))
 
 
 # -- receipts ------------------------------------------------------------------------------------
@@ -268,10 +272,11 @@ def store_statuses(
         " WHERE id = ?"
     )
     statements = _parts_sql(parts)
+    at = moment(conn, now)
     if updates:
-        rows = [(status, now, status, m) for m, status in updates]
+        rows = [(status, at, status, m) for m, status in updates]
         statements.append(Sql(sql, rows, many=True))
-    statements += _events_sql(events, now)
+    statements += _events_sql(events, at)
     first = len(statements)
     statements += _targets_sql([m for m, _status in updates])
     results = together(conn, statements)
