@@ -196,3 +196,38 @@ def test_unknown_message_state_tlv_keeps_the_text_stat() -> None:
     pdu = DeliverSm(esm_class=0x04, short_message=b"id:1 stat:DELIVRD", message_state=99)
     receipt = receipt_from_deliver_sm(pdu)
     assert receipt is not None and receipt.stat is ReceiptStat.DELIVRD
+
+
+def test_appendix_b_layout_read_as_any_other() -> None:
+    """The one-match reading of Appendix B's layout gives what the general reading gives: keys
+    in any case, empty fields, spaces after `text:`, a text over several lines."""
+    text = (
+        "ID:AB sub:001 dlvrd:001 Submit Date: done date:2401011201 stat:undeliv err:001"
+        " Text:  two\nlines"
+    )
+    assert parse_receipt_text(text) == Receipt(
+        message_id="AB",
+        stat=ReceiptStat.UNDELIV,
+        err="001",
+        submit_date="",
+        done_date="2401011201",
+        dlvrd="001",
+        sub="001",
+        text="two\nlines",
+    )
+
+
+def test_a_colon_in_a_value_may_hide_a_key() -> None:
+    """`x-id:5` holds a key (`id:` after a non-letter): read as the general reading does, the
+    first `id:` keeps its value up to the second key."""
+    text = (
+        "id:x-id:5 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201"
+        " stat:DELIVRD err:000 text:Hi"
+    )
+    receipt = parse_receipt_text(text)
+    assert receipt is not None and (receipt.message_id, receipt.text) == ("x-", "Hi")
+
+
+def test_text_only_receipt_is_the_text_reading() -> None:
+    pdu = DeliverSm(esm_class=0x04, short_message=APPENDIX_B.encode())
+    assert receipt_from_deliver_sm(pdu) == parse_receipt_text(APPENDIX_B)

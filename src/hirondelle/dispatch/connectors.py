@@ -101,8 +101,9 @@ class Connector:
         )
         #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
         self.slots = asyncio.Semaphore(session_config.window * binds)
-        #: SMSC ids accepted whose submit result is not stored yet (see `receipt_may_go`)
-        self.unstored: dict[str, asyncio.Event] = {}
+        #: SMSC ids accepted whose submit result is not stored yet, each with the receipts
+        #: waiting for it (see `receipt_may_go`)
+        self.unstored: dict[str, list[asyncio.Future[None]]] = {}
 
     @classmethod
     def from_config(cls, ctx: Context, config: ConnectorConfig) -> Connector:
@@ -175,7 +176,7 @@ class Connector:
                 resp = await session.submit(pdu)
                 smsc_ids.append(resp.message_id)
                 # Before anything else runs: its receipt may be in the same read.
-                self.unstored.setdefault(normalize_message_id(resp.message_id), asyncio.Event())
+                self.storing(resp.message_id)
         except SubmitRejected as exc:
             self.stored(smsc_ids)
             return SubmitResult(message.id, "rejected", self.name, detail=str(exc)[:255])
@@ -186,13 +187,17 @@ class Connector:
             return SubmitResult(message.id, "retry", self.name, detail=str(exc)[:255])
         return SubmitResult(message.id, "accepted", self.name, smsc_ids)
 
+    def storing(self, smsc_id: str) -> None:
+        """The submit result holding this SMSC id is not stored yet: its receipt waits."""
+        self.unstored.setdefault(normalize_message_id(smsc_id), [])
+
     def stored(self, smsc_ids: Iterable[str]) -> None:
         """The submit result holding these SMSC ids is stored (or will never be): their
         receipts may be written."""
         for smsc_id in smsc_ids:
-            event = self.unstored.pop(normalize_message_id(smsc_id), None)
-            if event is not None:
-                event.set()
+            for waiter in self.unstored.pop(normalize_message_id(smsc_id), ()):
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def receipt_may_go(self, smsc_id: str) -> None:
         """Wait until the submit result of `smsc_id`, if one is being stored, is durable.
@@ -206,12 +211,19 @@ class Connector:
         row locks) or by the sweep.
         """
         key = normalize_message_id(smsc_id)
-        event = self.unstored.get(key)
-        if event is not None:
-            try:
-                await asyncio.wait_for(event.wait(), UNSTORED_WAIT)
-            except TimeoutError:  # a result nobody stores (a test's direct submit): go on
-                self.unstored.pop(key, None)
+        waiters = self.unstored.get(key)
+        if waiters is None:
+            return
+        # A future and a timer, not wait_for(): that costs a task per receipt.
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        waiters.append(waiter)
+        # After UNSTORED_WAIT, a result nobody stores (a test's direct submit): go on.
+        timer = loop.call_later(UNSTORED_WAIT, self.stored, (key,))
+        try:
+            await waiter
+        finally:
+            timer.cancel()
 
     def _warn_retry(self, exc: SubmitRetryLater) -> None:
         skipped = self.retry_warnings.ready()

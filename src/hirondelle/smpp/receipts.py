@@ -77,14 +77,35 @@ _KEY = re.compile(
     r"(?i)(?<![a-z_])(submit[ _]?date|done[ _]?date|id|sub|dlvrd|stat|err|text)\s*:\s*"
 )
 _NORMAL_KEY = {"submitdate": "submit_date", "donedate": "done_date"}
+#: Appendix B's own layout, as most SMSCs (and the simulator) write it: read by one match. Any
+#: other layout, or a value with a colon (it could hide a key), goes through the general reading.
+_APPENDIX_B = re.compile(
+    r"id:(\S+) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)"
+    r" text:\s*(.*)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def parse_receipt_text(text: str) -> Receipt | None:
     """The receipt in `text`, or None when it has no `id:` (then it is not a receipt)."""
+    usual = _APPENDIX_B.fullmatch(text)
+    if usual is not None:
+        message_id, sub, dlvrd, submit_date, done_date, stat, err, rest = usual.groups()
+        if text.count(":", 0, usual.start(8)) == 8:  # the keys' own colons only
+            return Receipt(
+                message_id=message_id,
+                stat=_STAT_ALIASES.get(stat.upper(), ReceiptStat.UNKNOWN),
+                err=err,
+                submit_date=submit_date,
+                done_date=done_date,
+                dlvrd=dlvrd,
+                sub=sub,
+                text=rest,
+            )
     values: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for i, match in enumerate(matches):
-        key = re.sub(r"[ _]", "", match.group(1).lower())
+        key = match.group(1).lower().replace(" ", "").replace("_", "")
         key = _NORMAL_KEY.get(key, key)
         if key == "text":
             values.setdefault("text", text[match.end() :])
@@ -125,6 +146,12 @@ def receipt_from_deliver_sm(pdu: DeliverSm | DataSm) -> Receipt | None:
     if not is_receipt(pdu):
         return None
     parsed = parse_receipt_text(pdu.payload.decode("latin-1"))
+    if parsed is not None and (
+        pdu.receipted_message_id is None
+        and pdu.message_state is None
+        and pdu.network_error_code is None
+    ):
+        return parsed  # the text alone: nothing to add to what it says
     message_id = pdu.receipted_message_id or (parsed.message_id if parsed else "")
     if not message_id:
         return None

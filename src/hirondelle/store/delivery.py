@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, moment, together
 from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
@@ -196,9 +196,14 @@ def store_submitted(
     elif parts:
         names = list(parts[0])
         sql = f"INSERT INTO message_parts ({', '.join(names)}) VALUES ({marks(len(names))})"
-        statements.append(Sql(sql, [tuple(p[n] for n in names) for p in parts], many=True))
+        # Parts made now (their created_at): the moment adapted once, not once per row.
+        at = moment(conn, now)
+        rows = [tuple(at if p[n] is now else p[n] for n in names) for p in parts]
+        statements.append(Sql(sql, rows, many=True))
     events = [(m, int(AckStatus.TRANSMITTED), "submitted") for m in message_ids]
-    statements += _events_sql(conn, events, now) + _targets_sql(message_ids, every_status=True)
+    statements += _events_sql(conn, events, moment(conn, now)) + _targets_sql(
+        message_ids, every_status=True
+    )
     targets = len(statements)
     statements += receipt_rows.pending_for_sql(
         conn, connector, sorted({str(p["smsc_id"]) for p in parts})
@@ -232,8 +237,9 @@ def _postgres(conn: Connection) -> bool:
 
 
 def _events_sql(
-    conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime
+    conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime | str
 ) -> list[Sql]:
+    """`at`: the moment as `moment` gives it."""
     if not events:
         return []
     if _postgres(conn):
@@ -249,7 +255,7 @@ def _events_sql(
 
 def add_events(conn: Connection, events: Sequence[tuple[int, int, str]], at: datetime) -> None:
     """Add (message_id, status, detail) rows to the status history."""
-    together(conn, _events_sql(conn, events, at))
+    together(conn, _events_sql(conn, events, moment(conn, at)))
 
 
 # -- receipts ------------------------------------------------------------------------------------
@@ -305,6 +311,7 @@ def store_statuses(
         " WHERE id = ?"
     )
     statements = _parts_sql(conn, parts)
+    at = moment(conn, now)
     if updates and _postgres(conn):
         sql = (
             "UPDATE messages SET status = u.s, status_at = ?,"
@@ -312,11 +319,11 @@ def store_statuses(
             " FROM unnest(?::int[], ?::int[]) AS u(m, s) WHERE id = u.m"
         )
         columns = ([m for m, _s in updates], [s for _m, s in updates])
-        statements.append(Sql(sql, (now, *columns)))
+        statements.append(Sql(sql, (at, *columns)))
     elif updates:
-        rows = [(status, now, status, m) for m, status in updates]
+        rows = [(status, at, status, m) for m, status in updates]
         statements.append(Sql(sql, rows, many=True))
-    statements += _events_sql(conn, events, now)
+    statements += _events_sql(conn, events, at)
     first = len(statements)
     statements += _targets_sql([m for m, _status in updates])
     last = len(statements)

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,6 +104,13 @@ def fetch_one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any,
     finally:
         cursor.close()
     return tuple(row) if row is not None else None
+
+
+def moment(conn: Connection, at: datetime) -> datetime | str:
+    """`at` as a parameter of `driver_sql` statements repeating it on many rows: on SQLite, the
+    text its sqlite3 adapter would make of it (`isoformat(" ")`), made once rather than by a
+    Python call per row while the writer holds the GIL."""
+    return at.isoformat(" ") if conn.dialect.name == "sqlite" else at
 
 
 @dataclass(frozen=True, slots=True)

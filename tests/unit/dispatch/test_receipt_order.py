@@ -25,7 +25,7 @@ def connector(ctx: Context) -> Connector:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_receipt_waits_until_its_submit_result_is_stored(ctx: Context) -> None:
     smsc = connector(ctx)
-    smsc.unstored["ab12"] = asyncio.Event()
+    smsc.storing("AB12")
     waiting = asyncio.create_task(smsc.receipt_may_go("00AB12"))  # another form of the same id
     other = asyncio.create_task(smsc.receipt_may_go("cd34"))
     await asyncio.wait_for(other, DEADLINE)  # an id nobody is storing goes at once
@@ -42,6 +42,6 @@ async def test_a_result_never_stored_holds_its_receipt_a_bounded_time(
 ) -> None:
     monkeypatch.setattr(connectors, "UNSTORED_WAIT", 0.01)
     smsc = connector(ctx)
-    smsc.unstored["ab12"] = asyncio.Event()
+    smsc.storing("AB12")
     await asyncio.wait_for(smsc.receipt_may_go("ab12"), DEADLINE)
     assert smsc.unstored == {}

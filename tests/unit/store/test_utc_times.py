@@ -4,13 +4,14 @@ no time zone, and rows written at driver level (the hot paths) bypass SQLAlchemy
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.store import Store
-from hirondelle.store.engine import create_engine, driver_sql
+from hirondelle.store.engine import create_engine, driver_sql, moment
 from hirondelle.store.schema import as_utc, ledger
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +66,18 @@ def test_as_utc_reads_driver_level_values() -> None:
     assert as_utc("2026-03-29 03:30:15.123456+02:00") == WHEN
     assert as_utc(WHEN.replace(tzinfo=None)) == WHEN
     assert as_utc(WHEN.astimezone(PARIS_SUMMER)).tzinfo == UTC
+
+
+@pytest.mark.parametrize("at", [WHEN, WHEN.astimezone(PARIS_SUMMER), WHEN.replace(tzinfo=None)])
+def test_a_moment_adapted_once_is_stored_as_the_driver_would(tmp_path: Path, at: datetime) -> None:
+    """`moment` (one adaptation for many rows) stores the very text sqlite3 makes of a datetime."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (at TEXT)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (?)", (at,))
+            conn.exec_driver_sql("INSERT INTO t VALUES (?)", (moment(conn, at),))
+            first, second = (row[0] for row in conn.exec_driver_sql("SELECT at FROM t"))
+        assert first == second
+    finally:
+        engine.dispose()
