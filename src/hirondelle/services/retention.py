@@ -11,6 +11,7 @@ deleted are kept per campaign and day (`purged_counts`) for statistics.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,12 +61,13 @@ async def purge(
         lambda conn: rows.last_id_before(conn, "messages", "created_at", before)
     )
     after = 0
+    pace = Pace(batch)
     while True:
 
-        def one(conn: Connection, after: int = after) -> rows.Batch | None:
-            return rows.purge_messages(conn, after, last_message, before, batch, dry_run=dry_run)
+        def one(conn: Connection, after: int = after, size: int = pace.size) -> rows.Batch | None:
+            return rows.purge_messages(conn, after, last_message, before, size, dry_run=dry_run)
 
-        done = await (ctx.store.read(one) if dry_run else _write(ctx, one))
+        done = await (ctx.store.read(one) if dry_run else _write(ctx, one, pace))
         if done is None:
             break
         after = done.last_id
@@ -80,16 +82,41 @@ async def purge(
     return report
 
 
-#: On SQLite, seconds the purge leaves the write lock free after each batch: longer than the
-#: longest sleep of SQLite's busy handler (100 ms), so the server's writer, waiting in it, gets
-#: the lock before the next batch.
+#: On SQLite, seconds the purge leaves the write lock free after each batch, at least: longer
+#: than the longest sleep of SQLite's busy handler (100 ms), so the server's writer, waiting in
+#: it, gets the lock before the next batch.
 SQLITE_PAUSE = 0.12
+#: Seconds one batch's transaction should last, at most: a batch that takes longer (a loaded
+#: machine, a cold cache) halves the next one, down to MIN_BATCH; a quick one doubles it, up to
+#: the batch asked for.
+TARGET_SECONDS = 0.05
+MIN_BATCH = 20
 
 
-async def _write(ctx: Context, fn: Callable[[Connection], T]) -> T:
+class Pace:
+    """How big the next batch is, and how long to wait before it: after each batch the purge
+    leaves the store at least as long as the batch took (it never holds the write lock, or takes
+    the CPU and disk, more than half the time), and sizes the next batch so that one transaction
+    stays near TARGET_SECONDS however loaded the machine is."""
+
+    def __init__(self, batch: int) -> None:
+        self.most = batch
+        self.size = batch
+
+    def after(self, seconds: float, *, sqlite: bool) -> float:
+        """Adapt to a batch that took `seconds`; return the pause before the next one."""
+        if seconds > 2 * TARGET_SECONDS:
+            self.size = max(min(MIN_BATCH, self.most), self.size // 2)
+        elif seconds < TARGET_SECONDS / 2:
+            self.size = min(self.most, self.size * 2)
+        return max(SQLITE_PAUSE, seconds) if sqlite else seconds
+
+
+async def _write(ctx: Context, fn: Callable[[Connection], T], pace: Pace | None = None) -> T:
     """`ctx.store.write(fn)`, tried again while SQLite's write lock is taken by the server,
-    then (SQLite) a pause that lets the server's writes in."""
+    then a pause (see `Pace`) that lets the server's writes in."""
     while True:
+        started = time.monotonic()
         try:
             result = await ctx.store.write(fn)
         except Exception as exc:
@@ -97,8 +124,10 @@ async def _write(ctx: Context, fn: Callable[[Connection], T]) -> T:
                 raise
             await asyncio.sleep(0.001)
         else:
-            if ctx.store.is_sqlite:
-                await asyncio.sleep(SQLITE_PAUSE)
+            took = time.monotonic() - started
+            pause = (pace or Pace(BATCH)).after(took, sqlite=ctx.store.is_sqlite)
+            if pause > 0:
+                await asyncio.sleep(pause)
             return result
 
 
@@ -112,12 +141,15 @@ async def _purge_replies(
         lambda conn: rows.last_id_before(conn, "replies", "received_at", before)
     )
     after = 0
+    pace = Pace(batch)
     while True:
 
-        def one(conn: Connection, after: int = after) -> tuple[int, int] | None:
-            return rows.purge_replies(conn, after, last_reply, before, batch, dry_run=dry_run)
+        def one(
+            conn: Connection, after: int = after, size: int = pace.size
+        ) -> tuple[int, int] | None:
+            return rows.purge_replies(conn, after, last_reply, before, size, dry_run=dry_run)
 
-        done = await (ctx.store.read(one) if dry_run else _write(ctx, one))
+        done = await (ctx.store.read(one) if dry_run else _write(ctx, one, pace))
         if done is None:
             return
         after, count = done

@@ -303,16 +303,23 @@ class Store:
         """A tiny indexed read (an auth lookup): on SQLite, run on the calling thread.
 
         A WAL reader never waits, and a lookup costs less than the hop to a worker thread;
-        PostgreSQL is over a network, so there it goes to a thread like any read.
+        PostgreSQL is over a network, so there it goes to a thread, and runs in autocommit: one
+        statement is its own snapshot, and the BEGIN and COMMIT of `read` would cost a round
+        trip each (the lookup itself is one).
         """
         if not self.is_sqlite:
-            return await self.read(fn)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._readers, self._read_autocommit, fn)
         conn = getattr(self._inline, "conn", None)
         if conn is None:  # autocommit: one statement is its own snapshot, no BEGIN/ROLLBACK
             conn = self._inline.conn = self.engine.connect().execution_options(
                 isolation_level="AUTOCOMMIT"
             )
         return fn(conn)
+
+    def _read_autocommit(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return fn(conn)
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:

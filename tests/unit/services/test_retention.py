@@ -4,6 +4,7 @@ waits to be sent stays; campaigns keep their counts (both engines)."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -169,3 +170,43 @@ async def test_on_sqlite_the_purge_waits_for_a_busy_write_lock(
         other.dispose()
     assert done.messages == 3
     assert all(was_busy(exc) for exc in busy)
+
+
+async def test_a_slow_batch_makes_the_next_one_smaller(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose transaction outlasts twice the target (a loaded machine) halves the next
+    one, so that the purge holds the store (SQLite's one write lock) for less."""
+    await old_store(ctx)
+    sizes: list[int] = []
+    purge_messages = store_retention.purge_messages
+
+    def slow(conn: Connection, *args: object, **kwargs: object) -> object:
+        sizes.append(int(args[3]))  # type: ignore[call-overload]
+        time.sleep(3 * retention.TARGET_SECONDS)
+        return purge_messages(conn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retention.rows, "purge_messages", slow)
+    done = await retention.purge(ctx, batch=100)
+    assert done.messages == 3
+    assert sizes == [100, 50]
+
+
+async def test_pace_adapts_the_batch_and_pauses_at_least_as_long_as_a_batch_took() -> None:
+    pace = retention.Pace(400)
+    slow, quick = 3 * retention.TARGET_SECONDS, retention.TARGET_SECONDS / 4
+    assert pace.after(slow, sqlite=False) == slow
+    assert pace.size == 200
+    for _ in range(10):
+        pace.after(slow, sqlite=False)
+    assert pace.size == retention.MIN_BATCH
+    assert pace.after(quick, sqlite=True) == retention.SQLITE_PAUSE  # the busy handler's sleep
+    assert pace.size == 2 * retention.MIN_BATCH
+    for _ in range(10):
+        pace.after(quick, sqlite=False)
+    assert pace.size == 400  # never more than asked
+    assert pace.after(retention.TARGET_SECONDS, sqlite=False) == retention.TARGET_SECONDS
+    assert pace.size == 400
+    small = retention.Pace(5)  # asked for fewer than MIN_BATCH: never more than asked
+    small.after(slow, sqlite=False)
+    assert small.size == 5

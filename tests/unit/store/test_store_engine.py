@@ -217,6 +217,15 @@ async def test_read_inline_on_postgres_goes_to_a_thread(database_url: str) -> No
         ident, names = await store.read_inline(lambda conn: (threading.get_ident(), logins(conn)))
         assert ident != threading.get_ident()
         assert names == {"pg"}
+
+        def status(conn: Connection) -> object:  # no BEGIN sent: no transaction after a query
+            logins(conn)
+            return conn.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+
+        assert getattr(await store.read_inline(status), "name", None) == "IDLE"
+        await store.write(add("later"))
+        assert await store.read_inline(logins) == {"pg", "later"}
+        assert getattr(await store.read(status), "name", None) == "INTRANS"  # read: in its BEGIN
     finally:
         store.close()
 
