@@ -85,20 +85,19 @@ def test_chunks_and_marks_for_in_lists() -> None:
     assert marks(3) == "?, ?, ?"
 
 
+@pytest.mark.postgres
 def test_a_postgres_connection_rested_is_pinged_and_replaced_when_dead(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pool pings only connections that rested (no round trip per busy checkout), and one
     that died meanwhile (a restarted server, a killed backend) is replaced, not handed out."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's pool")
-    engine = create_engine(database_url)
+    engine = create_engine(postgres_url)
     try:
         with engine.connect() as conn:
             victim = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with engine.connect() as conn:  # just checked in: handed out as it is, the same one
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == victim
-        killer = create_engine(database_url)
+        killer = create_engine(postgres_url)
         with killer.connect() as conn:
             conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (victim,))
         killer.dispose()
