@@ -279,8 +279,10 @@ def safe_json(value: Any) -> bytes:
     return body
 
 
-#: Element names we write as they are; any other key becomes `<field name="...">`.
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+#: Element names we write as they are; any other key becomes `<field name="...">`. A name
+#: that begins like an HTML element that runs or loads something (`<script`, `<img`, `<svg`, in
+#: any case) is never written raw: a body sniffed as HTML must not hold one.
+_XML_NAME = re.compile(r"(?!(?i:script|img|svg))[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 
 
 @lru_cache(maxsize=512)
