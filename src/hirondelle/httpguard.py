@@ -11,17 +11,58 @@ httptools protocol with three limits more:
   the connection) to the end of its body: a half-sent request is answered 408 and closed.
 
 Request bodies are limited per path by `hirondelle.bodylimit`, which knows the API formats.
+
+A connection closed while its request is still arriving (a refusal, a 413 before the end of an
+upload) closes lingering, as nginx does: the answer, then a FIN, then what the client still sends
+is read and dropped for up to `LINGER_SECONDS`. Closed at once, the kernel would answer the unread
+bytes with a reset, which can reach the client before it read the answer and destroy it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from hirondelle.config import Settings
 
 HEAD_END = b"\r\n\r\n"
+#: Seconds a connection closed mid-request keeps reading (and dropping) what the client sends.
+LINGER_SECONDS = 2.0
+
+
+class LingeringTransport:
+    """The connection's transport (asyncio's or uvloop's), whose `close()` lingers while
+    `reading()` says a request is still arriving; everything else is the transport's own."""
+
+    def __init__(self, transport: Any, reading: Callable[[], bool]) -> None:
+        self._transport = transport
+        self._reading = reading
+        self._closing = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._closing or bool(self._transport.is_closing())
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        transport = self._transport
+        if not self._reading() or transport.is_closing() or not transport.can_write_eof():
+            transport.close()
+            return
+        try:
+            transport.write_eof()  # the answer, then FIN; the client's bytes are still read
+            transport.resume_reading()
+        except (OSError, RuntimeError):
+            transport.close()
+            return
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -30,7 +71,9 @@ class GuardedProtocol(HttpToolsProtocol):
     read_timeout = 60.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]
+        self._request_arriving = False
+        lingering = LingeringTransport(transport, lambda: self._request_arriving)
+        super().connection_made(lingering)  # type: ignore[arg-type]
         self._head_bytes = 0
         self._header_count = 0
         self._in_head = True
@@ -45,7 +88,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
-            return
+            return  # closed, or lingering: dropped
+        self._request_arriving = True
         if self._in_head:
             seen = self._tail + data
             end = seen.find(HEAD_END)
@@ -77,6 +121,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._cancel_read_timer()
+        self._request_arriving = False
         self._in_head, self._head_bytes, self._tail = True, 0, b""
         super().on_message_complete()
 
