@@ -26,7 +26,12 @@ from hirondelle.domain.sending_hours import SendingWindow, parse_window
 from hirondelle.domain.statuses import SendStatus
 from hirondelle.services import access
 from hirondelle.services.accounts import Account, AccountError
-from hirondelle.services.campaign_writes import Accepted, count_sends, write_campaigns
+from hirondelle.services.campaign_writes import (
+    Accepted,
+    count_sends,
+    write_campaigns,
+    write_paid_together,
+)
 from hirondelle.services.planning import (
     THREAD_PLAN_THRESHOLD,
     Plan,
@@ -42,7 +47,7 @@ from hirondelle.services.planning import (
 from hirondelle.services.send_coalescer import coalescer_of
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger
-from hirondelle.store.ledger import InsufficientCredits
+from hirondelle.store.ledger import InsufficientCredits, NotCovered
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +257,15 @@ async def send_many(
     ids = random_ids(len(todo))
     campaign_ids = [next(ids) for _ in todo]
 
-    def write(conn: Connection) -> None:
-        _write_many(conn, ctx, todo, campaign_ids, results, now)
+    def write(conn: Connection, *, together: bool) -> None:
+        _write_many(conn, ctx, todo, campaign_ids, results, now, together=together)
 
-    await ctx.store.write(write)
+    # PostgreSQL: first as if every balance covered its debits (two round trips); when one does
+    # not, the transaction aborted and the batch is written again, debit by debit.
+    try:
+        await ctx.store.write(lambda conn: write(conn, together=not ctx.store.is_sqlite))
+    except NotCovered:
+        await ctx.store.write(lambda conn: write(conn, together=False))
     answers = [r for r in results if r is not None]
     assert len(answers) == len(orders)
     if any(isinstance(r, SendOutcome) for r in answers):
@@ -274,8 +284,13 @@ def _write_many(
     campaign_ids: Sequence[str],
     results: list[SendOutcome | SendRefused | None],
     now: datetime,
+    *,
+    together: bool = False,
 ) -> None:
-    """`send_many`'s transaction: fills `results` (they count only once it committed)."""
+    """`send_many`'s transaction: fills `results` (they count only once it committed).
+
+    `together` (PostgreSQL): the reads in one round trip, the writes and the COMMIT in another
+    (`write_paid_together`); raises NotCovered when a balance does not cover its debits."""
     parsed: list[tuple[int, Account, SmsOrder, Recipients, str]] = []
     for (index, account, order), campaign_id in zip(todo, campaign_ids, strict=True):
         try:
@@ -283,7 +298,9 @@ def _write_many(
         except SendRefused as refused:
             results[index] = refused
     pairs = [(account.id, phone) for _, account, _, rs, _ in parsed for phone in rs.phones]
-    listed = campaign_rows.blacklisted_pairs(conn, pairs)
+    listed, new_ids = campaign_rows.blacklisted_pairs(
+        conn, pairs, new_ids=len(parsed) if together else 0
+    )
     planned: list[Accepted] = []
     where: list[int] = []
     for index, account, order, recipients, campaign_id in parsed:
@@ -295,6 +312,13 @@ def _write_many(
             continue
         planned.append(Accepted(account, order, plan, campaign_id))
         where.append(index)
+    if together:
+        ids = new_ids[: len(planned)]
+        after = write_paid_together(conn, ctx, planned, ids, now) if planned else {}
+        for p, a in enumerate(planned):
+            new_balance = after[a.campaign_id]
+            results[where[p]] = _outcome(a.plan, a.campaign_id, new_balance, a.account.timezone)
+        return
     by_account: dict[int, list[int]] = {}  # debits in account id order: row locks too
     for position, a in enumerate(planned):
         by_account.setdefault(a.account.id, []).append(position)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import chunks, driver_sql, marks
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
 from hirondelle.store.schema import (
     blacklist,
     campaigns,
@@ -33,22 +33,51 @@ def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) 
     return found
 
 
-def blacklisted_pairs(conn: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+def blacklisted_pairs(
+    conn: Connection, pairs: Sequence[tuple[int, str]], *, new_ids: int = 0
+) -> tuple[set[tuple[int, str]], list[int]]:
     """Those (account_id, phone) pairs on their account's blacklist, for a batch of sends of
-    several accounts: one query per chunk of numbers, whatever the number of accounts."""
+    several accounts: one query per chunk of numbers, whatever the number of accounts.
+
+    With `new_ids` (PostgreSQL only), also that many new campaign ids, taken in the same round
+    trip: the batch's rows can then be written in one pipeline, messages with their campaign
+    id, without waiting for an INSERT … RETURNING."""
     accounts = sorted({account_id for account_id, _ in pairs})
-    wanted = set(pairs)
-    found: set[tuple[int, str]] = set()
-    if not accounts:
-        return found
-    for chunk in chunks(sorted({phone for _, phone in pairs})):
+    statements: list[Sql] = []
+    for chunk in chunks(sorted({phone for _, phone in pairs})) if accounts else []:
         sql = (
             f"SELECT account_id, phone FROM {blacklist.name}"
             f" WHERE account_id IN ({marks(len(accounts))}) AND phone IN ({marks(len(chunk))})"
         )
-        rows = conn.exec_driver_sql(driver_sql(conn, sql), (*accounts, *chunk))
-        found.update(pair for pair in ((int(r[0]), str(r[1])) for r in rows) if pair in wanted)
-    return found
+        statements.append(Sql(sql, (*accounts, *chunk)))
+    if new_ids:
+        sequence = f"{campaigns.name}_id_seq"
+        statements.append(
+            Sql(f"SELECT nextval('{sequence}') FROM generate_series(1, ?)", (new_ids,))
+        )
+    results = together(conn, statements)
+    wanted = set(pairs)
+    found = {
+        pair
+        for rows in results[: len(results) - bool(new_ids)]
+        for pair in ((int(r[0]), str(r[1])) for r in rows)
+        if pair in wanted
+    }
+    return found, [int(r[0]) for r in results[-1]] if new_ids else []
+
+
+def insert_campaigns_sql(rows: Sequence[dict[str, Any]]) -> list[Sql]:
+    """The INSERTs of campaign rows that carry their `id` (`blacklisted_pairs(new_ids=…)`), for
+    a pipeline (`together`)."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    statements: list[Sql] = []
+    for chunk in chunks(rows, max(1, 900 // len(names))):
+        values = ", ".join([f"({marks(len(names))})"] * len(chunk))
+        sql = f"INSERT INTO {campaigns.name} ({', '.join(names)}) VALUES {values}"
+        statements.append(Sql(sql, tuple(row[name] for row in chunk for name in names)))
+    return statements
 
 
 def insert_campaigns(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -90,20 +119,25 @@ MESSAGE_COLUMNS = (
 )
 
 
+_INSERT_MESSAGES = (
+    f"INSERT INTO {messages.name} ({', '.join(MESSAGE_COLUMNS)}) "
+    f"VALUES ({marks(len(MESSAGE_COLUMNS))})"
+)
+
+
 def insert_messages(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert message rows (tuples in MESSAGE_COLUMNS order) in one driver-level executemany.
 
     A campaign is thousands of rows: going around SQLAlchemy's per-row parameter processing
     (nothing to convert here) costs a third of the time of the same insert through Core.
     """
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {messages.name} ({', '.join(MESSAGE_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(MESSAGE_COLUMNS))})"
-    )
-    conn.exec_driver_sql(sql, list(rows))
+    if rows:
+        conn.exec_driver_sql(driver_sql(conn, _INSERT_MESSAGES), list(rows))
+
+
+def insert_messages_sql(rows: Sequence[tuple[Any, ...]]) -> list[Sql]:
+    """`insert_messages` as a statement for a pipeline (`together`)."""
+    return [Sql(_INSERT_MESSAGES, list(rows), many=True)] if rows else []
 
 
 def find_campaign(conn: Connection, account_id: int, public_id: str) -> RowMapping | None:

@@ -123,12 +123,19 @@ class Sql:
     many: bool = False
 
 
-def together(conn: Connection, statements: Sequence[Sql]) -> list[list[tuple[Any, ...]]]:
+def together(
+    conn: Connection, statements: Sequence[Sql], *, commit: bool = False
+) -> list[list[tuple[Any, ...]]]:
     """Run `statements` in order and return the rows of each (empty for those without).
 
     On PostgreSQL they go in one pipeline: one network round trip for all, where one each
     (plus one per executemany) made the delivery path wait on latency rather than work. On
     SQLite (in-process) they simply run one after the other.
+
+    `commit`: on PostgreSQL, the COMMIT of the write transaction goes in the same pipeline, so
+    that the row locks its statements take are held for no round trip to the client; only as
+    the last thing a `Store.write` function does (the store's own COMMIT then has nothing to
+    do). Ignored on SQLite, where the writer's group commit commits.
     """
     if conn.dialect.name != "postgresql":
         results: list[list[tuple[Any, ...]]] = []
@@ -147,10 +154,13 @@ def together(conn: Connection, statements: Sequence[Sql]) -> list[list[tuple[Any
             else:
                 cursor.execute(sql, each.params)
             cursors.append(cursor)
+        if commit:
+            cursors.append(dbapi.cursor())
+            cursors[-1].execute("COMMIT")
     try:
         return [
             [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-            for cursor in cursors
+            for cursor in cursors[: len(statements)]
         ]
     finally:
         for cursor in cursors:

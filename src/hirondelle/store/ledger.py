@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import driver_sql
+from hirondelle.store.engine import Sql, driver_sql
 from hirondelle.store.schema import accounts, ledger
 
 
@@ -104,6 +104,52 @@ def debit_each(
     if rows:
         conn.exec_driver_sql(driver_sql(conn, _INSERT), rows)
     return results
+
+
+class NotCovered(Exception):
+    """A `debit_sql` statement found the balance short: its transaction is aborted, and the
+    caller starts again with `debit_each`, which refuses the debits that do not fit one by one."""
+
+
+#: The PostgreSQL statement of `debit_sql`: the conditional UPDATE and the ledger rows in one
+#: statement. The new balance of a debit that did not fit is NULL: the NOT NULL constraint of
+#: `balance_after` aborts the transaction, COMMIT included when it is in the same pipeline.
+_DEBIT_ALL = (
+    "WITH debit AS (UPDATE accounts SET balance = balance - ?"
+    " WHERE id = ? AND (postpaid OR balance >= ?) RETURNING balance)"
+    " INSERT INTO ledger (account_id, delta, balance_after, kind, reference, created_at)"
+    " SELECT ?, -d.credits, (SELECT balance FROM debit) + d.later, 'debit', d.reference, ?"
+    " FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS d(credits, later, reference)"
+    " RETURNING reference, balance_after"
+)
+
+
+def debit_sql(account_id: int, debits: Sequence[tuple[int, str]], at: datetime) -> Sql:
+    """PostgreSQL only: `debit_each` when the balance covers all the (credits, reference)
+    debits, as one statement for a pipeline (`together`); its rows are (reference, balance
+    after that debit). When the balance does not cover them all, the statement fails and
+    `is_not_covered` recognises the error."""
+    total = sum(credits for credits, _ in debits)
+    later: list[int] = []  # what the debits after each take: its balance is the final + that
+    remaining = total
+    for credits, _ in debits:
+        remaining -= credits
+        later.append(remaining)
+    amounts = [credits for credits, _ in debits]
+    references = [reference for _, reference in debits]
+    params = (total, account_id, total, account_id, at, amounts, later, references)
+    return Sql(_DEBIT_ALL, params)
+
+
+def is_not_covered(exc: BaseException) -> bool:
+    """Whether `exc` is the failure of a `debit_sql` statement whose balance fell short."""
+    error = getattr(exc, "orig", None) or exc
+    diag = getattr(error, "diag", None)
+    return (
+        getattr(error, "sqlstate", None) == "23502"  # not_null_violation
+        and getattr(diag, "table_name", None) == "ledger"
+        and getattr(diag, "column_name", None) == "balance_after"
+    )
 
 
 def credit_each(conn: Connection, kind: str, credits: Sequence[tuple[int, int, str]]) -> None:

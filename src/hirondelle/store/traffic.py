@@ -67,8 +67,12 @@ def add_sends(conn: Connection, at: datetime, sends: Sequence[tuple[int, int, in
     """Count accepted campaigns, each (account id, campaign id, messages, credits), in one
     upsert: a row per campaign, and one per account with their sums (rows in key order, so
     two writers cannot deadlock)."""
-    if not sends:
-        return
+    together(conn, sends_sql(at, sends))
+
+
+def sends_sql(at: datetime, sends: Sequence[tuple[int, int, int, int]]) -> list[Sql]:
+    """The statements of `add_sends`, for a caller to run with others (`together`)."""
+    statements: list[Sql] = []
     hour = hour_of(at)
     rows: dict[tuple[int, int], list[int]] = {}
     for account_id, campaign_id, accepted, credits in sends:
@@ -83,7 +87,8 @@ def add_sends(conn: Connection, at: datetime, sends: Sequence[tuple[int, int, in
         values = [
             v for (campaign, account), (n, c) in batch for v in (campaign, account, hour, n, c)
         ]
-        conn.exec_driver_sql(driver_sql(conn, sql), tuple(values))
+        statements.append(Sql(sql, tuple(values)))
+    return statements
 
 
 def _change_deltas(old: int, new: int, refunded: bool) -> tuple[tuple[str, int], ...]:

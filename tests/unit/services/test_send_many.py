@@ -6,12 +6,16 @@ writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from psycopg import pq
 
 from hirondelle.context import Context
 from hirondelle.services import access, sending
@@ -19,7 +23,10 @@ from hirondelle.services.accounts import Account
 from hirondelle.services.send_coalescer import SendCoalescer
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
 from hirondelle.store import campaigns as campaign_rows
+from hirondelle.store import engine as engine_module
+from hirondelle.store import traffic
 from hirondelle.store.accounts import find_by_login
+from hirondelle.store.engine import Sql
 from hirondelle.store.schema import accounts, blacklist, campaigns, ledger, messages
 from tests.helpers import make_account
 
@@ -57,9 +64,11 @@ ORDERS: list[tuple[str, SmsOrder]] = [
 ]
 
 
-def setup_accounts(ctx: Context, prefix: str) -> dict[str, Account]:
+def setup_accounts(ctx: Context, prefix: str, *, plenty: bool = False) -> dict[str, Account]:
+    """Accounts `a` and `b` with a blacklisted number; credits for some of ORDERS only, or for
+    all of them (`plenty`)."""
     found: dict[str, Account] = {}
-    for name, credits in (("a", 130), ("b", 30)):
+    for name, credits in (("a", 10_000), ("b", 10_000)) if plenty else (("a", 130), ("b", 30)):
         login = prefix + name
         make_account(ctx, login, credits=credits)
         row = ctx.store.read_sync(lambda conn, login=login: find_by_login(conn, login))
@@ -164,6 +173,87 @@ async def test_a_batch_answers_and_writes_as_one_by_one_sends(ctx: Context) -> N
     assert isinstance(deferred, SendOutcome) and deferred.deferred_to.startswith("2026-05-26 08:00")
 
 
+async def test_a_batch_the_balances_cover_answers_and_writes_as_one_by_one_sends(
+    ctx: Context,
+) -> None:
+    """On PostgreSQL such a batch is written in one pipeline with its COMMIT (the other test
+    has balances that fall short: it is written again, debit by debit)."""
+    ctx.clock = lambda: SATURDAY_NIGHT
+    single, batch = (
+        setup_accounts(ctx, "one", plenty=True),
+        setup_accounts(ctx, "many", plenty=True),
+    )
+    alone = await one_by_one(ctx, [(single[name], each) for name, each in ORDERS])
+    together = await sending.send_many(ctx, [(batch[name], each) for name, each in ORDERS])
+    assert [answer(r) for r in together] == [answer(r) for r in alone]
+    assert [type(r).__name__ for r in together].count("SendOutcome") == 10
+    assert stored(ctx, [batch["a"].id, batch["b"].id]) == stored(
+        ctx, [single["a"].id, single["b"].id]
+    )
+
+
+async def test_concurrent_batches_never_overdraw_and_the_ledger_holds(ctx: Context) -> None:
+    """Batches racing for one balance (several processes, or two batches in flight): each
+    order is accepted only while the balance covers it, whichever batch wins the row lock."""
+    account = setup_accounts(ctx, "race")["a"]  # 130 credits: 8 French messages of 15
+    batches = [[(account, order("Hi", f"336123457{b}{i}")) for i in range(5)] for b in range(4)]
+    answers = await asyncio.gather(*(sending.send_many(ctx, batch) for batch in batches))
+    accepted = [r for batch in answers for r in batch if isinstance(r, SendOutcome)]
+    refused = [r for batch in answers for r in batch if isinstance(r, SendRefused)]
+    assert len(accepted) == 8 and len(refused) == 12
+    assert sorted(r.credits for r in accepted) == [130 - 15 * n for n in range(8, 0, -1)]
+    rows = stored(ctx, [account.id])
+    assert rows["balance0"] == [(10,)]
+    top_up, *debits = rows["ledger0"]
+    assert top_up[:2] == (130, 130) and sum(delta for delta, _, _ in rows["ledger0"]) == 10
+    assert [delta for delta, _, _ in debits] == [-15] * 8
+    assert [after for _, after, _ in debits] == [130 - 15 * n for n in range(1, 9)]
+    assert len(rows["messages0"]) == 8
+
+
+@contextmanager
+def server_waits(ctx: Context) -> Iterator[list[str]]:
+    """The times the store's PostgreSQL connections waited for the server while in the block
+    (a Sync closing a pipeline or an extended query, or a simple Query: one network round trip
+    each), from libpq's protocol trace of every connection checked out meanwhile."""
+    waits: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def traced(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        def untraced(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.pgconn.untrace()
+
+        sa.event.listen(ctx.store.engine, "checkout", traced)
+        sa.event.listen(ctx.store.engine, "checkin", untraced)
+        try:
+            yield waits
+        finally:
+            sa.event.remove(ctx.store.engine, "checkout", traced)
+            sa.event.remove(ctx.store.engine, "checkin", untraced)
+        trace.seek(0)
+        sent = [line.split("\t") for line in trace.read().splitlines()]
+        waits.extend(" ".join(f[2:]) for f in sent if f[0] == "F" and f[2] in ("Sync", "Query"))
+
+
+async def test_a_covered_batch_waits_for_postgresql_three_times(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN, the reads (blacklist, new campaign ids), then every write with the COMMIT: the
+    balance rows are locked for no round trip to the web process, whatever the batch's size."""
+    if ctx.store.is_sqlite:
+        pytest.skip("PostgreSQL's round trips (SQLite runs in-process)")
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 3600.0)  # no ping in the count
+    accounts_ = setup_accounts(ctx, "trips", plenty=True)
+    batch = [(accounts_[name], each) for name, each in ORDERS]
+    with server_waits(ctx) as waits:
+        answers = await sending.send_many(ctx, batch)
+    assert [type(r).__name__ for r in answers].count("SendOutcome") == 10
+    assert len(waits) == 3, waits
+
+
 async def test_a_failed_batch_writes_nothing(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
     accounts_ = setup_accounts(ctx, "crash")
     before = stored(ctx, [accounts_["a"].id, accounts_["b"].id])
@@ -198,16 +288,18 @@ async def test_a_failed_batch_fails_each_of_its_sends(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accounts_ = setup_accounts(ctx, "crash")
+    before = stored(ctx, [accounts_["a"].id])
 
-    def broken(conn: sa.Connection, rows: Any) -> None:
-        raise RuntimeError("disk on fire")
+    def broken(at: datetime, sends: Any) -> list[Sql]:  # the last statement, before COMMIT
+        return [Sql("INSERT INTO no_such_table VALUES (1)")]
 
-    monkeypatch.setattr(campaign_rows, "insert_messages", broken)
+    monkeypatch.setattr(traffic, "sends_sql", broken)
     coalescer = SendCoalescer(lambda batch: sending.send_many(ctx, batch))
     sends = [coalescer.send(accounts_["a"], order("Hi", f"3361234570{i}")) for i in range(5)]
     results = await asyncio.gather(*sends, return_exceptions=True)
-    assert all(isinstance(r, RuntimeError) for r in results)
-    assert stored(ctx, [accounts_["a"].id])["messages0"] == []
+    assert isinstance(results[0], Exception) and not isinstance(results[0], SendRefused)
+    assert all(r is results[0] for r in results)
+    assert stored(ctx, [accounts_["a"].id]) == before
 
 
 async def test_masteraccount_orders_stay_with_send(ctx: Context) -> None:
