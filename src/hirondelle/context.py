@@ -38,6 +38,9 @@ class Context:
     ticks: Callable[[], float] = time.monotonic
     #: account id -> (its allowlist_version, its networks): this process's copy of the lists
     allowlists: dict[int, tuple[int, tuple[Network, ...]]] = field(default_factory=dict)
+    #: login -> (ticks when read, API-key digest, the account): the sends' recent
+    #: authentications (services/accounts.py, typed loosely: context/ may not import services/)
+    recent_auth: dict[str, tuple[float, str, object]] = field(default_factory=dict)
     #: the process's `services.send_coalescer.SendCoalescer`, made at the first batched send
     #: (typed loosely: context/ may not import services/)
     send_coalescer: object | None = field(default=None, repr=False, compare=False)

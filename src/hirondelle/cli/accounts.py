@@ -218,7 +218,7 @@ def accounts_rotate_key(
     database: DatabaseOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Give an account a new API key; the old one stops working at once."""
+    """Give an account a new API key; the old one stops working within a second."""
     settings = settings_from(config, database_url=database)
 
     async def rotate(ctx: Context) -> tuple[str, accounts.Account]:

@@ -6,8 +6,8 @@ What the APIs call, and what the SMPP server calls without HTTP:
   this account be used from `address`? An account with no allow-list entry may be used from
   anywhere. The lists live in the store (`allowed_networks`); each process keeps a copy per
   account, checked against the account's `allowlist_version`, which authentication reads with
-  the account anyway: a change applies to the next request in every process, and a check
-  costs no query while nothing changes.
+  the account anyway: a change applies to the next request in every process (to the sends
+  within `accounts.RECENT_AUTH_SECONDS`), and a check costs no query while nothing changes.
 - `take_messages(ctx, account, count)`: may this account submit `count` messages now? 0.0 when
   yes (the tokens are taken), else the seconds until it may. `services.sending.send` calls it
   (through `admit_messages`) for every send, whichever way it came in, so HTTP and SMPP share

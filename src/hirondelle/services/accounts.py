@@ -142,26 +142,63 @@ async def create_account(
     return await ctx.store.write(lambda conn: insert_with_key(conn, ctx.secret, values, credits))
 
 
+#: How long a process may answer a send from an authentication it made (`recent=True`): an API
+#: key rotated, an account deactivated or deleted is refused by every process at most this long
+#: after. Only successes are kept, and only for the sends.
+RECENT_AUTH_SECONDS = 1.0
+#: Authentications kept at most per process (past this the copy starts again empty).
+MAX_RECENT_AUTH = 10_000
+
+
 async def authenticate(
-    ctx: Context, login: str | None, api_key: str | None, address: str | None = None
+    ctx: Context,
+    login: str | None,
+    api_key: str | None,
+    address: str | None = None,
+    *,
+    recent: bool = False,
 ) -> Account | None:
     """The active account with this login and API key, or None (constant-time comparison).
 
     A failure from `address` (the client's IP address) is answered after the growing delay of
     `services.authfailures`; a request without any credential is not counted.
+
+    `recent`: the same login and key authenticated by this process less than
+    RECENT_AUTH_SECONDS ago is not looked up again. The sends ask for it: the lookup was a
+    round trip to PostgreSQL and a thread hop for every small send, and what a send takes from
+    the account (its limits, sender, time zone) may lag that long; its credits never do (the
+    debit reads the balance row).
     """
     if not login or not api_key:
         if login or api_key:
             await ctx.auth_failures.failed(login, address)
         return None
+    digest = api_key_digest(ctx.secret, api_key)
+    if recent:
+        kept = ctx.recent_auth.get(login)
+        if (
+            kept is not None
+            and ctx.ticks() - kept[0] < RECENT_AUTH_SECONDS
+            and hmac.compare_digest(kept[1], digest)
+            and isinstance(kept[2], Account)
+        ):
+            await ctx.auth_failures.succeeded(address)
+            return kept[2]
+    read_at = ctx.ticks()
     row = await ctx.store.read_inline(lambda conn: account_rows.find_for_auth(conn, login))
     expected = row["api_key_digest"] if row is not None else "0" * 64
-    matches = hmac.compare_digest(expected, api_key_digest(ctx.secret, api_key))
+    matches = hmac.compare_digest(expected, digest)
     if row is None or not matches or not row["active"]:
+        ctx.recent_auth.pop(login, None)
         await ctx.auth_failures.failed(login, address)
         return None
     await ctx.auth_failures.succeeded(address)
-    return Account.from_row(row)
+    account = Account.from_row(row)
+    if recent:
+        if len(ctx.recent_auth) >= MAX_RECENT_AUTH:
+            ctx.recent_auth.clear()
+        ctx.recent_auth[login] = (read_at, digest, account)
+    return account
 
 
 async def find_account(ctx: Context, login: str) -> Account | None:
@@ -170,7 +207,8 @@ async def find_account(ctx: Context, login: str) -> Account | None:
 
 
 async def rotate_api_key(ctx: Context, login: str) -> str:
-    """Give the account a new API key (the old one stops working at once) and return it."""
+    """Give the account a new API key and return it: the old one stops working at once in this
+    process, within RECENT_AUTH_SECONDS in the others (their recent authentications)."""
     api_key = new_api_key()
 
     def rotate(conn: Connection) -> None:
@@ -180,6 +218,7 @@ async def rotate_api_key(ctx: Context, login: str) -> str:
         account_rows.set_api_key_digest(conn, row["id"], api_key_digest(ctx.secret, api_key))
 
     await ctx.store.write(rotate)
+    ctx.recent_auth.pop(login, None)  # at once in this process; in others, as the docstring says
     return api_key
 
 

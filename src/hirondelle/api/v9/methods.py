@@ -133,6 +133,8 @@ class Method:
     takes_subaccount: bool = True
     #: the feed parameter whose format decides the answer format (sendSms: smsData)
     feed: str | None = None
+    #: a send: authenticated from the process's recent authentications (`accounts.authenticate`)
+    recent_auth: bool = False
 
 
 METHODS: dict[str, Method] = {}
@@ -144,11 +146,12 @@ def method(
     errors: ErrorAnswer = generic_errors,
     takes_subaccount: bool = True,
     feed: str | None = None,
+    recent_auth: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register an API 9.0 method under `name` (looked up case-insensitively)."""
 
     def register(handler: Handler) -> Handler:
-        METHODS[name.lower()] = Method(name, handler, errors, takes_subaccount, feed)
+        METHODS[name.lower()] = Method(name, handler, errors, takes_subaccount, feed, recent_auth)
         return handler
 
     return register
@@ -171,16 +174,19 @@ def _credentials(params: wire.Params) -> tuple[str | None, str | None]:
     return params.get("login"), params.get("apikey")
 
 
-async def _authenticate(request: Request, params: wire.Params) -> Account | None:
+async def _authenticate(
+    request: Request, params: wire.Params, recent: bool = False
+) -> Account | None:
     """The caller, or None (marked `auth=failed` on the request's access log line); then its
-    address and request rate are checked (AddressRefused, Throttled: services/access.py)."""
+    address and request rate are checked (AddressRefused, Throttled: services/access.py).
+    `recent`: see `accounts.authenticate` (the sends)."""
     ctx: Context = request.app.state.ctx
     address = request.client.host if request.client else None
     console_account = console.console_account(request.scope)
     if console_account is not None:  # the customer area's console, in-process (no key)
         caller = console.console_caller(console_account, params.get("login"))
     else:
-        caller = await accounts.authenticate(ctx, *_credentials(params), address)
+        caller = await accounts.authenticate(ctx, *_credentials(params), address, recent=recent)
     if caller is None:
         request.state.auth = "failed"
         return None
@@ -222,7 +228,7 @@ async def serve(request: Request, method_name: str) -> Response:
     if spec is not None and None not in _credentials(early):
         fmt = wire.answer_format(early, early.get(spec.feed) if spec.feed else None)
         try:
-            caller = await _authenticate(request, early)
+            caller = await _authenticate(request, early, spec.recent_auth)
         except AccessRefused as exc:  # before the body is read
             return _refused(spec.name, errors, exc, fmt, json_type)
         if caller is None:
@@ -240,7 +246,7 @@ async def serve(request: Request, method_name: str) -> Response:
     api_key = params.get("apikey")
     try:
         if caller is None or _credentials(params) != _credentials(early):  # the body's win
-            caller = await _authenticate(request, params)
+            caller = await _authenticate(request, params, spec.recent_auth)
     except AccessRefused as exc:
         return _refused(spec.name, errors, exc, fmt, json_type)
     if caller is None or api_key is None:

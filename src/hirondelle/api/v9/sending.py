@@ -169,7 +169,7 @@ def refusal_fields(refused: SendRefused) -> Fields:
     return fields
 
 
-@method("sendSms", errors=send_errors, feed="smsData")
+@method("sendSms", errors=send_errors, feed="smsData", recent_auth=True)
 async def send_sms(call: Call) -> Fields:
     return await _send(call, await feeds.off_loop(order_from_feed, call.param("smsData")))
 
@@ -191,7 +191,7 @@ async def simulate_campaign(call: Call) -> Fields:
     return answer
 
 
-@method("directSend", errors=send_errors)
+@method("directSend", errors=send_errors, recent_auth=True)
 async def simplified_send(call: Call) -> Fields:
     """The simplified send of §5: plain parameters, `mobile` separated by semicolons."""
     mobiles = [m for m in (call.param("mobile") or "").replace(",", ";").split(";") if m.strip()]
