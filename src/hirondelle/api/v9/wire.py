@@ -97,7 +97,9 @@ class Params:
 
 
 def query_pairs(request: Request) -> list[tuple[str, str]]:
-    return _qsl(request.url.query)
+    # The raw query string, decoded as Starlette's `request.url.query` decodes it: building
+    # the whole URL (its host header parsed) cost more than reading the parameters.
+    return _qsl(request.scope.get("query_string", b"").decode())
 
 
 def _qsl(text: str) -> list[tuple[str, str]]:
