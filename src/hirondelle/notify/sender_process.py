@@ -62,17 +62,19 @@ class WebhookProcess:
         return cls(ctx)
 
     async def _supervise(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             try:
                 code: int | None = await self._run_child()
             except Exception:
                 log.exception("the webhook sender process could not run")
                 code = None
+            # A SIGTERM to the whole group (systemd's stop) ends the child first: its parent
+            # is stopping too, and says so within the delay.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RESTART_DELAY)
             if self._stopping.is_set():
                 return
             log.warning("the webhook sender process ended (status %s): starting another", code)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), RESTART_DELAY)
 
     async def _run_child(self) -> int:
         """Start one child, follow its counters until it ends; its exit status."""
