@@ -3,7 +3,7 @@
 One interpreter runs `hirondelle serve`'s HTTP API, SMPP connectors and store writer; the webhook
 sender took about a fifth of it at full delivery speed (bench B9), and a second core stood
 mostly idle. With `webhook_process` on (the default), the worker role starts the sender as a
-child (`python -m hirondelle.notify.sender_process`) instead of in its own event loop:
+child (`python -m hirondelle.cli.webhook_child`) instead of in its own event loop:
 
 - the parent writes its settings (one JSON line, the secret key resolved) to the child's stdin
   and keeps that pipe open; the child stops when it reads end-of-file, so it ends with its
@@ -40,7 +40,7 @@ from hirondelle.store.engine import open_store
 
 log = logging.getLogger(__name__)
 
-CHILD_MODULE = "hirondelle.notify.sender_process"
+CHILD_MODULE = "hirondelle.cli.webhook_child"  # its entry point: logs, loop, then run_child
 RESTART_DELAY = 1.0  # seconds before a child that died is started again
 STATS_INTERVAL = 1.0  # seconds between two counter lines of the child
 STOP_MARGIN = 10.0  # seconds, beyond the sender's own stop deadline, before a child is killed
@@ -156,6 +156,12 @@ def _stop_at_end_of_input(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def read_settings() -> Settings | None:
+    """The settings the parent wrote on stdin; None when it died before it did."""
+    line = sys.stdin.buffer.readline()
+    return Settings.model_validate_json(line) if line else None
+
+
 async def run_child(settings: Settings) -> None:
     """The sender on the parent's store, until stdin ends (or SIGTERM)."""
     ctx = Context(
@@ -178,19 +184,3 @@ async def run_child(settings: Settings) -> None:
         await reporter
     finally:
         ctx.close()
-
-
-def main() -> None:
-    from hirondelle import logs
-    from hirondelle.server import run_loop
-
-    line = sys.stdin.buffer.readline()
-    if not line:
-        return  # the parent died before it said anything
-    settings = Settings.model_validate_json(line)
-    logs.configure(settings.log_format)
-    run_loop(run_child(settings))
-
-
-if __name__ == "__main__":
-    main()
