@@ -124,6 +124,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "var_dir": str(tmp_path / "var"),
         "demo_account": False,
         "workers": False,  # tests that want the dispatcher and SMPP turn them on
+        "webhook_process": False,  # the sender in the test's loop (test_webhook_process.py)
         "simulator_receipt_delay": 0.0,
         "auth_max_delay": 0.0,  # no brute-force delay; tests/api/test_auth_failures.py has its own
     }

@@ -260,6 +260,12 @@ SETTINGS: tuple[Setting, ...] = (
         "to 10 min), then probed with one call.",
     ),
     Setting(
+        "webhook_process",
+        True,
+        "Run the webhook sender of `hirondelle serve` and `hirondelle worker` in a child process "
+        "(a core of its own, the same store); off: in the process itself.",
+    ),
+    Setting(
         "smtp_host",
         "",
         "SMTP relay for outgoing email; empty: emails are written to the maildir var_dir/mail.",
@@ -383,6 +389,7 @@ class Settings(BaseSettings):
     webhook_max_age_hours: float = Field(default=24.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1)
     webhook_breaker_failures: int = Field(default=10, ge=1)
+    webhook_process: bool = True
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"

@@ -6,7 +6,8 @@
    those whose advisory lock it holds (dispatch/ownership.py), looked for every 2 seconds, so
    any number of workers share the connectors and a dead one's are taken over;
 2. the dispatcher, routing only to those connectors and claiming only the numbers they serve;
-3. the webhook sender and the email sender;
+3. the webhook sender (in a child process of its own unless `webhook_process` is off:
+   notify/sender_process.py) and the email sender;
 4. (place for the SMPP server for customers, when it comes: a role part like the others.)
 
 With no connector configured, an SMSC simulator runs in-process and one connector points at it,
@@ -29,6 +30,7 @@ from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import Dispatcher
 from hirondelle.dispatch.ownership import ConnectorOwnership
 from hirondelle.dispatch.routing import Route, Router, owned_numbers
+from hirondelle.notify.sender_process import WebhookProcess
 from hirondelle.notify.webhooks import WebhookWorker
 from hirondelle.services.email import run_email_sender
 from hirondelle.services.operator import ConnectorStatus, save_connectors
@@ -57,7 +59,7 @@ class Workers:
         self._ownership_task: asyncio.Task[None] | None = None
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
-        self.webhooks: WebhookWorker | None = None
+        self.webhooks: WebhookWorker | WebhookProcess | None = None
         self.smpp_server: SmppServer | None = None
         self._email_stop = asyncio.Event()
         self._email_task: asyncio.Task[None] | None = None
@@ -100,7 +102,10 @@ class Workers:
             await self.ownership.poll()
             self._ownership_task = asyncio.create_task(self.ownership.run())
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
-        self.webhooks = WebhookWorker.start(self.ctx)
+        if self.ctx.settings.webhook_process and _shareable(self.ctx):  # a second core
+            self.webhooks = WebhookProcess.start(self.ctx)
+        else:
+            self.webhooks = WebhookWorker.start(self.ctx)
         self._email_task = asyncio.create_task(run_email_sender(self.ctx, self._email_stop))
         self.smpp_server = await start_smpp_server(self.ctx)
         self._status_task = asyncio.create_task(self._write_statuses())
@@ -179,6 +184,12 @@ class Workers:
             await self._lose(name)
         if self.simulator is not None:
             await self.simulator.close()
+
+
+def _shareable(ctx: Context) -> bool:
+    """Whether another process can open this store (not an in-memory SQLite database)."""
+    url = ctx.store.engine.url
+    return not ctx.store.is_sqlite or url.database not in (None, "", ":memory:")
 
 
 def _status(connector: Connector) -> ConnectorStatus:

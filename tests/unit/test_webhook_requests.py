@@ -6,6 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hirondelle.notify import netguard
 from hirondelle.notify.webhooks import Endpoint, query
@@ -24,6 +26,14 @@ PARAMS = {
 def test_the_query_is_urlencode_byte_for_byte() -> None:
     assert query(PARAMS) == urlencode(PARAMS)
     assert query({}) == urlencode({})
+    assert query({"statusText": "Transmitted to the operator"}) == urlencode(
+        {"statusText": "Transmitted to the operator"}
+    )
+
+
+@given(st.dictionaries(st.sampled_from(list(PARAMS)), st.text(alphabet=" :~-._aZ9é+%&")))
+def test_any_value_is_quoted_as_urlencode_quotes_it(params: dict[str, str]) -> None:
+    assert query(params) == urlencode(params)
 
 
 @pytest.mark.parametrize(

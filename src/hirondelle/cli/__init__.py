@@ -58,7 +58,10 @@ def serve(
     tls_key: Annotated[str | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run everything in one process: HTTP APIs, dispatcher, SMPP, webhooks.
+    """Run everything under one command: HTTP APIs, dispatcher, SMPP, webhooks.
+
+    The webhook sender runs in a child process (a core of its own; webhook_process = false keeps
+    it in this one).
 
     On PostgreSQL it is a `web` and a `worker` in one process: it binds the connectors no other
     worker owns (docs/scale-out.md).

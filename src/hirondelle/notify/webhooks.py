@@ -101,6 +101,8 @@ def signing_secret(ctx: Context, event: OutboxEvent) -> str:
 
 
 _SAFE = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # what quote_plus leaves as it is
+#: ...and with spaces and colons besides, a date or a status text: two replaces, not quote_plus
+_SPACED = re.compile(r"[A-Za-z0-9_.~ :-]*").fullmatch
 _KEYS: dict[str, str] = {}
 
 
@@ -113,7 +115,12 @@ def query(params: dict[str, str]) -> str:
             key = quote_plus(name)
             if len(_KEYS) < 256:  # the manual's variable names, a handful
                 _KEYS[name] = key
-        parts.append(f"{key}={value if _SAFE(value) else quote_plus(value)}")
+        if not _SAFE(value):
+            if _SPACED(value):
+                value = value.replace(" ", "+").replace(":", "%3A")
+            else:
+                value = quote_plus(value)
+        parts.append(f"{key}={value}")
     return "&".join(parts)
 
 

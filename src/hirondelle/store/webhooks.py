@@ -6,6 +6,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -183,7 +184,7 @@ def claim_due_events(
     events: list[OutboxEvent] = []
     # The candidates are ours until the commit: SQLite has one writer, and PostgreSQL locked
     # them (FOR UPDATE); so the lease below needs no condition, and the rows come from here.
-    for row in conn.exec_driver_sql(driver_sql(conn, sql), params):
+    for row in driver_rows(conn, driver_sql(conn, sql), params):
         event_id, account_id, kind, url, destination, params_json, attempts, created = row[:8]
         secret, batch = row[8] or "", row[9]
         left = slots.get(destination, default_calls * max(1, batch))
@@ -206,6 +207,17 @@ def claim_due_events(
     conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *ids))
     events.sort(key=lambda event: event.id)
     return events
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Every row of a query, straight from the DBAPI cursor: a claim reads hundreds of rows,
+    and SQLAlchemy's result rows cost more than SQLite reading them."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 #: The due events with their account's settings, the longest due first (walking the due index).
@@ -248,32 +260,27 @@ def finish_events(conn: Connection, outcomes: Sequence[Outcome]) -> None:
         )
         conn.exec_driver_sql(FINISH_POSTGRES, columns)
         return
-    # SQLite: the driver runs the executemany in C, and SQLAlchemy writes the moments in the
-    # text form the other statements of the table compare with.
-    table = webhook_events
-    statement = (
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("event_id"))
-        .values(
-            state=sa.bindparam("new_state"),
-            next_attempt_at=sa.func.coalesce(sa.bindparam("next_at"), table.c.next_attempt_at),
-            last_error=sa.bindparam("error"),
-            attempts=sa.bindparam("tries"),
+    # SQLite: an executemany at driver level (the driver runs it in C), the moments in the text
+    # form SQLAlchemy writes, which the other statements of the table compare with.
+    rows = [
+        (
+            outcome.state,
+            None
+            if outcome.next_attempt_at is None
+            else stored_moment(conn, outcome.next_attempt_at),
+            outcome.last_error[:255],
+            outcome.attempts,
+            outcome.id,
         )
-    )
-    conn.execute(
-        statement,
-        [
-            {
-                "event_id": outcome.id,
-                "new_state": outcome.state,
-                "next_at": outcome.next_attempt_at,
-                "error": outcome.last_error[:255],
-                "tries": outcome.attempts,
-            }
-            for outcome in outcomes
-        ],
-    )
+        for outcome in outcomes
+    ]
+    conn.exec_driver_sql(FINISH_SQLITE, rows)
+
+
+FINISH_SQLITE = (
+    "UPDATE webhook_events SET state = ?, next_attempt_at = COALESCE(?, next_attempt_at),"
+    " last_error = ?, attempts = ? WHERE id = ?"
+)
 
 
 def finish_event(
