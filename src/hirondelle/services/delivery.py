@@ -152,7 +152,7 @@ async def record_receipts(ctx: Context, connector: str, receipts: Sequence[Recei
     final = [r for r in receipts if r.status != AckStatus.TRANSMITTED]  # ENROUTE changes nothing
     if final:
         await ctx.store.write(
-            lambda conn: apply_receipts(conn, connector, final, datetime.now(UTC))
+            lambda conn: apply_receipts(conn, connector, final, datetime.now(UTC)), patient=True
         )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, moment, together
+from hirondelle.store.engine import Sql, chunks, marks, moment, together
 from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
@@ -93,7 +93,7 @@ def claim_due(
                 + lock
             )
             params = (now, now, *only_params, limit - len(ids))
-            found = conn.exec_driver_sql(driver_sql(conn, sql), params)
+            (found,) = together(conn, [Sql(sql, params)])
             ids.extend(row[0] for row in found)
     if not ids:
         return []
@@ -102,7 +102,7 @@ def claim_due(
         f" WHERE id IN ({marks(len(ids))})"
         " RETURNING id, account_id, phone, text, sender, parts, attempts, expires_at"
     )
-    rows = conn.exec_driver_sql(driver_sql(conn, sql), (now + lease, owner, *ids))
+    (rows,) = together(conn, [Sql(sql, (now + lease, owner, *ids))])
     claimed = [
         ClaimedMessage(m, account, phone, text, sender, parts, attempts, as_utc(expires))
         for m, account, phone, text, sender, parts, attempts, expires in rows

@@ -8,6 +8,8 @@ Work is handed to the store as plain synchronous functions of a SQLAlchemy `Conn
   once — one fsync for many concurrent requests. A function that raises rolls back only its own
   savepoint; the others still commit. Futures resolve only after the COMMIT returned, so a caller
   that answers its client after `await store.write(...)` answers only about durable data.
+  A *patient* write (a receipt: only the SMSC waits for it, not a bind's window) runs at once,
+  but its COMMIT may wait, bounded, for the next write that cannot wait, and share its fsync.
 * PostgreSQL has many writers. Each write runs in its own transaction on a pooled connection in a
   worker thread; row locks and conditional updates keep invariants under concurrency.
 
@@ -42,6 +44,10 @@ log = logging.getLogger(__name__)
 
 #: How many queued writes one SQLite commit may carry.
 GROUP_COMMIT_MAX = 256
+#: Seconds at most a patient write's commit waits for an impatient write to share it: short,
+#: as an SMSC sending its receipts one at a time (a deliver_sm window of 1) waits this long
+#: for each answer while submits flow.
+PATIENT_WAIT_MAX = 0.010
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -130,20 +136,18 @@ def together(
 
     On PostgreSQL they go in one pipeline: one network round trip for all, where one each
     (plus one per executemany) made the delivery path wait on latency rather than work. On
-    SQLite (in-process) they simply run one after the other.
+    SQLite (in-process) they simply run one after the other, on the DBAPI cursor: SQLAlchemy's
+    execution context and result rows cost more than SQLite running a statement of a few rows,
+    while the writer holds the GIL.
 
     `commit`: on PostgreSQL, the COMMIT of the write transaction goes in the same pipeline, so
     that the row locks its statements take are held for no round trip to the client; only as
     the last thing a `Store.write` function does (the store's own COMMIT then has nothing to
     do). Ignored on SQLite, where the writer's group commit commits.
     """
-    if conn.dialect.name != "postgresql":
-        results: list[list[tuple[Any, ...]]] = []
-        for each in statements:
-            result = conn.exec_driver_sql(driver_sql(conn, each.sql), each.params)
-            results.append([tuple(row) for row in result] if result.returns_rows else [])
-        return results
     dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name != "postgresql":
+        return _one_by_one(dbapi, statements)
     cursors = []
     with dbapi.pipeline():
         for each in statements:
@@ -165,6 +169,22 @@ def together(
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def _one_by_one(dbapi: Any, statements: Sequence[Sql]) -> list[list[tuple[Any, ...]]]:
+    """`together` on SQLite (qmark placeholders, as the statements are written)."""
+    results: list[list[tuple[Any, ...]]] = []
+    cursor = dbapi.cursor()
+    try:
+        for each in statements:
+            if each.many:
+                cursor.executemany(each.sql, each.params)
+            else:
+                cursor.execute(each.sql, each.params)
+            results.append(cursor.fetchall() if cursor.description else [])
+    finally:
+        cursor.close()
+    return results
 
 
 #: The SQLite file holds API-key digests, password hashes and every message: owner only.
@@ -272,7 +292,8 @@ class Store:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-read")
-        self._writes: queue.SimpleQueue[tuple[WriteFn[Any], Waiter] | None] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
+        self._impatient = Cadence()
         self._writer: threading.Thread | None = None
         self._inline = threading.local()
         if self.is_sqlite:
@@ -283,20 +304,24 @@ class Store:
 
     # -- public interface -------------------------------------------------------------------
 
-    async def write(self, fn: WriteFn[T]) -> T:
-        """Run `fn(connection)` in a write transaction; return once its result is durable."""
+    async def write(self, fn: WriteFn[T], *, patient: bool = False) -> T:
+        """Run `fn(connection)` in a write transaction; return once its result is durable.
+
+        `patient` (SQLite): the caller can wait a little longer (see `Cadence`), so that its
+        commit is shared with the next write that cannot.
+        """
         if not self.is_sqlite:
             return await asyncio.wrap_future(self.submit_write(fn))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._writes.put((fn, (loop, future)))
+        self._writes.put((fn, (loop, future), patient))
         return await future
 
-    def submit_write(self, fn: WriteFn[T]) -> Future[T]:
+    def submit_write(self, fn: WriteFn[T], *, patient: bool = False) -> Future[T]:
         """Like `write`, for callers outside the event loop (CLI, tests)."""
         future: Future[T] = Future()
         if self.is_sqlite:
-            self._writes.put((fn, future))
+            self._writes.put((fn, future, patient))
         else:
             self._readers.submit(self._write_postgres, fn, future)
         return future
@@ -374,55 +399,119 @@ class Store:
 
     def _writer_loop(self) -> None:
         with self.engine.connect().execution_options(**{WRITER_OPTION: True}) as conn:
-            while True:
+            stop = False
+            while not stop:
                 item = self._writes.get()
                 if item is None:
                     return
-                batch = [item]
-                stop = False
-                while len(batch) < GROUP_COMMIT_MAX:
-                    try:
-                        more = self._writes.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        stop = True
-                        break
-                    batch.append(more)
-                self._commit_batch(conn, batch)
-                if stop:
-                    return
+                stop = self._commit_batch(conn, item)
 
-    def _commit_batch(self, conn: Connection, batch: list[tuple[WriteFn[Any], Waiter]]) -> None:
+    def _commit_batch(self, conn: Connection, first: Queued) -> bool:
+        """One transaction: `first` and every write queued behind it, each in its own
+        SAVEPOINT, then one COMMIT; while every write run is patient, the writes arriving until
+        the deadline `Cadence` gives join it first. Return whether `close` asked to stop."""
+        batch, stop = self._queued([first])
         outcomes: list[tuple[Waiter, bool, Any]] = []
         try:
             with conn.begin():
-                for fn, future in batch:
-                    if isinstance(future, Future) and not future.set_running_or_notify_cancel():
-                        continue
-                    # Plain SAVEPOINTs: SQLAlchemy's begin_nested() costs as much as a write.
-                    conn.exec_driver_sql("SAVEPOINT w")
+                started = joined = time.monotonic()
+                while True:
+                    for fn, waiter, _patient in batch[len(outcomes) :]:
+                        outcomes.append(_run_in_savepoint(conn, fn, waiter))
+                    impatient = [patient for _fn, _waiter, patient in batch].count(False)
+                    if impatient:
+                        self._impatient.note(joined)
+                    if stop or impatient or len(batch) >= GROUP_COMMIT_MAX:
+                        break
+                    left = self._impatient.due(started) - time.monotonic()
+                    if left <= 0:
+                        break
                     try:
-                        result = fn(conn)
-                    except BaseException as exc:
-                        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT w")
-                        conn.exec_driver_sql("RELEASE SAVEPOINT w")
-                        outcomes.append((future, False, exc))
-                    else:
-                        conn.exec_driver_sql("RELEASE SAVEPOINT w")
-                        outcomes.append((future, True, result))
+                        item = self._writes.get(timeout=left)
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    joined = time.monotonic()
+                    batch, stop = self._queued([*batch, item])
         except BaseException as exc:  # the COMMIT itself failed: nothing of the batch is durable
-            outcomes = [(waiter, False, exc) for _fn, waiter in batch]
+            outcomes = [(waiter, False, exc) for _fn, waiter, _patient in batch]
             # SQLite may keep the transaction open after a failed COMMIT (a deferred foreign key,
             # SQLITE_BUSY): end it, or every later BEGIN IMMEDIATE of this writer fails.
             dbapi = conn.connection.dbapi_connection
             if dbapi is not None and dbapi.in_transaction:
                 dbapi.rollback()
         _resolve(outcomes)
+        return stop
+
+    def _queued(self, batch: list[Queued]) -> tuple[list[Queued], bool]:
+        """`batch` with the writes queued now, up to GROUP_COMMIT_MAX; and whether `close`
+        asked to stop."""
+        while len(batch) < GROUP_COMMIT_MAX:
+            try:
+                more = self._writes.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return batch, True
+            batch.append(more)
+        return batch, False
+
+
+def _run_in_savepoint(
+    conn: Connection, fn: WriteFn[Any], waiter: Waiter
+) -> tuple[Waiter, bool, Any]:
+    """`fn(conn)` in its own SAVEPOINT: one that raises rolls back only its own statements."""
+    if isinstance(waiter, Future) and not waiter.set_running_or_notify_cancel():
+        return waiter, False, None  # cancelled: `_resolve` skips it
+    # Plain SAVEPOINTs, on the DBAPI connection: SQLAlchemy's begin_nested() costs as much as
+    # a write, and its exec_driver_sql more than SQLite running the statement.
+    dbapi: Any = conn.connection.dbapi_connection
+    dbapi.execute("SAVEPOINT w")
+    try:
+        result = fn(conn)
+    except BaseException as exc:
+        dbapi.execute("ROLLBACK TO SAVEPOINT w")
+        dbapi.execute("RELEASE SAVEPOINT w")
+        return waiter, False, exc
+    dbapi.execute("RELEASE SAVEPOINT w")
+    return waiter, True, result
+
+
+class Cadence:
+    """When the next impatient write is expected, from the gaps between the last ones.
+
+    A patient write's commit waits for the next impatient one (a bind's submit results come
+    at a steady pace under load: one result every few milliseconds when the SMSC throttles
+    its answers, a whole window every few tens when it does not), to share its COMMIT and
+    fsync: one per answer instead of two. It waits until one gap and a half after the last
+    impatient write at most, never over PATIENT_WAIT_MAX; and not at all when none came
+    within PATIENT_WAIT_MAX (no submits flowing: receipts alone commit at once).
+    """
+
+    def __init__(self) -> None:
+        self.last = -1.0
+        self.gap = PATIENT_WAIT_MAX
+
+    def note(self, at: float) -> None:
+        """An impatient write reached the writer at `at`."""
+        gap = at - self.last
+        if gap <= PATIENT_WAIT_MAX:
+            self.gap = (self.gap + gap) / 2
+        self.last = at
+
+    def due(self, started: float) -> float:
+        """The moment a transaction of patient writes begun at `started` commits at latest."""
+        if started - self.last > PATIENT_WAIT_MAX:
+            return started
+        return min(self.last + self.gap * 1.5, started + PATIENT_WAIT_MAX)
 
 
 #: Who waits for a write: a thread (concurrent Future) or a coroutine (its loop and Future).
 Waiter = Future[Any] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+#: A write in the writer's queue: its function, its waiter, and whether it is patient.
+Queued = tuple[WriteFn[Any], Waiter, bool]
 
 
 def _resolve(outcomes: list[tuple[Waiter, bool, Any]]) -> None:

@@ -92,10 +92,8 @@ def add_pending(
             "INSERT INTO pending_receipts (connector, smsc_id, status, detail, received_at,"
             " retry_at) VALUES (?, ?, ?, ?, ?, ?)"
         )
-        conn.exec_driver_sql(
-            driver_sql(conn, sql),
-            [(connector, i, status, d, received_at, retry_at) for i, status, d in receipts],
-        )
+        rows = [(connector, i, status, d, received_at, retry_at) for i, status, d in receipts]
+        together(conn, [Sql(sql, rows, many=True)])
 
 
 def pending_for_sql(conn: Connection, connector: str, smsc_ids: Sequence[str]) -> list[Sql]:
@@ -144,9 +142,8 @@ def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
 
 
 def delete_pending(conn: Connection, ids: Sequence[int]) -> None:
-    for chunk in chunks(ids):
-        sql = f"DELETE FROM pending_receipts WHERE id IN ({marks(len(chunk))})"
-        conn.exec_driver_sql(driver_sql(conn, sql), tuple(chunk))
+    sql = "DELETE FROM pending_receipts WHERE id IN ({})"
+    together(conn, [Sql(sql.format(marks(len(c))), tuple(c)) for c in chunks(ids)])
 
 
 def put_off(conn: Connection, retry_at: Sequence[tuple[int, datetime]]) -> None:
