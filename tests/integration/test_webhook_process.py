@@ -77,7 +77,11 @@ def child_pids(pid: int) -> list[int]:
 
 
 def test_the_child_ends_when_serve_is_killed(tmp_path: Path) -> None:
-    env = {"HIRONDELLE_DEMO_ACCOUNT": "false", "HIRONDELLE_SIMULATOR_RECEIPT_DELAY": "0"}
+    env = {
+        "HIRONDELLE_DEMO_ACCOUNT": "false",
+        "HIRONDELLE_SIMULATOR_RECEIPT_DELAY": "0",
+        "HIRONDELLE_WEBHOOK_PROCESS": "true",
+    }
     with Running(["serve", "--port", "0"], cwd=tmp_path, env=env) as server:
         server.expect("listening on")
         pid = server.process.pid

@@ -60,8 +60,7 @@ def serve(
 ) -> None:
     """Run everything under one command: HTTP APIs, dispatcher, SMPP, webhooks.
 
-    The webhook sender runs in a child process (a core of its own; webhook_process = false keeps
-    it in this one).
+    With webhook_process = true, the webhook sender runs in a child process (a core of its own).
 
     On PostgreSQL it is a `web` and a `worker` in one process: it binds the connectors no other
     worker owns (docs/scale-out.md).

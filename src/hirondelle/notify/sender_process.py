@@ -1,9 +1,10 @@
 """The webhook sender in a child process: the calls and their outcomes on a core of their own.
 
 One interpreter runs `hirondelle serve`'s HTTP API, SMPP connectors and store writer; the webhook
-sender took about a fifth of it at full delivery speed (bench B9), and a second core stood
-mostly idle. With `webhook_process` on (the default), the worker role starts the sender as a
-child (`python -m hirondelle.cli.webhook_child`) instead of in its own event loop:
+sender took about a fifth of it at full delivery speed (bench B9). With `webhook_process` on
+(off by default: on 2 cores shared with the SMSC and the receivers it was slower, see
+docs/webhooks.md), the worker role starts the sender as a child
+(`python -m hirondelle.cli.webhook_child`) instead of in its own event loop:
 
 - the parent writes its settings (one JSON line, the secret key resolved) to the child's stdin
   and keeps that pipe open; the child stops when it reads end-of-file, so it ends with its
