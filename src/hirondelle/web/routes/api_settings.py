@@ -20,7 +20,7 @@ from hirondelle.web.area import posted
 from hirondelle.web.i18n import N_
 
 ROTATE_WORD = "ROTATE"
-TYPE_ROTATE = N_("Type ROTATE to confirm: the current key stops working at once.")
+TYPE_ROTATE = N_("Type ROTATE to confirm: the current key stops working within a second.")
 TEST_QUEUED = N_("A test event is in the outbox: it goes out as a real event does.")
 
 
