@@ -6,7 +6,7 @@
    those whose advisory lock it holds (dispatch/ownership.py), looked for every 2 seconds, so
    any number of workers share the connectors and a dead one's are taken over;
 2. the dispatcher, routing only to those connectors and claiming only the numbers they serve;
-3. the webhook sender (in a child process of its own unless `webhook_process` is off:
+3. the webhook sender (in a child process of its own when `webhook_process` is on:
    notify/sender_process.py) and the email sender;
 4. (place for the SMPP server for customers, when it comes: a role part like the others.)
 

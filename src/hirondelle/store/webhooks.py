@@ -6,14 +6,13 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import driver_sql, marks
+from hirondelle.store.engine import Sql, driver_sql, marks, together
 from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -184,7 +183,8 @@ def claim_due_events(
     events: list[OutboxEvent] = []
     # The candidates are ours until the commit: SQLite has one writer, and PostgreSQL locked
     # them (FOR UPDATE); so the lease below needs no condition, and the rows come from here.
-    for row in driver_rows(conn, driver_sql(conn, sql), params):
+    (rows,) = together(conn, [Sql(sql, params)])  # a claim reads hundreds: no SQLAlchemy rows
+    for row in rows:
         event_id, account_id, kind, url, destination, params_json, attempts, created = row[:8]
         secret, batch = row[8] or "", row[9]
         left = slots.get(destination, default_calls * max(1, batch))
@@ -207,17 +207,6 @@ def claim_due_events(
     conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *ids))
     events.sort(key=lambda event: event.id)
     return events
-
-
-def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Every row of a query, straight from the DBAPI cursor: a claim reads hundreds of rows,
-    and SQLAlchemy's result rows cost more than SQLite reading them."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 #: The due events with their account's settings, the longest due first (walking the due index).
