@@ -69,7 +69,7 @@ def write_paid_together(
     debit_statements = [ledger.debit_sql(n, debits[n], now) for n in sorted(debits)]
     statements = [
         *debit_statements,
-        *traffic.sends_sql(now, _sends(accepted, db_ids)),
+        *traffic.sends_sql(conn, now, _sends(accepted, db_ids)),
     ]
     writes = [
         *campaign_rows.insert_campaigns_sql(rows),

@@ -89,7 +89,7 @@ def _mark_submitted(
                     }
                 )
     # With receipts that beat their submit_sm_resp, by exact id: another form could be another's.
-    counts = traffic.changes_sql([(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
+    counts = traffic.changes_sql(conn, [(m, 0, int(AckStatus.TRANSMITTED)) for m in ours], now)
     targets, early = rows.store_submitted(conn, connector, parts, sorted(ours), now, counts)
     _queue_receipt_webhooks(conn, {m: AckStatus.TRANSMITTED for m in ours}, now, targets)
     _apply_waiting(conn, connector, early, now, other_forms=False)
@@ -239,7 +239,7 @@ def _apply_matches(
     ]
     finals = {m: s for m, s in changed.items() if s != AckStatus.TRANSMITTED}
     then = smpp_deliveries.receipts_sql(conn, finals, now) + traffic.changes_sql(
-        [(m, current[m], s) for m, s in changed.items()], now
+        conn, [(m, current[m], s) for m, s in changed.items()], now
     )
     targets = rows.store_statuses(conn, part_updates, list(changed.items()), events, now, then)
     new = {m: AckStatus(s) for m, s in changed.items()}

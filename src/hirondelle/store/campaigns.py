@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, one_of, together
 from hirondelle.store.schema import (
     blacklist,
     campaigns,
@@ -23,12 +23,10 @@ def blacklisted_among(conn: Connection, account_id: int, phones: Sequence[str]) 
     """Those of `phones` that are on the account's blacklist (driver-level: every send)."""
     found: set[str] = set()
     for chunk in chunks(phones):
-        sql = (
-            f"SELECT phone FROM {blacklist.name} WHERE account_id = ?"
-            f" AND phone IN ({marks(len(chunk))})"
-        )
+        listed, params = one_of(conn, chunk, "text")
+        sql = f"SELECT phone FROM {blacklist.name} WHERE account_id = ? AND phone {listed}"
         found.update(
-            row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (account_id, *chunk))
+            row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (account_id, *params))
         )
     return found
 
@@ -45,11 +43,13 @@ def blacklisted_pairs(
     accounts = sorted({account_id for account_id, _ in pairs})
     statements: list[Sql] = []
     for chunk in chunks(sorted({phone for _, phone in pairs})) if accounts else []:
+        of_accounts, account_params = one_of(conn, accounts, "int")
+        listed, phone_params = one_of(conn, chunk, "text")
         sql = (
             f"SELECT account_id, phone FROM {blacklist.name}"
-            f" WHERE account_id IN ({marks(len(accounts))}) AND phone IN ({marks(len(chunk))})"
+            f" WHERE account_id {of_accounts} AND phone {listed}"
         )
-        statements.append(Sql(sql, (*accounts, *chunk)))
+        statements.append(Sql(sql, (*account_params, *phone_params)))
     if new_ids:
         sequence = f"{campaigns.name}_id_seq"
         statements.append(
@@ -67,17 +67,14 @@ def blacklisted_pairs(
 
 
 def insert_campaigns_sql(rows: Sequence[dict[str, Any]]) -> list[Sql]:
-    """The INSERTs of campaign rows that carry their `id` (`blacklisted_pairs(new_ids=…)`), for
-    a pipeline (`together`)."""
+    """The INSERT of campaign rows that carry their `id` (`blacklisted_pairs(new_ids=…)`), for
+    a pipeline (`together`): one row per execution of one text (PostgreSQL prepares it once; a
+    multi-row VALUES would be a new statement for every count of rows)."""
     if not rows:
         return []
     names = list(rows[0])
-    statements: list[Sql] = []
-    for chunk in chunks(rows, max(1, 900 // len(names))):
-        values = ", ".join([f"({marks(len(names))})"] * len(chunk))
-        sql = f"INSERT INTO {campaigns.name} ({', '.join(names)}) VALUES {values}"
-        statements.append(Sql(sql, tuple(row[name] for row in chunk for name in names)))
-    return statements
+    sql = f"INSERT INTO {campaigns.name} ({', '.join(names)}) VALUES ({marks(len(names))})"
+    return [Sql(sql, [tuple(row[name] for name in names) for row in rows], many=True)]
 
 
 def insert_campaigns(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:

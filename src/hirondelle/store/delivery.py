@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
-from hirondelle.store.engine import Sql, chunks, marks, moment, together
+from hirondelle.store.engine import Sql, chunks, marks, moment, one_of, together
 from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
@@ -97,12 +97,13 @@ def claim_due(
             ids.extend(row[0] for row in found)
     if not ids:
         return []
+    claimed_ids, id_params = one_of(conn, ids, "int")
     sql = (
         "UPDATE messages SET state = 'claimed', lease_until = ?, claimed_by = ?"
-        f" WHERE id IN ({marks(len(ids))})"
+        f" WHERE id {claimed_ids}"
         " RETURNING id, account_id, phone, text, sender, parts, attempts, expires_at"
     )
-    (rows,) = together(conn, [Sql(sql, (now + lease, owner, *ids))])
+    (rows,) = together(conn, [Sql(sql, (now + lease, owner, *id_params))])
     claimed = [
         ClaimedMessage(m, account, phone, text, sender, parts, attempts, as_utc(expires))
         for m, account, phone, text, sender, parts, attempts, expires in rows
@@ -157,7 +158,7 @@ def mark_submitted(
     """Mark claimed messages submitted (status 3) by `connector`; return those still ours."""
     if not message_ids:
         return []
-    ids = list(message_ids)
+    ids, id_params = one_of(conn, message_ids, "int")
     # By primary key: PostgreSQL's statistics lag the claims of a busy minute, and with
     # `state = 'claimed'` its planner scanned every index entry of the claimed state instead
     # (the dead ones too), reading hundreds of pages for 100 rows.
@@ -165,11 +166,11 @@ def mark_submitted(
     sql = (
         f"UPDATE messages SET state = 'submitted', status = {AckStatus.TRANSMITTED:d},"
         " connector = ?, status_at = ?,"
-        f" lease_until = NULL WHERE {claimed} AND id IN ({marks(len(ids))})"
+        f" lease_until = NULL WHERE {claimed} AND id {ids}"
         " RETURNING id"
     )
     # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
-    (rows,) = together(conn, [Sql(sql, (connector, now, *ids))])
+    (rows,) = together(conn, [Sql(sql, (connector, now, *id_params))])
     return [row[0] for row in rows]
 
 
@@ -202,7 +203,7 @@ def store_submitted(
         statements.append(Sql(sql, rows, many=True))
     events = [(m, int(AckStatus.TRANSMITTED), "submitted") for m in message_ids]
     statements += _events_sql(conn, events, moment(conn, now)) + _targets_sql(
-        message_ids, every_status=True
+        conn, message_ids, every_status=True
     )
     targets = len(statements)
     statements += receipt_rows.pending_for_sql(
@@ -279,13 +280,11 @@ def set_parts_status(
 ) -> dict[int, list[int]]:
     """Set (part_id, status) pairs; return the part statuses, after, of `of_messages` (the
     messages of several parts, whose status follows all of theirs)."""
-    reads = [
-        Sql(
-            f"SELECT message_id, status FROM message_parts WHERE message_id IN ({marks(len(c))})",
-            tuple(c),
-        )
-        for c in chunks(of_messages)
-    ]
+    reads = []
+    for chunk in chunks(of_messages):
+        where, params = one_of(conn, chunk, "int")
+        sql = f"SELECT message_id, status FROM message_parts WHERE message_id {where}"
+        reads.append(Sql(sql, params))
     results = together(conn, _parts_sql(conn, updates) + reads)
     statuses: dict[int, list[int]] = {m: [] for m in of_messages}
     for result in results:
@@ -325,7 +324,7 @@ def store_statuses(
         statements.append(Sql(sql, rows, many=True))
     statements += _events_sql(conn, events, at)
     first = len(statements)
-    statements += _targets_sql([m for m, _status in updates])
+    statements += _targets_sql(conn, [m for m, _status in updates])
     last = len(statements)
     results = together(conn, [*statements, *then])
     return _targets(row for result in results[first:last] for row in result)
@@ -371,14 +370,20 @@ def message_info(conn: Connection, message_id: int) -> MessageInfo:
 _TARGETS_SQL = (
     "SELECT m.id, m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id,"
     " a.receipt_url, a.timezone FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
-    " JOIN accounts a ON a.id = m.account_id WHERE a.receipt_url <> '' AND m.id IN ({})"
+    " JOIN accounts a ON a.id = m.account_id WHERE a.receipt_url <> '' AND m.id {}"
 )
 
 
-def _targets_sql(message_ids: Sequence[int], *, every_status: bool = False) -> list[Sql]:
+def _targets_sql(
+    conn: Connection, message_ids: Sequence[int], *, every_status: bool = False
+) -> list[Sql]:
     """With `every_status`, only the messages of accounts wanting every status change."""
     sql = _TARGETS_SQL + (" AND a.receipt_events = 'all'" if every_status else "")
-    return [Sql(sql.format(marks(len(c))), tuple(c)) for c in chunks(message_ids)]
+    statements = []
+    for chunk in chunks(message_ids):
+        where, params = one_of(conn, chunk, "int")
+        statements.append(Sql(sql.format(where), params))
+    return statements
 
 
 def _targets(rows: Iterable[Sequence[Any]]) -> dict[int, MessageInfo]:
@@ -387,7 +392,7 @@ def _targets(rows: Iterable[Sequence[Any]]) -> dict[int, MessageInfo]:
 
 def webhook_targets(conn: Connection, message_ids: Sequence[int]) -> dict[int, MessageInfo]:
     """Info on those messages whose account has a receipt webhook (usually few or none)."""
-    results = together(conn, _targets_sql(list(message_ids)))
+    results = together(conn, _targets_sql(conn, list(message_ids)))
     return _targets(row for result in results for row in result)
 
 

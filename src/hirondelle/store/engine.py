@@ -87,6 +87,19 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def one_of(conn: Connection, values: Sequence[Any], pg_type: str) -> tuple[str, tuple[Any, ...]]:
+    """The condition "is one of `values`" for a `driver_sql` statement, and its parameters:
+    `IN (?, ?, …)`, but on PostgreSQL `= ANY(?::pg_type[])`, one array parameter.
+
+    A list of placeholders is a new statement text for every count of values: psycopg converts
+    it again on every execution (it caches statements of at most 50 parameters) and PostgreSQL
+    parses and plans it again. With one array the text stays the same: converted once, and
+    prepared by the server after a few executions. (SQLite has no arrays.)"""
+    if conn.dialect.name == "postgresql":
+        return f"= ANY(?::{pg_type}[])", (list(values),)
+    return f"IN ({marks(len(values))})", tuple(values)
+
+
 def chunks(values: Sequence[S], size: int = CHUNK) -> list[Sequence[S]]:
     """`values` cut into lists of at most `size`, for `IN (...)` queries."""
     return [values[start : start + size] for start in range(0, len(values), size)]

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, one_of, together
 from hirondelle.store.schema import as_utc
 
 
@@ -99,10 +99,12 @@ def add_pending(
 def pending_for_sql(conn: Connection, connector: str, smsc_ids: Sequence[str]) -> list[Sql]:
     """The statements of `pending_for` (rows for `pending_of`)."""
     lock = " ORDER BY id FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    sql = (
-        f"SELECT {_COLUMNS} FROM pending_receipts WHERE connector = ? AND smsc_id IN ({{}})" + lock
-    )
-    return [Sql(sql.format(marks(len(c))), (connector, *c)) for c in chunks(smsc_ids)]
+    statements = []
+    for chunk in chunks(smsc_ids):
+        where, params = one_of(conn, chunk, "text")
+        sql = f"SELECT {_COLUMNS} FROM pending_receipts WHERE connector = ? AND smsc_id {where}"
+        statements.append(Sql(sql + lock, (connector, *params)))
+    return statements
 
 
 def pending_of(rows: Iterable[Sequence[Any]]) -> list[Pending]:
@@ -142,8 +144,11 @@ def due_pending(conn: Connection, now: datetime, limit: int) -> list[Pending]:
 
 
 def delete_pending(conn: Connection, ids: Sequence[int]) -> None:
-    sql = "DELETE FROM pending_receipts WHERE id IN ({})"
-    together(conn, [Sql(sql.format(marks(len(c))), tuple(c)) for c in chunks(ids)])
+    statements = []
+    for chunk in chunks(ids):
+        where, params = one_of(conn, chunk, "int")
+        statements.append(Sql(f"DELETE FROM pending_receipts WHERE id {where}", params))
+    together(conn, statements)
 
 
 def put_off(conn: Connection, retry_at: Sequence[tuple[int, datetime]]) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import Sql, chunks, marks, together
+from hirondelle.store.engine import Sql, chunks, one_of, together
 from hirondelle.store.schema import accounts, smpp_deliveries
 from hirondelle.store.webhooks import stored_moment
 
@@ -54,7 +54,7 @@ _QUEUE_RECEIPTS = (
     f" SELECT m.account_id, 'receipt', m.sms_id, m.phone, m.sender,"
     f" substr(m.text, 1, {RECEIPT_TEXT_LENGTH:d}), ?, m.created_at, ?"
     " FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
-    " WHERE c.smpp_receipts AND m.id IN ({})"
+    " WHERE c.smpp_receipts AND m.id {}"
 )
 
 
@@ -66,11 +66,12 @@ def receipts_sql(conn: Connection, statuses: dict[int, int], now: datetime) -> l
     for message_id, status in statuses.items():
         by_status.setdefault(int(status), []).append(message_id)
     at = stored_moment(conn, now)
-    return [
-        Sql(_QUEUE_RECEIPTS.format(marks(len(chunk))), (status, at, *chunk))
-        for status, ids in sorted(by_status.items())
-        for chunk in chunks(ids, _CHUNK)
-    ]
+    statements = []
+    for status, ids in sorted(by_status.items()):
+        for chunk in chunks(ids, _CHUNK):
+            where, params = one_of(conn, chunk, "int")
+            statements.append(Sql(_QUEUE_RECEIPTS.format(where), (status, at, *params)))
+    return statements
 
 
 def queue_reply(

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from hirondelle.store.engine import Sql, chunks, driver_sql, marks, together
+from hirondelle.store.engine import Sql, chunks, driver_sql, marks, one_of, together
 from hirondelle.store.schema import traffic_counts
 
 #: The counters of a row, in column order (what every read returns, by name).
@@ -67,10 +67,12 @@ def add_sends(conn: Connection, at: datetime, sends: Sequence[tuple[int, int, in
     """Count accepted campaigns, each (account id, campaign id, messages, credits), in one
     upsert: a row per campaign, and one per account with their sums (rows in key order, so
     two writers cannot deadlock)."""
-    together(conn, sends_sql(at, sends))
+    together(conn, sends_sql(conn, at, sends))
 
 
-def sends_sql(at: datetime, sends: Sequence[tuple[int, int, int, int]]) -> list[Sql]:
+def sends_sql(
+    conn: Connection, at: datetime, sends: Sequence[tuple[int, int, int, int]]
+) -> list[Sql]:
     """The statements of `add_sends`, for a caller to run with others (`together`)."""
     statements: list[Sql] = []
     hour = hour_of(at)
@@ -80,7 +82,17 @@ def sends_sql(at: datetime, sends: Sequence[tuple[int, int, int, int]]) -> list[
         total[0] += accepted
         total[1] += credits
         rows[(campaign_id, account_id)] = [accepted, credits]
-    for batch in chunks(sorted(rows.items()), 400):
+    ordered = sorted(rows.items())
+    if not ordered:
+        return []
+    if conn.dialect.name == "postgresql":  # one text whatever the count (see `one_of`)
+        select = (
+            "SELECT c, a, ?, n, s FROM unnest(?::int[], ?::int[], ?::bigint[], ?::bigint[])"
+            " AS u(c, a, n, s) ORDER BY c, a"
+        )
+        columns = [list(column) for column in zip(*((*k, *v) for k, v in ordered), strict=True)]
+        return [Sql(_upsert_sql(("accepted", "credits"), select), (hour, *columns))]
+    for batch in chunks(ordered, 400):
         sql = _upsert_sql(
             ("accepted", "credits"), "VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(batch))
         )
@@ -119,11 +131,15 @@ def count_changes(
     by primary key and upserts one row per account and one per campaign, in that order (no
     deadlock between two writers on PostgreSQL).
     """
-    together(conn, changes_sql(changes, at, refunded=refunded))
+    together(conn, changes_sql(conn, changes, at, refunded=refunded))
 
 
 def changes_sql(
-    changes: Iterable[tuple[int, int, int]], at: datetime, *, refunded: bool = False
+    conn: Connection,
+    changes: Iterable[tuple[int, int, int]],
+    at: datetime,
+    *,
+    refunded: bool = False,
 ) -> list[Sql]:
     """The statements of `count_changes`, for a caller to run with others (`together`).
 
@@ -146,7 +162,8 @@ def changes_sql(
             amounts.append("-sum(credits)")
         values = ", ".join(f"{amount} AS v{i}" for i, amount in enumerate(amounts))
         for chunk in chunks(ids):
-            where = f"FROM messages WHERE id IN ({marks(len(chunk))})"
+            condition, params = one_of(conn, chunk, "int")
+            where = f"FROM messages WHERE id {condition}"
             select = (
                 f"SELECT c, a, {hour:d}, {', '.join(f'v{i}' for i in range(len(amounts)))} FROM"
                 f" (SELECT campaign_id AS c, account_id AS a, {values} {where}"
@@ -154,7 +171,7 @@ def changes_sql(
                 f" UNION ALL SELECT {ACCOUNT_TOTAL:d}, account_id, {values} {where}"
                 " GROUP BY account_id) AS changed WHERE true ORDER BY c, a"
             )
-            statements.append(Sql(_upsert_sql(names, select), (*chunk, *chunk)))
+            statements.append(Sql(_upsert_sql(names, select), (*params, *params)))
     return statements
 
 

@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import Sql, driver_sql, marks, together
+from hirondelle.store.engine import Sql, driver_sql, marks, one_of, together
 from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -199,12 +199,9 @@ def claim_due_events(
             events.append(event)
     if not events:
         return []
-    ids = [event.id for event in events]
-    lease = (
-        "UPDATE webhook_events SET next_attempt_at = ?, attempts = attempts + 1"
-        f" WHERE id IN ({marks(len(ids))})"
-    )
-    conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *ids))
+    ids, id_params = one_of(conn, [event.id for event in events], "int")
+    lease = f"UPDATE webhook_events SET next_attempt_at = ?, attempts = attempts + 1 WHERE id {ids}"
+    conn.exec_driver_sql(driver_sql(conn, lease), (stored_moment(conn, lease_until), *id_params))
     events.sort(key=lambda event: event.id)
     return events
 

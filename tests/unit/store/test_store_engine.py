@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from hirondelle.store import Store
-from hirondelle.store.engine import create_engine, driver_sql, fetch_one
+from hirondelle.store.engine import create_engine, driver_sql, fetch_one, one_of
 from hirondelle.store.schema import accounts
 
 pytestmark = pytest.mark.anyio
@@ -269,6 +269,27 @@ def test_driver_sql_and_fetch_one(store: Store) -> None:
         assert driver_sql(conn, sql) == expected
         assert fetch_one(conn, sql, ("alice", 0)) == ("alice",)
         assert fetch_one(conn, sql, ("nobody", 0)) is None
+
+    store.read_sync(check)
+
+
+def test_one_of_keeps_one_statement_text_on_postgresql_whatever_the_count(store: Store) -> None:
+    for login in ("alice", "bob", "carol"):
+        store.write_sync(add(login))
+
+    def found(conn: Connection, names: list[str]) -> tuple[str, set[str]]:
+        condition, params = one_of(conn, names, "text")
+        sql = f"SELECT login FROM accounts WHERE login {condition}"
+        return condition, {row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), params)}
+
+    def check(conn: Connection) -> None:
+        one, one_found = found(conn, ["bob"])
+        many, many_found = found(conn, ["alice", "carol", "nobody", "alice"])
+        assert (one_found, many_found) == ({"bob"}, {"alice", "carol"})
+        if store.is_sqlite:
+            assert (one, many) == ("IN (?)", "IN (?, ?, ?, ?)")
+        else:  # one array parameter: the same text, prepared once by the server
+            assert one == many == "= ANY(?::text[])"
 
     store.read_sync(check)
 
