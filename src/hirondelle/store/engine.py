@@ -161,6 +161,8 @@ def together(
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name != "postgresql":
         return _one_by_one(dbapi, statements)
+    if not statements and not commit:  # an empty pipeline still waits for its Sync's answer
+        return []
     cursors = []
     with dbapi.pipeline():
         for each in statements:

@@ -18,6 +18,7 @@ from hirondelle.services.replies import apply_inbound
 from hirondelle.smpp.messages import build_messages
 from hirondelle.smpp.pdu import DeliverSm
 from hirondelle.store import delivery as rows
+from hirondelle.store import engine as engine_module
 from hirondelle.store import receipts as waiting
 from hirondelle.store.schema import (
     blacklist,
@@ -30,6 +31,7 @@ from hirondelle.store.schema import (
     replies,
     webhook_events,
 )
+from tests.helpers import server_waits
 from tests.unit.delivery_helpers import (
     accept,
     apply,
@@ -140,6 +142,25 @@ async def test_accepted_rejected_and_retry_in_one_batch(ctx: Context, anyio_back
         await receipt_hook(ctx, bad, 4, "Message rejected"),
         await receipt_hook(ctx, ok, 3, "Transmitted to the operator"),
     ]
+
+
+async def test_a_batch_of_accepted_results_waits_for_postgresql_four_times(
+    ctx: Context, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg's BEGIN, the UPDATE of the messages still ours, their parts, events and counts,
+    the COMMIT: whatever the batch's size, and no round trip for what the batch does not have
+    (an empty pipeline still waits for the answer to its Sync: 5 with the refused messages'
+    counts, none here)."""
+    if ctx.store.is_sqlite:
+        pytest.skip("PostgreSQL's round trips (SQLite runs in-process)")
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 3600.0)  # no ping in the count
+    ids = await queue(ctx, await new_account(ctx), PHONE_1, PHONE_2, PHONE_3)
+    await claim(ctx)
+    results = [SubmitResult(m, "accepted", "smsc", [f"{m}0"]) for m in ids]
+    with server_waits(ctx) as waits:
+        await submit(ctx, *results)
+    assert [await state(ctx, m) for m in ids] == [("submitted", 3)] * 3
+    assert len(waits) == 4, waits
 
 
 async def test_results_for_messages_no_longer_claimed_are_ignored(

@@ -6,16 +6,12 @@ writes nothing."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from psycopg import pq
 
 from hirondelle.context import Context
 from hirondelle.services import access, sending
@@ -28,7 +24,7 @@ from hirondelle.store import traffic
 from hirondelle.store.accounts import find_by_login
 from hirondelle.store.engine import Sql
 from hirondelle.store.schema import accounts, blacklist, campaigns, ledger, messages
-from tests.helpers import make_account
+from tests.helpers import make_account, server_waits
 
 pytestmark = pytest.mark.anyio
 
@@ -211,33 +207,6 @@ async def test_concurrent_batches_never_overdraw_and_the_ledger_holds(ctx: Conte
     assert len(rows["messages0"]) == 8
 
 
-@contextmanager
-def server_waits(ctx: Context) -> Iterator[list[str]]:
-    """The times the store's PostgreSQL connections waited for the server while in the block
-    (a Sync closing a pipeline or an extended query, or a simple Query: one network round trip
-    each), from libpq's protocol trace of every connection checked out meanwhile."""
-    waits: list[str] = []
-    with tempfile.TemporaryFile("w+") as trace:
-
-        def traced(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-            dbapi_connection.pgconn.trace(trace.fileno())
-            dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        def untraced(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.pgconn.untrace()
-
-        sa.event.listen(ctx.store.engine, "checkout", traced)
-        sa.event.listen(ctx.store.engine, "checkin", untraced)
-        try:
-            yield waits
-        finally:
-            sa.event.remove(ctx.store.engine, "checkout", traced)
-            sa.event.remove(ctx.store.engine, "checkin", untraced)
-        trace.seek(0)
-        sent = [line.split("\t") for line in trace.read().splitlines()]
-        waits.extend(" ".join(f[2:]) for f in sent if f[0] == "F" and f[2] in ("Sync", "Query"))
-
-
 async def test_a_covered_batch_waits_for_postgresql_three_times(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,7 +259,7 @@ async def test_a_failed_batch_fails_each_of_its_sends(
     accounts_ = setup_accounts(ctx, "crash")
     before = stored(ctx, [accounts_["a"].id])
 
-    def broken(at: datetime, sends: Any) -> list[Sql]:  # the last statement, before COMMIT
+    def broken(conn: sa.Connection, at: datetime, sends: Any) -> list[Sql]:  # before COMMIT
         return [Sql("INSERT INTO no_such_table VALUES (1)")]
 
     monkeypatch.setattr(traffic, "sends_sql", broken)
