@@ -16,6 +16,7 @@ configuration; the Debian service need not run).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -41,6 +42,7 @@ from harness import (
     server,
     simulator_process,
     workdir,
+    worker,
 )
 
 from hirondelle.store.engine import create_engine
@@ -119,9 +121,15 @@ def numbers(offset: int, count: int) -> list[str]:
 # -- Hirondelle ----------------------------------------------------------------------------------
 
 
-def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str, object]:
+def hirondelle(
+    database_url: str | None, label: str, sim_port: int, *, roles: str = "serve"
+) -> dict[str, object]:
     """The three runs: `bulk` and `single` with webhooks; `bulk_no_webhook`, the same delivery
-    without a receipt URL (to the last receipt stored): what the SMS path alone allows."""
+    without a receipt URL (to the last receipt stored): what the SMS path alone allows.
+
+    `roles` "serve" (one process) or "web+worker" (PostgreSQL: `hirondelle web` and `hirondelle
+    worker`, each its own process, the deployment of docs/scale-out.md; the worker runs the
+    SMPP side and the webhook sender)."""
     figures: dict[str, object] = {}
     modes = os.environ.get("BENCH_B9_MODES", "bulk,single,bulk_no_webhook").split(",")
     for mode in modes:
@@ -140,7 +148,12 @@ def hirondelle(database_url: str | None, label: str, sim_port: int) -> dict[str,
             if mode != "bulk_no_webhook":
                 command = ("webhooks", "set", login, "--receipt-url", url, "--events", "final")
                 run_cli(env, cwd, *command)
-            with server(env, cwd) as srv:
+            with contextlib.ExitStack() as stack:
+                if roles == "web+worker":
+                    stack.enter_context(worker(env, cwd))
+                    srv = stack.enter_context(server(env, cwd, command="web"))
+                else:
+                    srv = stack.enter_context(server(env, cwd))
                 offset = {"bulk": 0, "single": MESSAGES, "bulk_no_webhook": 3 * MESSAGES}[mode]
                 if mode != "single":
                     requests = [
@@ -310,6 +323,7 @@ def main() -> dict[str, object]:
             figures["postgresql"] = "skipped: no PostgreSQL server answered"
         else:
             figures.update(hirondelle(pg, "postgresql", sim_port))
+            figures.update(hirondelle(pg, "postgresql_web_worker", sim_port, roles="web+worker"))
     figures["target"] = ">= Kannel on SQLite; >= 2000 messages/s on PostgreSQL"
     return report("B9 webhooks", figures)
 
