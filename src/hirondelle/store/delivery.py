@@ -67,6 +67,20 @@ def _numbers_sql(numbers: NumberFilter | None) -> tuple[str, tuple[str, ...]]:
     return f" AND ({' OR '.join(terms) or 'FALSE'})", tuple(params)
 
 
+#: The claim's two passes (each with its moment twice): queued messages, then claims whose lease
+#: ran out; never one past its validity (`validity.expire_waiting` fails those).
+DUE = (
+    "state = 'queued' AND due_at <= ? AND expires_at > ?",
+    "state = 'claimed' AND lease_until < ? AND expires_at > ?",
+)
+
+
+def due_sql(condition: str, only: str = "", lock: str = "") -> str:
+    """The ids of due messages (one of `DUE`), the longest due first, at most a `?` number: a
+    walk of ix_messages_due (state, due_at, id) that stops at the limit."""
+    return f"SELECT id FROM messages WHERE {condition}{only} ORDER BY due_at, id LIMIT ?{lock}"
+
+
 def claim_due(
     conn: Connection,
     owner: str,
@@ -83,15 +97,9 @@ def claim_due(
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     only, only_params = _numbers_sql(numbers)
     ids: list[int] = []
-    for condition in (  # never one past its validity: `validity.expire_waiting` fails those
-        "state = 'queued' AND due_at <= ? AND expires_at > ?",
-        "state = 'claimed' AND lease_until < ? AND expires_at > ?",
-    ):
+    for condition in DUE:
         if len(ids) < limit:
-            sql = (
-                f"SELECT id FROM messages WHERE {condition}{only} ORDER BY due_at, id LIMIT ?"
-                + lock
-            )
+            sql = due_sql(condition, only, lock)
             params = (now, now, *only_params, limit - len(ids))
             (found,) = together(conn, [Sql(sql, params)])
             ids.extend(row[0] for row in found)

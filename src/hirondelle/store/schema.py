@@ -208,7 +208,10 @@ messages = sa.Table(
     sa.Column("status_at", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_messages_campaign", "campaign_id", "id"),
-    sa.Index("ix_messages_due", "state", "due_at"),
+    # With `id`, the claim's ORDER BY due_at, id reads the first rows of the index and stops:
+    # without it, PostgreSQL sorted every queued message of a campaign (they share their
+    # due_at) at each claim — 41 ms, spilling to disk, for 100,000 queued.
+    sa.Index("ix_messages_due", "state", "due_at", "id"),
     # Partial: a message leaves it once submitted, so it stays the size of the backlog.
     sa.Index(
         "ix_messages_expiry",

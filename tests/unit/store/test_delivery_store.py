@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
+from hirondelle.services import accounts
 from hirondelle.store import Store
 from hirondelle.store import delivery as rows
 from hirondelle.store import receipts as waiting
-from hirondelle.store.engine import create_engine
+from hirondelle.store.engine import create_engine, driver_sql
 from hirondelle.store.schema import messages, pending_receipts
 from tests.conftest import TEST_SECRET, make_settings, truncate_all
 from tests.unit.delivery_helpers import LEASE, claim, message, new_account, queue, select, soon, utc
@@ -158,6 +159,31 @@ async def test_concurrent_claims_get_disjoint_sets(pg_ctx: Context, anyio_backen
     assert [m.id for m in theirs] == ids[3:]
     owners = {(await message(pg_ctx, i))["claimed_by"] for i in ids[:3]}
     assert owners == {"first"}
+
+
+@pytest.mark.postgres
+async def test_the_claim_walks_the_due_index_without_sorting_the_backlog(
+    pg_ctx: Context, anyio_backend: str
+) -> None:
+    """A campaign's messages share their due_at: ordered by (due_at, id), a claim that cannot
+    read them in that order from the index sorts the whole backlog each time."""
+    numbers = [f"3361{n:07d}" for n in range(3000)]
+    account = (await accounts.create_account(pg_ctx, "bulk", credits=100_000)).account
+    await queue(pg_ctx, account, *numbers)
+
+    def plan(conn: Connection) -> list[str]:
+        conn.exec_driver_sql("ANALYZE messages")
+        sql = driver_sql(conn, rows.due_sql(rows.DUE[0], lock=" FOR UPDATE SKIP LOCKED"))
+        (found,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", (soon(), soon(), 500))
+        nodes, kinds = [found[0][0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            kinds.append(node["Node Type"])
+            nodes.extend(node.get("Plans", []))
+        return kinds
+
+    kinds = await pg_ctx.store.write(plan)
+    assert "Index Scan" in kinds and not any("Sort" in kind for kind in kinds), kinds
 
 
 @pytest.mark.postgres
