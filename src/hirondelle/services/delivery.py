@@ -164,8 +164,10 @@ def _match_receipts(
     *,
     arrived: Sequence[datetime] | None = None,
     other_forms: bool = False,
+    commit: bool = False,
 ) -> list[int]:
     """Match receipts to message parts and apply them; return the positions of those left.
+    `commit`: the caller writes nothing else unless some are left (see `_apply_matches`).
 
     SMSCs reuse their ids (counters that wrap, restarts): a receipt goes to the part that holds
     its id last, and only if that part has no final status from its own receipt yet (a second
@@ -200,7 +202,7 @@ def _match_receipts(
         else:
             matches.append(part)
             receipt_of[part.part_id] = receipt
-    _apply_matches(conn, matches, receipt_of, now)
+    _apply_matches(conn, matches, receipt_of, now, last=commit and not left)
     return left
 
 
@@ -219,7 +221,16 @@ def _apply_matches(
     matches: Sequence[receipt_rows.PartMatch],
     receipt_of: dict[int, ReceiptIn],
     now: datetime,
+    *,
+    last: bool = False,
 ) -> None:
+    """Store what the matched receipts change: parts, messages, events, counts, webhooks.
+
+    `last`: nothing else is written in this transaction, so that on PostgreSQL its COMMIT goes
+    in the same pipeline when nothing here needs another round trip (a webhook event other
+    than a final one, an unknown number to blacklist): the rows it updates stay locked for no
+    round trip to us. The webhooks' targets come with the matches (`latest_holders`).
+    """
     part_updates = [(p.part_id, int(receipt_of[p.part_id].status)) for p in matches]
     status_of: dict[int, int] = {
         p.message_id: int(receipt_of[p.part_id].status) for p in matches if p.parts == 1
@@ -238,12 +249,22 @@ def _apply_matches(
         if s != AckStatus.TRANSMITTED
     ]
     finals = {m: s for m, s in changed.items() if s != AckStatus.TRANSMITTED}
-    then = smpp_deliveries.receipts_sql(conn, finals, now) + traffic.changes_sql(
-        conn, [(m, current[m], s) for m, s in changed.items()], now
-    )
-    targets = rows.store_statuses(conn, part_updates, list(changed.items()), events, now, then)
     new = {m: AckStatus(s) for m, s in changed.items()}
-    _queue_receipt_webhooks(conn, new, now, targets, smpp_queued=True)
+    targets = {p.message_id: rows.MessageInfo(*p.webhook) for p in matches if p.webhook}
+    targets = {m: info for m, info in targets.items() if m in changed}
+    # Final events only: every account with a URL wants those, no setting to read first.
+    ahead = all(new[m] != AckStatus.TRANSMITTED for m in targets)
+    hooks = outbox.insert_events_sql(conn, _receipt_events(new, targets, now), now) if ahead else []
+    then = [
+        *smpp_deliveries.receipts_sql(conn, finals, now),
+        *hooks,
+        *traffic.changes_sql(conn, [(m, current[m], s) for m, s in changed.items()], now),
+    ]
+    unknown = AckStatus.UNKNOWN_NUMBER in new.values()
+    commit = last and ahead and not unknown
+    rows.store_statuses(conn, part_updates, list(changed.items()), events, now, then, commit=commit)
+    if not ahead:
+        _queue_receipt_webhooks(conn, new, now, targets, smpp_queued=True)
     for message_id, status in changed.items():
         if status == AckStatus.UNKNOWN_NUMBER:
             info = rows.message_info(conn, message_id)
@@ -254,7 +275,7 @@ def apply_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
 ) -> None:
     """Apply receipts; keep those that matched no part they may change in pending_receipts."""
-    left = [receipts[i] for i in _match_receipts(conn, connector, receipts, now)]
+    left = [receipts[i] for i in _match_receipts(conn, connector, receipts, now, commit=True)]
     receipt_rows.add_pending(
         conn,
         connector,
@@ -352,6 +373,13 @@ def _queue_receipt_webhooks(
         return
     if targets is None:
         targets = rows.webhook_targets(conn, list(statuses))
+    outbox.queue_events(conn, _receipt_events(statuses, targets, now), now)
+
+
+def _receipt_events(
+    statuses: dict[int, AckStatus], targets: dict[int, rows.MessageInfo], now: datetime
+) -> list[outbox.NewEvent]:
+    """The receipt webhook events of these status changes, for the messages in `targets`."""
     events: list[outbox.NewEvent] = []
     for message_id, info in targets.items():
         status = statuses[message_id]
@@ -369,4 +397,4 @@ def _queue_receipt_webhooks(
                 info.account_id, "receipt", info.sms_id, info.receipt_url, params, final
             )
         )
-    outbox.queue_events(conn, events, now)
+    return events

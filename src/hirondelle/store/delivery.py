@@ -308,10 +308,12 @@ def store_statuses(
     events: Sequence[tuple[int, int, str]],
     now: datetime,
     then: Sequence[Sql] = (),
-) -> dict[int, MessageInfo]:
+    *,
+    commit: bool = False,
+) -> None:
     """Set (part_id, status) pairs, then (message_id, status) pairs (a status other than
-    transmitted makes a message final), add the events, read which of the updated messages
-    have a receipt webhook, then run `then` — in one round trip on PostgreSQL."""
+    transmitted makes a message final), add the events, then run `then` — in one round trip on
+    PostgreSQL, with the COMMIT when `commit` (see `together`)."""
     sql = (
         "UPDATE messages SET status = ?, status_at = ?,"
         f" state = CASE WHEN ? = {AckStatus.TRANSMITTED:d} THEN state ELSE 'final' END"
@@ -331,11 +333,7 @@ def store_statuses(
         rows = [(status, at, status, m) for m, status in updates]
         statements.append(Sql(sql, rows, many=True))
     statements += _events_sql(conn, events, at)
-    first = len(statements)
-    statements += _targets_sql(conn, [m for m, _status in updates])
-    last = len(statements)
-    results = together(conn, [*statements, *then])
-    return _targets(row for result in results[first:last] for row in result)
+    together(conn, [*statements, *then], commit=commit)
 
 
 @dataclass(frozen=True, slots=True)

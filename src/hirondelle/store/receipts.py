@@ -29,13 +29,31 @@ class PartMatch:
     smsc_id: str
     part_status: int
     created_at: datetime
+    #: when the message's account has a receipt URL, what its webhook needs: the columns of
+    #: `delivery.MessageInfo`, read here so that no other round trip looks them up
+    webhook: tuple[Any, ...] | None = None
+
+
+#: The columns of a holder: its part and message, then what a receipt webhook needs.
+_HOLDER = (
+    "p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at,"
+    " m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id, a.receipt_url, a.timezone"
+)
+_OF_MESSAGE = (
+    " JOIN messages m ON m.id = p.message_id JOIN campaigns c ON c.id = m.campaign_id"
+    " JOIN accounts a ON a.id = m.account_id"
+)
+
+
+def _holder(row: Sequence[Any]) -> PartMatch:
+    webhook = (row[1], *row[7:]) if row[13] else None
+    return PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]), webhook)
 
 
 def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
     """For each of these SMSC ids on this connector, the part that holds it last."""
     sql = (
-        "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
-        " FROM message_parts p JOIN messages m ON m.id = p.message_id"
+        f"SELECT {_HOLDER} FROM message_parts p{_OF_MESSAGE}"
         " WHERE p.id IN (SELECT max(id) FROM message_parts"
         " WHERE connector = ? AND smsc_id IN ({}) GROUP BY smsc_id)"
     )
@@ -45,19 +63,14 @@ def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) ->
         # a table growing by thousands of parts a second, scanned every part of the connector
         # and filtered the ids (6 ms for 100 receipts at 20,000 parts, growing with the table).
         sql = (
-            "SELECT p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at"
-            " FROM unnest(?::text[]) AS wanted(smsc_id) JOIN LATERAL"
+            f"SELECT {_HOLDER} FROM unnest(?::text[]) AS wanted(smsc_id) JOIN LATERAL"
             " (SELECT max(id) AS id FROM message_parts"
             " WHERE connector = ? AND smsc_id = wanted.smsc_id) AS last ON true"
-            " JOIN message_parts p ON p.id = last.id JOIN messages m ON m.id = p.message_id"
+            f" JOIN message_parts p ON p.id = last.id{_OF_MESSAGE}"
         )
         statements = [Sql(sql, (list(smsc_ids), connector))]
     # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
-    return [
-        PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]))
-        for result in together(conn, statements)
-        for row in result
-    ]
+    return [_holder(row) for result in together(conn, statements) for row in result]
 
 
 @dataclass(frozen=True, slots=True)

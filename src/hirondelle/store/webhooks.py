@@ -56,6 +56,14 @@ def queue_events(conn: Connection, events: Sequence[NewEvent], now: datetime) ->
             accounts.c.id.in_(asking), accounts.c.receipt_events == "all"
         )
         wanting_all = set(conn.execute(query).scalars())
+    wanted = [event for event in events if event.final or event.account_id in wanting_all]
+    together(conn, insert_events_sql(conn, wanted, now))
+
+
+def insert_events_sql(conn: Connection, events: Sequence[NewEvent], now: datetime) -> list[Sql]:
+    """The INSERT of these events (final ones, or those of accounts wanting every status: see
+    `queue_events`), for a pipeline (`together`); at driver level: a receipt batch of 2,000
+    queues 2,000 events."""
     at = stored_moment(conn, now)
     rows = [
         (
@@ -69,10 +77,8 @@ def queue_events(conn: Connection, events: Sequence[NewEvent], now: datetime) ->
             at,
         )
         for event in events
-        if event.final or event.account_id in wanting_all
     ]
-    if rows:  # at driver level: a receipt batch of 2,000 queues 2,000 events
-        conn.exec_driver_sql(driver_sql(conn, INSERT_EVENT), rows)
+    return [Sql(INSERT_EVENT, rows, many=True)] if rows else []
 
 
 INSERT_EVENT = (
