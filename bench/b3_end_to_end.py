@@ -4,8 +4,8 @@ limit) to the simulator in its own process, receipts stored.
 Figure: messages per second from the first accept to the last receipt stored, on SQLite and on
 PostgreSQL (when HIRONDELLE_BENCH_POSTGRES_URL is set, or a local server answers), as one
 `serve` process and, on PostgreSQL, as `web` + `worker` (`--mode web+worker`), with each role's
-CPU-seconds per 1,000 messages. Reference,
-measured in the same run: a plain asyncio SMPP client (our SmppSession, no store) submitting the
+CPU-seconds per 1,000 messages, PostgreSQL's server processes among them. Reference, measured
+in the same run: a plain asyncio SMPP client (our SmppSession, no store) submitting the
 same number of messages to the same simulator with the same window — the practical ceiling.
 """
 
@@ -26,6 +26,8 @@ from harness import (
     create_account,
     form_request,
     http_load,
+    postgres_cpu,
+    postgres_cpu_since,
     report,
     server,
     simulator_process,
@@ -112,6 +114,7 @@ def end_to_end(
                 for call in range(messages // PER_CALL)
             ]
             cpu_before = {role: cpu_seconds(pid) for role, pid in roles.items()}
+            server_before = postgres_cpu() if database_url else {}
             started = time.perf_counter()
             accepted = asyncio.run(http_load(srv.base_url, requests, 4))
             accept_seconds = time.perf_counter() - started
@@ -121,6 +124,8 @@ def end_to_end(
                     raise RuntimeError("B3 did not finish in 15 minutes")
             seconds = time.perf_counter() - started
             cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in roles.items()}
+            if database_url:
+                cpu["postgresql"] = postgres_cpu_since(server_before)
     figures: dict[str, object] = {
         f"{label}_messages_per_s": round(messages / seconds),
         f"{label}_seconds": round(seconds, 1),

@@ -152,6 +152,30 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu() -> dict[int, float]:
+    """User + system CPU of each PostgreSQL server process alive now (its backends, WAL
+    writer, checkpointer…), by pid: two readings give the server's CPU in between (a backend
+    that exits in between is missed; the store's pool keeps its connections open)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """PostgreSQL's CPU-seconds since the reading `before` (`postgres_cpu`)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in postgres_cpu().items())
+
+
 @contextmanager
 def simulator_process(receipt_delay: float = 0.0, *options: str) -> Iterator[int]:
     """`hirondelle smsc-sim --port 0` in its own process; yields its port."""
