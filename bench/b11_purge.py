@@ -27,7 +27,16 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from b2_small_sends import CONNECTIONS, get_request
-from harness import LoadResult, base_env, create_account, http_load, report, server, workdir
+from harness import (
+    LoadResult,
+    base_env,
+    create_account,
+    die_with_parent,
+    http_load,
+    report,
+    server,
+    workdir,
+)
 
 from hirondelle.store.engine import create_engine
 
@@ -160,7 +169,7 @@ def main() -> dict[str, object]:
             reference = asyncio.run(http_load(srv.base_url, before, CONNECTIONS))
             purge = subprocess.Popen(
                 [sys.executable, "-m", "hirondelle.cli", "purge", "--json", "--batch", BATCH],
-                env=env, cwd=cwd, stdout=subprocess.PIPE, text=True,
+                env=env, cwd=cwd, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent,
             )  # fmt: skip
             rounds: list[LoadResult] = []
             while purge.poll() is None:

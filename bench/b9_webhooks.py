@@ -35,6 +35,7 @@ from b3_end_to_end import final_messages, postgres_url
 from harness import (
     base_env,
     create_account,
+    die_with_parent,
     form_request,
     http_load,
     report,
@@ -60,6 +61,7 @@ def sink_process() -> Iterator[int]:
         [sys.executable, str(Path(__file__).parent / "webhook_sink.py")],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=die_with_parent,
     )
     assert process.stdout is not None
     try:
@@ -272,7 +274,11 @@ def kannel(sim_port: int) -> Iterator[int]:
 
 def start_box(box: str, conf: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [box, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=conf.parent
+        [box, str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=conf.parent,
+        preexec_fn=die_with_parent,
     )
 
 

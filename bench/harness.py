@@ -8,6 +8,7 @@ be the bottleneck itself on a 2-core machine).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import platform
@@ -22,6 +23,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+#: prctl(2): the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """A child's `preexec_fn`: SIGTERM it when the benchmark that started it dies (Linux),
+    however the benchmark ends — a SIGKILL or a crash too — so that no server, simulator or
+    sink is left running (and holding its port and database) after an interrupted run."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_on_sigterm() -> None:
+    """A SIGTERM to the benchmark unwinds it like Ctrl-C (its servers stopped in turn by the
+    `finally` blocks) instead of ending it at once."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
+
+
+stop_on_sigterm()
 
 
 @dataclass
@@ -98,6 +118,7 @@ def hirondelle(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[s
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
+        preexec_fn=die_with_parent,
     )
 
 
@@ -194,6 +215,7 @@ def simulator_process(receipt_delay: float = 0.0, *options: str) -> Iterator[int
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        preexec_fn=die_with_parent,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
