@@ -250,8 +250,11 @@ def _apply_matches(
     ]
     finals = {m: s for m, s in changed.items() if s != AckStatus.TRANSMITTED}
     new = {m: AckStatus(s) for m, s in changed.items()}
-    targets = {p.message_id: rows.MessageInfo(*p.webhook) for p in matches if p.webhook}
-    targets = {m: info for m, info in targets.items() if m in changed}
+    targets = {
+        p.message_id: rows.MessageInfo(*p.webhook)
+        for p in matches
+        if p.webhook and p.message_id in changed
+    }
     # Final events only: every account with a URL wants those, no setting to read first.
     ahead = all(new[m] != AckStatus.TRANSMITTED for m in targets)
     hooks = outbox.insert_events_sql(conn, _receipt_events(new, targets, now), now) if ahead else []

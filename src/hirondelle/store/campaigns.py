@@ -42,8 +42,8 @@ def blacklisted_pairs(
     id, without waiting for an INSERT … RETURNING."""
     accounts = sorted({account_id for account_id, _ in pairs})
     statements: list[Sql] = []
+    of_accounts, account_params = one_of(conn, accounts, "int")
     for chunk in chunks(sorted({phone for _, phone in pairs})) if accounts else []:
-        of_accounts, account_params = one_of(conn, accounts, "int")
         listed, phone_params = one_of(conn, chunk, "text")
         sql = (
             f"SELECT account_id, phone FROM {blacklist.name}"

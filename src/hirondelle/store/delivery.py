@@ -374,9 +374,8 @@ def message_info(conn: Connection, message_id: int) -> MessageInfo:
 
 
 _TARGETS_SQL = (
-    "SELECT m.id, m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id,"
-    " a.receipt_url, a.timezone FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
-    " JOIN accounts a ON a.id = m.account_id WHERE a.receipt_url <> '' AND m.id {}"
+    f"SELECT {receipt_rows.MESSAGE_INFO} FROM messages m{receipt_rows.MESSAGE_INFO_JOINS}"
+    " WHERE a.receipt_url <> '' AND m.id {}"
 )
 
 

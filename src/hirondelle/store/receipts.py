@@ -34,20 +34,24 @@ class PartMatch:
     webhook: tuple[Any, ...] | None = None
 
 
-#: The columns of a holder: its part and message, then what a receipt webhook needs.
-_HOLDER = (
-    "p.id, m.id, m.parts, m.status, p.smsc_id, p.status, p.created_at,"
-    " m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id, a.receipt_url, a.timezone"
+#: What a receipt webhook needs of a message `m` (the fields of `delivery.MessageInfo`, in
+#: order), with the joins that bring its campaign `c` and account `a`.
+MESSAGE_INFO = (
+    "m.id, m.sms_id, m.account_id, m.phone, m.cli_msg_id, c.id, c.public_id, a.receipt_url,"
+    " a.timezone"
 )
-_OF_MESSAGE = (
-    " JOIN messages m ON m.id = p.message_id JOIN campaigns c ON c.id = m.campaign_id"
-    " JOIN accounts a ON a.id = m.account_id"
+MESSAGE_INFO_JOINS = (
+    " JOIN campaigns c ON c.id = m.campaign_id JOIN accounts a ON a.id = m.account_id"
 )
+#: The columns of a holder: its part, then its message's `MESSAGE_INFO`.
+_HOLDER = f"p.id, m.parts, m.status, p.smsc_id, p.status, p.created_at, {MESSAGE_INFO}"
+_OF_MESSAGE = f" JOIN messages m ON m.id = p.message_id{MESSAGE_INFO_JOINS}"
 
 
 def _holder(row: Sequence[Any]) -> PartMatch:
-    webhook = (row[1], *row[7:]) if row[13] else None
-    return PartMatch(row[0], row[1], row[2], row[3], row[4], row[5], as_utc(row[6]), webhook)
+    info = tuple(row[6:])
+    webhook = info if info[7] else None  # a receipt URL
+    return PartMatch(row[0], info[0], row[1], row[2], row[3], row[4], as_utc(row[5]), webhook)
 
 
 def latest_holders(conn: Connection, connector: str, smsc_ids: Iterable[str]) -> list[PartMatch]:
