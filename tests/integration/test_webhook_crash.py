@@ -1,4 +1,5 @@
-"""SIGKILL of `hirondelle serve` while receipts are being pushed, then a restart (SQLite).
+"""SIGKILL of `hirondelle serve` while receipts are being pushed, then a restart (SQLite, and
+PostgreSQL, where a batch of receipts commits in the pipeline of its webhook events).
 
 Every message must get its final receipt to the receiver; each call carries its event id and is
 signed, so the receiver can drop the duplicates — at most the events sent and not yet recorded
@@ -45,7 +46,7 @@ def finals(receiver: Receiver) -> set[str]:
 
 
 def test_sigkill_while_pushing_receipts_loses_none(
-    simulator: SimulatorThread, tmp_path: Path
+    simulator: SimulatorThread, tmp_path: Path, database_url: str
 ) -> None:
     (tmp_path / "hirondelle.toml").write_text(
         "[[connectors]]\n"
@@ -53,7 +54,7 @@ def test_sigkill_while_pushing_receipts_loses_none(
     )
     env = {
         **os.environ,
-        "HIRONDELLE_DATABASE_URL": f"sqlite:///{tmp_path / 'hirondelle.db'}",
+        "HIRONDELLE_DATABASE_URL": database_url,
         "HIRONDELLE_VAR_DIR": str(tmp_path / "var"),
         "HIRONDELLE_DEMO_ACCOUNT": "false",
         "HIRONDELLE_LOG_FORMAT": "json",
