@@ -73,7 +73,7 @@ def write_paid_together(
     ]
     writes = [
         *campaign_rows.insert_campaigns_sql(rows),
-        *campaign_rows.insert_messages_sql(_message_rows(conn, ctx, accepted, db_ids, now)),
+        *campaign_rows.insert_messages_sql(conn, _message_rows(conn, ctx, accepted, db_ids, now)),
     ]
     try:
         results = together(conn, [*writes, *statements], commit=True)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import queue
+import re
 import stat
 import threading
 import time
@@ -106,8 +108,19 @@ def chunks(values: Sequence[S], size: int = CHUNK) -> list[Sequence[S]]:
 
 
 def driver_sql(conn: Connection, sql: str) -> str:
-    """`sql` written with `?` placeholders, in the placeholders of the connection's driver."""
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+    """`sql` written with `?` placeholders, in the placeholders of the connection's driver.
+
+    On PostgreSQL an array parameter (`?::type[]`) goes in binary (`%b`): psycopg writes a
+    list of 2,000 values as binary several times faster than as text."""
+    return sql if conn.dialect.paramstyle == "qmark" else _psycopg_sql(sql)
+
+
+_ARRAY_PARAMETER = re.compile(r"\?(?=::\w+\[\])")
+
+
+@functools.lru_cache(maxsize=512)
+def _psycopg_sql(sql: str) -> str:
+    return _ARRAY_PARAMETER.sub("%b", sql).replace("?", "%s")
 
 
 def fetch_one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -140,6 +153,29 @@ class Sql:
     sql: str
     params: Sequence[Any] = ()
     many: bool = False
+
+
+def insert_rows(
+    conn: Connection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+) -> list[Sql]:
+    """The statements of `together` inserting `rows` (values in the order of `columns`, given
+    as (name, PostgreSQL type) pairs) into `table`.
+
+    On PostgreSQL, one statement over one array per column (`SELECT * FROM unnest(…)`): one
+    text whatever the count, one execution, where an executemany of 2,000 rows is 2,000
+    executions in the server. On SQLite (in-process), an executemany."""
+    if not rows:
+        return []
+    names = ", ".join(name for name, _ in columns)
+    if conn.dialect.name != "postgresql":
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})"
+        return [Sql(sql, rows, many=True)]
+    arrays = ", ".join(f"?::{pg_type}[]" for _, pg_type in columns)
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
+    return [Sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))]
 
 
 def together(

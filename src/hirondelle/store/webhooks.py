@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import Sql, driver_sql, marks, one_of, together
+from hirondelle.store.engine import Sql, driver_sql, insert_rows, marks, one_of, together
 from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -78,13 +78,20 @@ def insert_events_sql(conn: Connection, events: Sequence[NewEvent], now: datetim
         )
         for event in events
     ]
-    return [Sql(INSERT_EVENT, rows, many=True)] if rows else []
+    return insert_rows(conn, "webhook_events", EVENT_COLUMNS, rows)
 
 
-INSERT_EVENT = (
-    "INSERT INTO webhook_events (account_id, kind, ordering_key, url, destination, params,"
-    " state, attempts, last_error, next_attempt_at, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, '', ?, ?)"
+#: Columns of `insert_events_sql` rows, with their PostgreSQL types (see `insert_rows`); the
+#: state ('pending'), the attempts (0) and the last error ('') are the columns' defaults.
+EVENT_COLUMNS = (
+    ("account_id", "int"),
+    ("kind", "varchar"),
+    ("ordering_key", "varchar"),
+    ("url", "varchar"),
+    ("destination", "varchar"),
+    ("params", "text"),
+    ("next_attempt_at", "timestamptz"),
+    ("created_at", "timestamptz"),
 )
 
 
@@ -233,7 +240,7 @@ FINISH_POSTGRES = (
     "UPDATE webhook_events AS e SET state = o.state,"
     " next_attempt_at = COALESCE(o.next_at, e.next_attempt_at),"
     " last_error = o.error, attempts = o.tries"
-    " FROM unnest(%s::int[], %s::text[], %s::timestamptz[], %s::text[], %s::int[])"
+    " FROM unnest(%b::int[], %b::text[], %b::timestamptz[], %b::text[], %b::int[])"
     " AS o(id, state, next_at, error, tries) WHERE e.id = o.id"
 )
 
