@@ -19,7 +19,7 @@ from hirondelle.app import create_app
 from hirondelle.config import Settings
 from hirondelle.context import Context
 from hirondelle.notify import webhooks
-from hirondelle.notify.webhook_destinations import Breaker
+from hirondelle.notify.webhook_destinations import UNRECORDED, Breaker
 from hirondelle.services import webhooks as webhook_settings
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.schema import webhook_events
@@ -122,6 +122,28 @@ def test_a_failing_destination_backs_off_while_a_healthy_one_gets_everything(
     assert {state for state, _ in rows} == {"pending"}  # kept for later, within 24 hours
     # an attempt counts a call made: those pushed back while paused were not tried
     assert sum(attempts for _, attempts in rows) <= threshold + concurrency + 4
+
+
+def test_a_destination_held_back_by_unrecorded_calls_does_not_wait_for_the_next_cycle(
+    private_ctx: Context, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A destination may have UNRECORDED × concurrency events sent and not yet recorded; when it
+    reaches that with events waiting, the sender records them at once. Waiting for the next
+    cycle capped a fast receiver at that many events per cycle interval (2,560/s), below what
+    the SMS path delivers. With a cycle interval of an hour, only the early record finishes."""
+    ctx = private_ctx
+    ctx.settings.webhook_concurrency = 4
+    cap = UNRECORDED * ctx.settings.webhook_concurrency
+    monkeypatch.setattr(webhooks, "CYCLE_INTERVAL", 3600.0)
+    [account] = account_ids(ctx, "fast")
+    queue(ctx, [(account, f"m{n}", receiver.url("/dlr")) for n in range(5 * cap)])
+    done = lambda: len(receiver.answered()) >= 5 * cap  # noqa: E731
+    sender = asyncio.run(run_until(ctx, done, seconds=30))  # a deadline, not a speed
+    assert sender.stats.delivered == 5 * cap
+    states = ctx.store.read_sync(
+        lambda conn: conn.execute(sa.select(webhook_events.c.state)).scalars().all()
+    )
+    assert states == ["done"] * 5 * cap
 
 
 def test_the_breaker_pauses_then_probes_with_one_call() -> None:

@@ -85,6 +85,11 @@ class Destination:
         waiting to be recorded."""
         return self.calls < allowed and self.sent < UNRECORDED * allowed * max(1, self.batch)
 
+    def stalled(self, allowed: int) -> bool:
+        """Whether events wait with a call slot free, held back only by the sent events not yet
+        recorded: the sender then records them at once rather than at its next cycle."""
+        return bool(self.waiting) and self.calls < allowed and not self.may_call(allowed)
+
     def next_group(self) -> list[OutboxEvent]:
         """The next call's events: the oldest waiting one, and with batching the following ones
         of the same account and URL (never two of one message: the claim forbids it)."""

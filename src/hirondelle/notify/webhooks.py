@@ -193,7 +193,8 @@ class WebhookSender:
         self.outcomes: list[tuple[str, Outcome, bool]] = []  # (destination, outcome, sent)
         self.paused: dict[str, datetime] = {}  # destinations whose due events to push back
         self.tasks: set[asyncio.Task[None]] = set()
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # a call finished
+        self.stalled = asyncio.Event()  # a destination waits for its outcomes to be recorded
         self._tls: ssl.SSLContext | None = None
 
     @property
@@ -287,6 +288,8 @@ class WebhookSender:
             self.tasks.add(task)
             task.add_done_callback(self._finished)
             started.append(task)
+        if destination.stalled(allowed):
+            self.stalled.set()
         until = destination.breaker.open_until
         if allowed == 0 and until is not None:
             while destination.waiting:  # not sent: the attempt does not count
@@ -465,11 +468,19 @@ class WebhookSender:
         await self.cycle(at, claim=False)
         return len(events)
 
+    @staticmethod
+    async def _wait_any(events: tuple[asyncio.Event, ...], timeout: float) -> None:
+        waits = [asyncio.ensure_future(event.wait()) for event in events]
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waits:
+            waiter.cancel()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; then let calls in flight finish (within their deadline),
         record them, and give back the events not yet sent."""
         while not stop.is_set():
             self.wake.clear()
+            self.stalled.clear()
             began = time.monotonic()
             try:
                 await self.cycle(datetime.now(UTC))
@@ -477,15 +488,11 @@ class WebhookSender:
                 log.exception("webhook sender: recording or claiming events failed")
             self._start_calls(None)
             rest = CYCLE_INTERVAL - (time.monotonic() - began)
-            if rest > 0 and self.tasks:  # busy: let outcomes gather
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), rest)
+            if rest > 0 and self.tasks:  # busy: let outcomes gather, unless a destination stalls
+                await self._wait_any((stop, self.stalled), rest)
             if self.wake.is_set() and self.outcomes:
                 continue  # calls finished meanwhile: record them now
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-            await asyncio.wait(waits, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waits:
-                waiter.cancel()
+            await self._wait_any((stop, self.wake), POLL_INTERVAL)
         for destination in self.destinations.values():
             while destination.waiting:
                 event = destination.waiting.popleft()
