@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from harness import base_env, create_account, report, rss_mb, server, workdir
+from harness import base_env, create_account, report, server, tree_rss_mb, workdir
 
 from hirondelle.store.engine import create_engine
 from hirondelle.store.migrate import upgrade
@@ -76,7 +76,7 @@ def main() -> dict[str, object]:
         key = create_account(env, cwd, "bench", credits=1000)
         with server(env, cwd) as srv:
             time.sleep(2)
-            idle = rss_mb(srv.pid)
+            idle = tree_rss_mb(srv.pid)
         campaign = fill(env["HIRONDELLE_DATABASE_URL"], account_id=1)
         with server(env, cwd) as srv:
             query = urlencode({"login": "bench", "apiKey": key, "campId": campaign})
@@ -84,7 +84,7 @@ def main() -> dict[str, object]:
             with urllib.request.urlopen(f"{srv.base_url}/http/9.0/getAcks?{query}") as answer:
                 body = json.loads(answer.read())
             get_acks = time.perf_counter() - started
-            loaded = rss_mb(srv.pid)
+            loaded = tree_rss_mb(srv.pid)
         assert len(body["acks"]) == PER_CAMPAIGN, list(body)[:3]
     return report(
         "B4 footprint",

@@ -232,6 +232,14 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and of its children (the webhook sender's, for one)."""
+    children = " ".join(
+        path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")
+    ).split()
+    return rss_mb(pid) + sum(tree_rss_mb(int(child)) for child in children)
+
+
 # -- HTTP load -------------------------------------------------------------------------------
 
 

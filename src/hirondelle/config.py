@@ -261,10 +261,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "webhook_process",
-        False,
+        True,
         "Run the webhook sender of `hirondelle serve` and `hirondelle worker` in a child process "
-        "(the same store) instead of in the process itself: for a machine with a core to spare "
-        "(the SMSC and the receivers elsewhere); on 2 cores with B9's peers it was slower.",
+        "(the same store), on a core of its own; false: in the process itself, sharing its event "
+        "loop with HTTP and SMPP.",
     ),
     Setting(
         "smtp_host",
@@ -390,7 +390,7 @@ class Settings(BaseSettings):
     webhook_max_age_hours: float = Field(default=24.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1)
     webhook_breaker_failures: int = Field(default=10, ge=1)
-    webhook_process: bool = False
+    webhook_process: bool = True
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"

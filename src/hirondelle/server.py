@@ -5,26 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import os
 import signal
 import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import FrameType
-from typing import Any
 from urllib.parse import quote
 
 import structlog
 import uvicorn
-import uvloop
 
 from hirondelle import logs
 from hirondelle.app import create_app
 from hirondelle.config import Settings
 from hirondelle.context import Context, open_context
+from hirondelle.eventloop import run_loop
 from hirondelle.httpguard import guarded_protocol
 from hirondelle.services import accounts
 
@@ -157,18 +155,6 @@ def base_url_of(settings: Settings, sock: socket.socket) -> str:
     port = sock.getsockname()[1]
     scheme = "https" if settings.tls_cert and settings.tls_key else "http"
     return settings.public_url.rstrip("/") or f"{scheme}://{settings.host}:{port}"
-
-
-def run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run on uvloop (with httptools for HTTP): measured (bench/b2_small_sends.py) several times
-    faster than the default asyncio loop with h11 for small requests."""
-    # A 2,000-recipient feed is tens of thousands of short-lived objects: with CPython's default
-    # thresholds the collector ran every few hundred allocations and a full collection took
-    # 50 ms in the middle of requests. Freeze what start-up made and collect less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
 
 
 def run_server(settings: Settings) -> None:

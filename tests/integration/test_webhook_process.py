@@ -87,7 +87,7 @@ def test_the_child_ends_when_serve_is_killed(tmp_path: Path) -> None:
         pid = server.process.pid
         wait_until(lambda: bool(child_pids(pid)), 30)
         (child,) = child_pids(pid)
-        assert "hirondelle.cli.webhook_child" in Path(f"/proc/{child}/cmdline").read_text()
+        assert "hirondelle.webhook_child" in Path(f"/proc/{child}/cmdline").read_text()
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
         wait_until(lambda: ended(child), 30)

@@ -54,6 +54,9 @@ RULES: dict[str, set[str]] = {
     "workers": {"*"},
     "server": {"*"},
     "cli": {"*"},
+    "webhook_child": {"*"},
+    # the event loop's set-up, shared by the wiring
+    "eventloop": set(),
     "__init__": set(),
 }
 

@@ -60,7 +60,8 @@ def serve(
 ) -> None:
     """Run everything under one command: HTTP APIs, dispatcher, SMPP, webhooks.
 
-    With webhook_process = true, the webhook sender runs in a child process (a core of its own).
+    The webhook sender runs in a child process (a core of its own; webhook_process = false: in
+    the process itself).
 
     On PostgreSQL it is a `web` and a `worker` in one process: it binds the connectors no other
     worker owns (docs/scale-out.md).

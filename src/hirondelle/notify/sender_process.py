@@ -2,9 +2,8 @@
 
 One interpreter runs `hirondelle serve`'s HTTP API, SMPP connectors and store writer; the webhook
 sender took about a fifth of it at full delivery speed (bench B9). With `webhook_process` on
-(off by default: on 2 cores shared with the SMSC and the receivers it was slower, see
-docs/webhooks.md), the worker role starts the sender as a child
-(`python -m hirondelle.cli.webhook_child`) instead of in its own event loop:
+(the default; see docs/webhooks.md for the figures), the worker role starts the sender as a child
+(`python -m hirondelle.webhook_child`) instead of in its own event loop:
 
 - the parent writes its settings (one JSON line, the secret key resolved) to the child's stdin
   and keeps that pipe open; the child stops when it reads end-of-file, so it ends with its
@@ -41,7 +40,7 @@ from hirondelle.store.engine import open_store
 
 log = logging.getLogger(__name__)
 
-CHILD_MODULE = "hirondelle.cli.webhook_child"  # its entry point: logs, loop, then run_child
+CHILD_MODULE = "hirondelle.webhook_child"  # its entry point: logs, loop, then run_child
 RESTART_DELAY = 1.0  # seconds before a child that died is started again
 STATS_INTERVAL = 1.0  # seconds between two counter lines of the child
 STOP_MARGIN = 10.0  # seconds, beyond the sender's own stop deadline, before a child is killed

@@ -1,15 +1,16 @@
-"""`python -m hirondelle.cli.webhook_child`: the webhook sender process that `hirondelle serve`
+"""`python -m hirondelle.webhook_child`: the webhook sender process that `hirondelle serve`
 and `hirondelle worker` start (notify/sender_process.py); not a command for people.
 
-Its own module, in the wiring: it sets up the logs and the event loop as `serve` does, which
-notify/ may not import.
+Wiring of its own, outside `hirondelle.cli`: importing the CLI would load the web application
+and the commands, 30 MB the sender never uses. It sets up the logs and the event loop as `serve`
+does, which notify/ may not import.
 """
 
 from __future__ import annotations
 
 from hirondelle import logs
+from hirondelle.eventloop import run_loop
 from hirondelle.notify.sender_process import read_settings, run_child
-from hirondelle.server import run_loop
 
 
 def main() -> None:
