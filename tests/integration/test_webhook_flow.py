@@ -21,9 +21,10 @@ from hirondelle.context import Context
 from hirondelle.notify import webhooks
 from hirondelle.notify.webhook_destinations import UNRECORDED, Breaker
 from hirondelle.services import webhooks as webhook_settings
+from hirondelle.store import engine as engine_module
 from hirondelle.store import webhooks as outbox
 from hirondelle.store.schema import webhook_events
-from tests.helpers import make_account
+from tests.helpers import make_account, server_waits
 from tests.integration.test_delivery_embedded import wait_until
 from tests.integration.test_webhooks import all_final, api, live_settings, open_ctx, send
 from tests.integration.webhook_receiver import Receiver, running_receiver
@@ -144,6 +145,45 @@ def test_a_destination_held_back_by_unrecorded_calls_does_not_wait_for_the_next_
         lambda conn: conn.execute(sa.select(webhook_events.c.state)).scalars().all()
     )
     assert states == ["done"] * 5 * cap
+
+
+def test_a_busy_cycle_waits_for_postgresql_three_times(
+    private_ctx: Context, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg's BEGIN; the outcomes of the calls answered, the planner settings and the claim's
+    SELECT in one pipeline; the lease with the COMMIT — whatever the number of events (it was 7:
+    each statement waited on its own, and the COMMIT too)."""
+    ctx = private_ctx
+    if ctx.store.is_sqlite:
+        pytest.skip("PostgreSQL's round trips (SQLite runs in-process)")
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 3600.0)  # no ping in the count
+    [account] = account_ids(ctx, "trips")
+    url = receiver.url("/dlr")
+
+    async def run() -> tuple[list[int], list[int], list[str]]:
+        sender = webhooks.WebhookSender(ctx)
+        try:
+            queue(ctx, [(account, f"a{n}", url) for n in range(5)])
+            sent = await sender.cycle(datetime.now(UTC))
+            await asyncio.wait(sender._start_calls(None))
+            queue(ctx, [(account, f"b{n}", url) for n in range(5)])
+            with server_waits(ctx) as waits:
+                claimed = await sender.cycle(datetime.now(UTC))
+        finally:
+            await sender.aclose()
+        return [e.id for e in sent], [e.id for e in claimed], waits
+
+    sent, claimed, waits = asyncio.run(run())
+    assert len(sent) == len(claimed) == 5 and not set(sent) & set(claimed)
+    assert len(waits) == 3, waits
+    rows = ctx.store.read_sync(
+        lambda conn: conn.execute(
+            sa.select(webhook_events.c.id, webhook_events.c.state, webhook_events.c.attempts)
+        ).all()
+    )
+    states = {event_id: (state, attempts) for event_id, state, attempts in rows}
+    assert [states[i] for i in sent] == [("done", 1)] * 5  # recorded
+    assert [states[i] for i in claimed] == [("pending", 1)] * 5  # leased
 
 
 def test_the_breaker_pauses_then_probes_with_one_call() -> None:

@@ -246,13 +246,18 @@ class WebhookSender:
         lease_until = now + timedelta(seconds=2 * self.timeout) + LEASE_MARGIN
 
         def write(conn: Connection) -> list[OutboxEvent]:
-            outbox.finish_events(conn, [outcome for _, outcome, _ in outcomes])
-            for key, until in paused.items():
-                outbox.defer_destination(conn, key, now, until)
+            finished = [outcome for _, outcome, _ in outcomes]
+            if paused or limit <= 0:
+                outbox.finish_events(conn, finished)
+                finished = []
+                for key, until in paused.items():
+                    outbox.defer_destination(conn, key, now, until)
             if limit <= 0:
                 return []
             calls = CLAIM_AHEAD * self.concurrency
-            return outbox.claim_due_events(conn, now, lease_until, free, calls, limit)
+            return outbox.claim_due_events(
+                conn, now, lease_until, free, calls, limit, finished=finished
+            )
 
         try:
             events = await self.ctx.store.write(write)
