@@ -18,7 +18,15 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
-from hirondelle.store.engine import Sql, chunks, marks, moment, one_of, together
+from hirondelle.store.engine import (
+    Sql,
+    chunks,
+    in_index_order,
+    marks,
+    moment,
+    one_of,
+    together,
+)
 from hirondelle.store.receipts import Pending
 from hirondelle.store.schema import (
     accounts,
@@ -96,12 +104,14 @@ def claim_due(
     """
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     only, only_params = _numbers_sql(numbers)
+    plan = in_index_order(conn)
     ids: list[int] = []
     for condition in DUE:
         if len(ids) < limit:
             sql = due_sql(condition, only, lock)
             params = (now, now, *only_params, limit - len(ids))
-            (found,) = together(conn, [Sql(sql, params)])
+            found = together(conn, [*plan, Sql(sql, params)])[-1]
+            plan = []  # set for the transaction
             ids.extend(row[0] for row in found)
     if not ids:
         return []

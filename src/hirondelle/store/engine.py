@@ -155,6 +155,20 @@ class Sql:
     many: bool = False
 
 
+def in_index_order(conn: Connection) -> list[Sql]:
+    """On PostgreSQL, the settings (for the rest of the transaction) that make a claim walk its
+    due index in order and stop at its LIMIT, whatever the statistics say; none on SQLite.
+
+    A queue (messages, webhook events) fills in bursts, faster than autovacuum analyzes it:
+    with statistics that say "a few rows", the planner bitmap-scans every due row and sorts
+    them all at each claim — for 50,000 queued messages 28-54 ms, spilling to disk, most of
+    the server's CPU in B3 — where the index walk takes under a millisecond.
+    """
+    if conn.dialect.name != "postgresql":
+        return []
+    return [Sql("SET LOCAL enable_sort = off"), Sql("SET LOCAL enable_bitmapscan = off")]
+
+
 def insert_rows(
     conn: Connection,
     table: str,

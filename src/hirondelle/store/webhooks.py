@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from hirondelle.store.engine import Sql, insert_rows, marks, one_of, together
+from hirondelle.store.engine import Sql, in_index_order, insert_rows, marks, one_of, together
 from hirondelle.store.schema import accounts, as_utc, webhook_events
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -193,11 +193,7 @@ def claim_due_events(
         lock=" FOR UPDATE OF e SKIP LOCKED" if postgres else "",
     )
     statements = finish_events_sql(conn, finished)
-    if postgres:
-        # The outbox fills in bursts, faster than autovacuum analyzes it: with statistics that
-        # say "empty", the planner would sort every due event (and run the subquery on each)
-        # instead of walking the due index and stopping at the limit.
-        statements += [Sql("SET LOCAL enable_sort = off"), Sql("SET LOCAL enable_bitmapscan = off")]
+    statements += in_index_order(conn)  # and not the subquery run on every due event
     params = (stored_moment(conn, now), *full, min(CANDIDATES, 2 * limit))
     slots = dict(free_slots)
     events: list[OutboxEvent] = []
