@@ -72,7 +72,7 @@ def write_paid_together(
         *traffic.sends_sql(conn, now, _sends(accepted, db_ids)),
     ]
     writes = [
-        *campaign_rows.insert_campaigns_sql(rows),
+        *campaign_rows.insert_campaigns_sql(conn, rows),
         *campaign_rows.insert_messages_sql(conn, _message_rows(conn, ctx, accepted, db_ids, now)),
     ]
     try:

@@ -66,15 +66,32 @@ def blacklisted_pairs(
     return found, [int(r[0]) for r in results[-1]] if new_ids else []
 
 
-def insert_campaigns_sql(rows: Sequence[dict[str, Any]]) -> list[Sql]:
-    """The INSERT of campaign rows that carry their `id` (`blacklisted_pairs(new_ids=…)`), for
-    a pipeline (`together`): one row per execution of one text (PostgreSQL prepares it once; a
-    multi-row VALUES would be a new statement for every count of rows)."""
-    if not rows:
-        return []
-    names = list(rows[0])
-    sql = f"INSERT INTO {campaigns.name} ({', '.join(names)}) VALUES ({marks(len(names))})"
-    return [Sql(sql, [tuple(row[name] for name in names) for row in rows], many=True)]
+#: Columns of `insert_campaigns_sql` rows, with their PostgreSQL types (see `insert_rows`).
+CAMPAIGN_COLUMNS = (
+    ("id", "int"),
+    ("public_id", "varchar"),
+    ("account_id", "int"),
+    ("name", "varchar"),
+    ("message", "text"),
+    ("sender", "varchar"),
+    ("state", "varchar"),
+    ("due_at", "timestamptz"),
+    ("nb_contacts", "int"),
+    ("nb_sms", "int"),
+    ("credits", "bigint"),
+    ("mail_notif", "bool"),
+    ("smpp_receipts", "bool"),
+    ("created_at", "timestamptz"),
+)
+
+
+def insert_campaigns_sql(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[Sql]:
+    """The INSERT of campaign rows (dicts keyed by CAMPAIGN_COLUMNS: they carry their `id`,
+    see `blacklisted_pairs(new_ids=…)`) for a pipeline (`together`): one statement over arrays
+    on PostgreSQL, where an executemany ran once per campaign (B2's small sends: one each)."""
+    names = [name for name, _ in CAMPAIGN_COLUMNS]
+    values = [tuple(row[name] for name in names) for row in rows]
+    return insert_rows(conn, campaigns.name, CAMPAIGN_COLUMNS, values)
 
 
 def insert_campaigns(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
