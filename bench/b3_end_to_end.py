@@ -55,24 +55,41 @@ def feed(call: int) -> str:
     return json.dumps({"DATA": {"MESSAGE": "Hello", "SMS": [{"MOBILEPHONE": n} for n in numbers]}})
 
 
-def final_messages(url: str, login: str) -> int:
-    """The messages of `login` (this run's account: the database may hold earlier runs) that
-    reached a final status."""
+#: The states of a message on its way (every other is final or cancelled): the leading column of
+#: ix_messages_due, so counting them reads the index range of the few still on their way.
+ON_THE_WAY = "state IN ('queued', 'claimed', 'submitted')"
+
+
+def wait_until_final(url: str, login: str, messages: int, deadline: float) -> None:
+    """Return once the `messages` of `login` (this run's account: the database may hold
+    earlier runs) have all reached a final status; raise after `deadline` (monotonic).
+
+    One connection for the whole wait, and each poll counts the messages still on their way
+    through the due index: a count of the final ones joined with accounts, on a new engine
+    every 0.2 s, took 18 ms of PostgreSQL's CPU each, 9 % of a core taken from the run it
+    measured."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.text(
-                        "SELECT count(*) FROM messages JOIN accounts ON accounts.id = account_id"
-                        " WHERE state = 'final' AND login = :login"
-                    ),
-                    {"login": login},
-                ).scalar()
-                or 0
+            account = conn.execute(
+                sa.text("SELECT id FROM accounts WHERE login = :login"), {"login": login}
+            ).scalar_one()
+            on_the_way = sa.text(
+                f"SELECT count(*) FROM messages WHERE {ON_THE_WAY} AND account_id = :account"
             )
+            while conn.execute(on_the_way, {"account": account}).scalar():
+                conn.rollback()  # a fresh snapshot for the next poll
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not all messages of {login} final in time")
+                time.sleep(0.2)
+            final = conn.execute(
+                sa.text("SELECT count(*) FROM messages WHERE state = 'final' AND account_id = :a"),
+                {"a": account},
+            ).scalar()
     finally:
         engine.dispose()
+    if final != messages:
+        raise RuntimeError(f"{final} messages of {login} final, {messages} accepted")
 
 
 def end_to_end(
@@ -123,10 +140,7 @@ def end_to_end(
             started = time.perf_counter()
             accepted = asyncio.run(http_load(srv.base_url, requests, 4))
             accept_seconds = time.perf_counter() - started
-            while final_messages(url, login) < messages:
-                time.sleep(0.2)
-                if time.perf_counter() - started > 900:
-                    raise RuntimeError("B3 did not finish in 15 minutes")
+            wait_until_final(url, login, messages, time.monotonic() + 900)
             seconds = time.perf_counter() - started
             cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in roles.items()}
             if database_url:

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from b2_small_sends import get_request
-from b3_end_to_end import final_messages, postgres_url
+from b3_end_to_end import postgres_url, wait_until_final
 from harness import (
     base_env,
     create_account,
@@ -100,11 +100,7 @@ def emptied(database_url: str) -> None:
 
 def wait_for_stored(database_url: str, login: str) -> dict[str, float]:
     """Wait until every message of this run's account is final."""
-    deadline = time.monotonic() + DEADLINE
-    while final_messages(database_url, login) < MESSAGES:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"B9: not all receipts stored after {DEADLINE} s")
-        time.sleep(0.2)
+    wait_until_final(database_url, login, MESSAGES, time.monotonic() + DEADLINE)
     return {"last_final": time.time(), "connections": 0, "duplicates": 0}
 
 
