@@ -253,6 +253,45 @@ async def test_the_coalescer_batches_concurrent_sends_and_answers_each(ctx: Cont
     assert [answer(r) for r in together] == [answer(r) for r in alone]
 
 
+async def test_the_orders_that_arrive_during_a_batch_wait_for_it_unless_many_wait() -> None:
+    """One batch in flight, the next gathering what arrives meanwhile: a second starts beside it
+    only from `overlap_from` waiting orders (a batch's fixed cost, see OVERLAP_FROM)."""
+    batches: list[int] = []
+    writing, most = 0, 0
+    release = asyncio.Event()
+
+    async def run(batch: list[Any]) -> list[str]:
+        nonlocal writing, most
+        batches.append(len(batch))
+        writing += 1
+        most = max(most, writing)
+        await release.wait()
+        writing -= 1
+        return ["sent"] * len(batch)
+
+    coalescer: SendCoalescer[str] = SendCoalescer(run, overlap_from=5)
+    account: Any = object()  # the coalescer only hands it to `run`
+    each = order("Hi", "33612345601")
+
+    async def sends(count: int) -> list[asyncio.Task[str]]:
+        started = [asyncio.create_task(coalescer.send(account, each)) for _ in range(count)]
+        for _ in range(3):  # let them queue and the coalescer start what it will
+            await asyncio.sleep(0)
+        return started
+
+    first = await sends(1)
+    assert batches == [1]
+    meanwhile = await sends(4)
+    assert batches == [1], "4 waiting orders do not start a second transaction"
+    many = await sends(1)
+    assert batches == [1, 5], "the fifth does"
+    later = await sends(2)
+    release.set()
+    assert await asyncio.gather(*first, *meanwhile, *many, *later) == ["sent"] * 8
+    await coalescer.close()
+    assert batches == [1, 5, 2] and most == 2
+
+
 async def test_a_failed_batch_fails_each_of_its_sends(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
