@@ -27,6 +27,12 @@ CONFIG_FILE_ENV = "HIRONDELLE_CONFIG"
 
 #: How a connector's submit_sm carries the message's validity (SMPP 3.4 §7.1.1), or "none".
 ValidityFormat = Literal["relative", "absolute", "none"]
+#: A connector's bind: one transceiver session, or a transmitter and a receiver (and aliases).
+BindMode = Literal["transceiver", "trx", "transmitter+receiver", "tx+rx"]
+#: How a long text is cut (smpp.messages.Concatenation, spelled here: config imports no SMPP).
+ConcatenationName = Literal["udh8", "udh16", "sar", "payload"]
+#: One octet of a PDU (TON, NPI): anything else could not be encoded.
+Octet = Annotated[int, Field(ge=0, le=255)]
 DEFAULT_CONFIG_FILE = "hirondelle.toml"
 
 
@@ -301,24 +307,27 @@ class ConnectorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Checked here, each with the value it got wrong: a typo that fell back to a default (a
+    # "transmiter" bind became a transceiver, "ucs2" became GSM 7-bit) or failed later (a
+    # window of 0 as a traceback at start, a TON of 300 at the first submit) went unnoticed.
     name: str
     host: str
-    port: int
+    port: int = Field(ge=1, le=65535)
     system_id: str
     password: str = ""
     password_env: str = ""
     system_type: str = ""
-    bind_mode: str = "transceiver"
-    tps: float = 0
-    window: int = 10
+    bind_mode: BindMode = "transceiver"
+    tps: float = Field(default=0, ge=0)
+    window: int = Field(default=10, ge=1)
     binds: int = Field(default=1, ge=1, le=64)
-    encoding: str = "gsm7"
-    concatenation: str = "udh8"
+    encoding: Literal["gsm7", "latin1"] = "gsm7"
+    concatenation: ConcatenationName = "udh8"
     validity_format: ValidityFormat = "relative"
-    source_ton: int | None = None
-    source_npi: int | None = None
-    dest_ton: int = 1
-    dest_npi: int = 1
+    source_ton: Octet | None = None
+    source_npi: Octet | None = None
+    dest_ton: Octet = 1
+    dest_npi: Octet = 1
     prefixes: list[str] = Field(default_factory=list)
 
     def resolved_password(self) -> str:

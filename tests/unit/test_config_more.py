@@ -55,6 +55,26 @@ def test_the_file_named_by_hirondelle_config(
             "unknown key 'prefix' in connector 'op1' of bad.toml (did you mean 'prefixes'?)",
         ),
         ("frobnicate = 1\n", "unknown key 'frobnicate' in bad.toml\n"),
+        # A connector's values, each checked when the file is read rather than falling back to
+        # a default (a bind mode, an encoding) or failing at start or at the first submit.
+        (f"[[connectors]]\n{CONNECTOR}window = 0\n", "connectors.0.window: Input should be"),
+        (
+            "[[connectors]]\n" + CONNECTOR.replace("2775", "70000"),
+            "connectors.0.port: Input should be less than or equal to 65535",
+        ),
+        (f"[[connectors]]\n{CONNECTOR}tps = -5\n", "connectors.0.tps: Input should be"),
+        (
+            f"[[connectors]]\n{CONNECTOR}bind_mode = 'transmiter'\n",
+            "connectors.0.bind_mode: Input should be 'transceiver', 'trx', "
+            "'transmitter+receiver' or 'tx+rx'",
+        ),
+        (
+            f"[[connectors]]\n{CONNECTOR}encoding = 'ucs2'\n",
+            "connectors.0.encoding: Input should be 'gsm7' or 'latin1'",
+        ),
+        (f"[[connectors]]\n{CONNECTOR}concatenation = 'udh7'\n", "connectors.0.concatenation"),
+        (f"[[connectors]]\n{CONNECTOR}dest_ton = 300\n", "connectors.0.dest_ton: Input should be"),
+        (f"[[connectors]]\n{CONNECTOR}source_npi = -1\n", "connectors.0.source_npi"),
         (
             'database_url = "mysql://me:pw@db/sms"\n',
             "database_url: the database URL must start with sqlite:/// or postgresql://, "

@@ -40,13 +40,19 @@ from hirondelle.smpp.errors import (
 from hirondelle.smpp.messages import MessageOptions, build_submits, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
-from hirondelle.smpp.session import SessionConfig, SmppSession
+from hirondelle.smpp.session import BindMode, SessionConfig, SmppSession
 from hirondelle.smpp.timers import TokenBucket
 from hirondelle.smpp.times import absolute_time, relative_time
 
 log = logging.getLogger(__name__)
 
-BIND_MODES = {"transceiver": "trx", "trx": "trx", "transmitter+receiver": "tx+rx", "tx+rx": "tx+rx"}
+#: The session's bind of each spelling hirondelle.toml accepts (config.BindMode).
+BIND_MODES: dict[str, BindMode] = {
+    "transceiver": "trx",
+    "trx": "trx",
+    "transmitter+receiver": "tx+rx",
+    "tx+rx": "tx+rx",
+}
 
 #: Seconds a receipt waits at most for its submit result to be stored before it is written.
 UNSTORED_WAIT = 10.0
@@ -113,13 +119,13 @@ class Connector:
             system_id=config.system_id,
             password=config.resolved_password(),
             system_type=config.system_type,
-            bind_mode=BIND_MODES.get(config.bind_mode, "trx"),  # type: ignore[arg-type]
+            bind_mode=BIND_MODES[config.bind_mode],
             window=config.window,
             tps=config.tps or None,
             name=config.name,
         )
         options = MessageOptions(
-            concatenation=config.concatenation,  # type: ignore[arg-type]
+            concatenation=config.concatenation,
             allow_latin1=config.encoding == "latin1",
             source_ton=config.source_ton,
             source_npi=config.source_npi,
