@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,39 @@ def test_the_child_ends_when_serve_is_killed(tmp_path: Path) -> None:
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
         wait_until(lambda: ended(child), 30)
+
+
+#: The child's end without its parent's: stdin still open, the thread watching it in its read.
+EXIT_WHILE_WATCHING = """
+import asyncio, threading, time
+from hirondelle.notify.sender_process import _stop_at_end_of_input
+
+async def main():
+    _stop_at_end_of_input(asyncio.get_running_loop(), asyncio.Event())
+    while "parent-watch" not in [thread.name for thread in threading.enumerate()]:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # into its read
+
+asyncio.run(main())
+"""
+
+
+def test_the_child_exits_cleanly_while_it_watches_its_stdin() -> None:
+    """As on a SIGTERM to the child alone (systemd signals every process of a unit, in no set
+    order): a thread blocked reading sys.stdin held the buffer's lock, and the interpreter
+    aborted on exit ("Fatal Python error: _enter_buffered_busy", status -6)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", EXIT_WHILE_WATCHING],
+        stdin=subprocess.PIPE,  # kept open: the parent is alive
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        code = child.wait(30)
+        assert child.stderr is not None
+        errors = child.stderr.read()
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+    assert code == 0, errors
+    assert "Fatal Python error" not in errors

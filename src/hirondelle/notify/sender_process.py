@@ -145,10 +145,14 @@ async def _report(stats: WebhookStats, stop: asyncio.Event) -> None:
 
 def _stop_at_end_of_input(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     """Set `stop` once stdin ends: the parent closed it, or died."""
+    stdin = sys.stdin.fileno()
 
     def watch() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while sys.stdin.buffer.read(4096):
+        # The file descriptor, not sys.stdin: a read blocked in its buffer holds the buffer's
+        # lock, and an interpreter exiting on SIGTERM (systemd signals the whole unit, this
+        # child too) then aborted: "Fatal Python error: _enter_buffered_busy".
+        with contextlib.suppress(OSError):
+            while os.read(stdin, 4096):
                 pass
         with contextlib.suppress(RuntimeError):  # the loop already closed
             loop.call_soon_threadsafe(stop.set)
