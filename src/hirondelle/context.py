@@ -41,9 +41,9 @@ class Context:
     #: login -> (ticks when read, API-key digest, the account): the sends' recent
     #: authentications (services/accounts.py, typed loosely: context/ may not import services/)
     recent_auth: dict[str, tuple[float, str, object]] = field(default_factory=dict)
-    #: the process's `services.send_coalescer.SendCoalescer`, made at the first batched send
-    #: (typed loosely: context/ may not import services/)
-    send_coalescer: object | None = field(default=None, repr=False, compare=False)
+    #: the process's `services.send_coalescer.SendCoalescer` of each kind of sender ("http",
+    #: "smpp"), made at its first batched send (typed loosely: context/ may not import services/)
+    send_coalescers: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def notify_new_messages(self) -> None:
         self.new_messages.set()

@@ -145,7 +145,8 @@ async def send(
             # Written with the concurrent sends of the process in one transaction
             # (services/send_coalescer.py): the same answer, one COMMIT for many.
             batched = replace(order, list_name=None)  # its contacts are in it already
-            coalescer = coalescer_of(ctx, lambda orders: send_many(ctx, orders))
+            kind = "smpp" if method == "submit_sm" else "http"
+            coalescer = coalescer_of(ctx, lambda orders: send_many(ctx, orders), kind)
             return await coalescer.send(account, batched)
         return await _accept(ctx, account, order, idempotency_key, method, now)
     except Exception:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hirondelle.context import Context
 from hirondelle.services import access, sending
 from hirondelle.services.accounts import Account
-from hirondelle.services.send_coalescer import SendCoalescer
+from hirondelle.services.send_coalescer import OVERLAP_FROM, SendCoalescer, coalescer_of, drain
 from hirondelle.services.sending import Recipient, SendOutcome, SendRefused, SmsOrder
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import engine as engine_module
@@ -290,6 +290,35 @@ async def test_the_orders_that_arrive_during_a_batch_wait_for_it_unless_many_wai
     assert await asyncio.gather(*first, *meanwhile, *many, *later) == ["sent"] * 8
     await coalescer.close()
     assert batches == [1, 5, 2] and most == 2
+
+
+async def test_an_smpp_customers_sends_overlap_as_soon_as_one_waits(ctx: Context) -> None:
+    """The process keeps a coalescer per kind of sender: an SMPP customer's windows wait on
+    each answer, so its second batch starts with the first order waiting; HTTP's waits for
+    OVERLAP_FROM["http"]."""
+    starts: list[int] = []
+    release = asyncio.Event()
+
+    async def run(batch: list[Any]) -> list[str]:
+        starts.append(len(batch))
+        await release.wait()
+        return ["sent"] * len(batch)
+
+    http = coalescer_of(ctx, run, "http")
+    smpp = coalescer_of(ctx, run, "smpp")
+    assert coalescer_of(ctx, run, "http") is http and smpp is not http
+    assert (http.overlap_from, smpp.overlap_from) == (OVERLAP_FROM["http"], 1)
+    account: Any = object()
+    each = order("Hi", "33612345601")
+    sends = []
+    for count in (1, 2):
+        sends += [asyncio.create_task(smpp.send(account, each)) for _ in range(count)]
+        for _ in range(3):  # let them queue and the coalescer start what it will
+            await asyncio.sleep(0)
+    assert starts == [1, 2], "the second batch started beside the first"
+    release.set()
+    assert await asyncio.gather(*sends) == ["sent"] * 3
+    await drain(ctx)
 
 
 async def test_a_failed_batch_fails_each_of_its_sends(
