@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from hirondelle.context import Context
 from hirondelle.services.accounts import Account
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 Outcome = TypeVar("Outcome")
 #: `sending.send_many` for one Context: the answer of each order, in order
 RunBatch = Callable[[list[tuple[Account, SmsOrder]]], Awaitable[Sequence[Outcome | SendRefused]]]
+#: Who sends: the HTTP APIs and customer area, or the SMPP server's customers
+SenderKind = Literal["http", "smpp"]
 
 
 #: Orders waiting from which a second batch starts while one is being written, by kind of
@@ -47,7 +49,7 @@ RunBatch = Callable[[list[tuple[Account, SmsOrder]]], Awaitable[Sequence[Outcome
 #: pipeline that waits on each answer, and a second batch in flight as soon as one order waits
 #: keeps it flowing (4 binds of window 10: 2,582 and 2,779 submits/s, against 2,243 and 2,255
 #: when they waited for 100).
-OVERLAP_FROM = {"http": 100, "smpp": 1}
+OVERLAP_FROM: dict[SenderKind, int] = {"http": 100, "smpp": 1}
 
 
 class SendCoalescer(Generic[Outcome]):
@@ -134,9 +136,7 @@ class SendCoalescer(Generic[Outcome]):
                 self._start()
 
 
-def coalescer_of(
-    ctx: Context, run: RunBatch[Outcome], kind: str = "http"
-) -> SendCoalescer[Outcome]:
+def coalescer_of(ctx: Context, run: RunBatch[Outcome], kind: SenderKind) -> SendCoalescer[Outcome]:
     """The coalescer of `ctx` for `kind` of sender (OVERLAP_FROM) on the running event loop,
     made (over `run`) at its first use."""
     loop = asyncio.get_running_loop()

@@ -44,7 +44,7 @@ from hirondelle.services.planning import (
     plan_campaign,
     random_ids,
 )
-from hirondelle.services.send_coalescer import coalescer_of
+from hirondelle.services.send_coalescer import SenderKind, coalescer_of
 from hirondelle.store import campaigns as campaign_rows
 from hirondelle.store import ledger
 from hirondelle.store.ledger import InsufficientCredits, NotCovered
@@ -145,7 +145,7 @@ async def send(
             # Written with the concurrent sends of the process in one transaction
             # (services/send_coalescer.py): the same answer, one COMMIT for many.
             batched = replace(order, list_name=None)  # its contacts are in it already
-            kind = "smpp" if method == "submit_sm" else "http"
+            kind: SenderKind = "smpp" if method == "submit_sm" else "http"
             coalescer = coalescer_of(ctx, lambda orders: send_many(ctx, orders), kind)
             return await coalescer.send(account, batched)
         return await _accept(ctx, account, order, idempotency_key, method, now)
