@@ -144,6 +144,21 @@ def ctx(settings: Settings) -> Iterator[Context]:
     context.close()
 
 
+def postgres_context(url: str, tmp_path: Path) -> Context:
+    """A Context of its own on the PostgreSQL store at `url`: what another process would hold."""
+    settings = make_settings(url, tmp_path)
+    return Context(store=Store(create_engine(url)), settings=settings, secret=TEST_SECRET)
+
+
+@pytest.fixture
+def pg_ctx(postgres_url: str, tmp_path: Path) -> Iterator[Context]:
+    """A Context on an emptied PostgreSQL store only, for tests about PostgreSQL itself."""
+    truncate_all(postgres_url)
+    context = postgres_context(postgres_url, tmp_path)
+    yield context
+    context.close()
+
+
 @pytest.fixture
 def client(ctx: Context) -> Iterator[TestClient]:
     with TestClient(create_app(ctx)) as test_client:

@@ -6,6 +6,8 @@
    those whose advisory lock it holds (dispatch/ownership.py), looked for every 2 seconds, so
    any number of workers share the connectors and a dead one's are taken over;
 2. the dispatcher, routing only to those connectors and claiming only the numbers they serve;
+   on PostgreSQL it is woken by a LISTEN as soon as another process queues messages
+   (store/notifications.py), not at its next idle tick;
 3. the webhook sender (in a child process of its own when `webhook_process` is on:
    notify/sender_process.py) and the email sender;
 4. (place for the SMPP server for customers, when it comes: a role part like the others.)
@@ -37,6 +39,7 @@ from hirondelle.services.operator import ConnectorStatus, save_connectors
 from hirondelle.smpp.simulator import SmscSimulator
 from hirondelle.smppserver.server import SmppServer, start_smpp_server
 from hirondelle.store.locks import LockConnection
+from hirondelle.store.notifications import listen
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class Workers:
         self.connectors: dict[str, Connector] = {}
         self.ownership: ConnectorOwnership | None = None
         self._ownership_task: asyncio.Task[None] | None = None
+        self._listen_task: asyncio.Task[None] | None = None
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
         self.webhooks: WebhookWorker | WebhookProcess | None = None
@@ -101,6 +105,9 @@ class Workers:
             )
             await self.ownership.poll()
             self._ownership_task = asyncio.create_task(self.ownership.run())
+            # Messages queued by other processes (`hirondelle web`) wake the dispatcher at once.
+            url = self.ctx.store.engine.url
+            self._listen_task = asyncio.create_task(listen(url, self.ctx.notify_new_messages))
         self._dispatch_task = asyncio.create_task(self.dispatcher.run())
         if self.ctx.settings.webhook_process and _shareable(self.ctx):  # a second core
             self.webhooks = WebhookProcess.start(self.ctx)
@@ -174,6 +181,10 @@ class Workers:
             await _finish("the email sender", self._email_task)
         if self.webhooks is not None:
             await self.webhooks.stop()
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
         if self.dispatcher is not None:
             self.dispatcher.stop()
         if self._dispatch_task is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from hirondelle.store import notifications
 from hirondelle.store.engine import Sql, chunks, driver_sql, insert_rows, marks, one_of, together
 from hirondelle.store.schema import (
     blacklist,
@@ -143,8 +144,13 @@ def insert_messages(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
 
 
 def insert_messages_sql(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[Sql]:
-    """`insert_messages` as statements for a pipeline (`together`)."""
-    return insert_rows(conn, messages.name, MESSAGE_COLUMNS, rows)
+    """`insert_messages` as statements for a pipeline (`together`); on PostgreSQL with the
+    NOTIFY that wakes the workers of other processes when the transaction commits
+    (store/notifications.py)."""
+    statements = insert_rows(conn, messages.name, MESSAGE_COLUMNS, rows)
+    if statements and conn.dialect.name == "postgresql":
+        statements.append(notifications.NOTIFY)
+    return statements
 
 
 def find_campaign(conn: Connection, account_id: int, public_id: str) -> RowMapping | None:

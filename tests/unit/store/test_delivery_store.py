@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,12 +10,10 @@ from sqlalchemy.engine import Connection
 
 from hirondelle.context import Context
 from hirondelle.services import accounts
-from hirondelle.store import Store
 from hirondelle.store import delivery as rows
 from hirondelle.store import receipts as waiting
-from hirondelle.store.engine import create_engine, driver_sql, in_index_order
+from hirondelle.store.engine import driver_sql, in_index_order
 from hirondelle.store.schema import messages, pending_receipts
-from tests.conftest import TEST_SECRET, make_settings, truncate_all
 from tests.unit.delivery_helpers import LEASE, claim, message, new_account, queue, select, soon, utc
 
 pytestmark = pytest.mark.anyio
@@ -133,17 +129,6 @@ async def test_due_pending_put_off_and_drop_expired(ctx: Context, anyio_backend:
 
 
 # -- PostgreSQL only -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_ctx(postgres_url: str, tmp_path: Path) -> Iterator[Context]:
-    truncate_all(postgres_url)
-    settings = make_settings(postgres_url, tmp_path)
-    context = Context(
-        store=Store(create_engine(postgres_url)), settings=settings, secret=TEST_SECRET
-    )
-    yield context
-    context.close()
 
 
 @pytest.mark.postgres
