@@ -114,38 +114,28 @@ async def test_a_refused_send_wakes_nobody(
     assert heard == ["", "marker"]  # alice's send, then the marker: nothing from the refused
 
 
+def listeners(admin: sa.Engine, select: str = "count(*)") -> int:
+    """`select` over the listeners' connections to this database: how many there are, or what
+    `select` did to them."""
+    sql = (
+        f"SELECT {select} FROM pg_stat_activity"
+        " WHERE application_name = :name AND datname = current_database()"
+    )
+    with admin.connect() as conn:
+        return int(conn.execute(sa.text(sql), {"name": APPLICATION_NAME}).scalar_one())
+
+
 async def test_a_listener_whose_connection_is_killed_listens_again(
     postgres_url: str, sender: Context, anyio_backend: str
 ) -> None:
     account = await alice(sender)
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     async with listening(postgres_url) as wakeups:
-        with admin.connect() as conn:  # as a restarted server would
-            killed = conn.execute(
-                sa.text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE application_name = :name AND datname = current_database()"
-                ),
-                {"name": APPLICATION_NAME},
-            ).scalar()
-        assert killed == 1
+        assert listeners(admin, "count(pg_terminate_backend(pid))") == 1  # as a restart would
         await wakeups.reach(2)  # connected again: it looks at once, in case it missed some
         await sending.send(sender, account, order("0611111111"))
         await wakeups.reach(3)
     admin.dispose()
-
-
-def listeners(admin: sa.Engine) -> int:
-    with admin.connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE application_name = :name AND datname = current_database()"
-                ),
-                {"name": APPLICATION_NAME},
-            ).scalar_one()
-        )
 
 
 async def test_a_worker_is_woken_by_what_a_web_process_queued(
