@@ -241,6 +241,29 @@ async def test_handler_failure_means_no_ack_and_a_resend(answer: bool) -> None:
         assert session.stats.receipts == 1
 
 
+async def test_the_deliver_sm_of_one_read_are_handled_together() -> None:
+    """`on_deliveries` gets the deliver_sm of a read in one call (one task, one batch to
+    store); a batch whose handler raised is refused whole and delivered again."""
+    batches: list[list[DeliverSm | DataSm]] = []
+
+    async def on_deliveries(pdus: list[DeliverSm | DataSm]) -> list[int]:
+        batches.append(pdus)
+        if len(batches) == 1:
+            raise RuntimeError("the database is down")
+        return [S.ESME_ROK] * len(pdus)
+
+    sim = SmscSimulator(receipt_delay=0.2, resend_timeout=0.05)  # five receipts in one write
+    config = SessionConfig("127.0.0.1", await sim.start(), "esme", **FAST)
+    async with SmppSession(config, on_deliveries=on_deliveries) as session:
+        await session.wait_bound(5)
+        await asyncio.gather(*(send_text(session, "x", f"3361111111{i}") for i in range(5)))
+        await sim.wait_for(lambda: sim.records.acknowledged_count == 5)
+        assert len(batches[0]) > 1
+        assert sim.records.deliveries_sent == 5 + len(batches[0])
+        assert session.stats.receipts == 5
+    await sim.close()
+
+
 async def test_malformed_pdu_gets_generic_nack_and_session_goes_on() -> None:
     async with running() as (sim, session, _):
         [client] = sim.clients

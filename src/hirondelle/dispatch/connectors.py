@@ -40,7 +40,7 @@ from hirondelle.smpp.errors import (
 from hirondelle.smpp.messages import MessageOptions, build_submits, segment_of
 from hirondelle.smpp.pdu import DataSm, DeliverSm
 from hirondelle.smpp.receipts import is_receipt, receipt_from_deliver_sm, receipt_outcome
-from hirondelle.smpp.session import BindMode, SessionConfig, SmppSession
+from hirondelle.smpp.session import HANDLER_FAILED, BindMode, SessionConfig, SmppSession
 from hirondelle.smpp.timers import TokenBucket
 from hirondelle.smpp.times import absolute_time, relative_time
 
@@ -98,7 +98,8 @@ class Connector:
         self.retry_warnings = Occasional(WARNING_INTERVAL, clock)
         bucket = TokenBucket(session_config.tps) if session_config.tps else None
         self.sessions = [
-            SmppSession(session_config, self.on_deliver, bucket=bucket) for _ in range(binds)
+            SmppSession(session_config, on_deliveries=self.on_deliveries, bucket=bucket)
+            for _ in range(binds)
         ]
         #: the first bind (the only one unless `binds` > 1)
         self.session = self.sessions[0]
@@ -110,6 +111,7 @@ class Connector:
         #: SMSC ids accepted whose submit result is not stored yet, each with the receipts
         #: waiting for it (see `receipt_may_go`)
         self.unstored: dict[str, list[asyncio.Future[None]]] = {}
+        self._validities: dict[str, MessageOptions] = {}  # see `_with_validity`
 
     @classmethod
     def from_config(cls, ctx: Context, config: ConnectorConfig) -> Connector:
@@ -143,6 +145,8 @@ class Connector:
 
     @property
     def bound(self) -> bool:
+        if len(self.sessions) == 1:  # asked for each message: spare the generator
+            return self.session.bound
         return any(session.bound for session in self.sessions)
 
     async def start(self) -> None:
@@ -169,9 +173,9 @@ class Connector:
             )
         options = self.options
         if self.validity == "relative":
-            options = replace(options, validity_period=relative_time(left))
+            options = self._with_validity(relative_time(left))
         elif self.validity == "absolute":
-            options = replace(options, validity_period=absolute_time(message.expires_at))
+            options = self._with_validity(absolute_time(message.expires_at))
         pdus = build_submits(
             message.text, message.sender, message.phone, options, reference=message.id
         )
@@ -193,6 +197,17 @@ class Connector:
             return SubmitResult(message.id, "retry", self.name, detail=str(exc)[:255])
         return SubmitResult(message.id, "accepted", self.name, smsc_ids)
 
+    def _with_validity(self, validity_period: str) -> MessageOptions:
+        """The connector's options with this validity_period, made once: the messages of a
+        campaign share theirs, to the second."""
+        options = self._validities.get(validity_period)
+        if options is None:
+            if len(self._validities) >= 1024:
+                self._validities.clear()
+            options = replace(self.options, validity_period=validity_period)
+            self._validities[validity_period] = options
+        return options
+
     def storing(self, smsc_id: str) -> None:
         """The submit result holding this SMSC id is not stored yet: its receipt waits."""
         self.unstored.setdefault(normalize_message_id(smsc_id), [])
@@ -205,8 +220,8 @@ class Connector:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    async def receipt_may_go(self, smsc_id: str) -> None:
-        """Wait until the submit result of `smsc_id`, if one is being stored, is durable.
+    async def receipts_may_go(self, smsc_ids: Iterable[str]) -> None:
+        """Wait until the submit results of `smsc_ids`, of those being stored, are durable.
 
         A receipt often arrives before its submit result is stored (batched, durable only on
         commit). Written in parallel, each in its own PostgreSQL transaction, neither would see
@@ -216,18 +231,21 @@ class Connector:
         waits in pending_receipts and is matched when its submit result lands (set-wise, under
         row locks) or by the sweep.
         """
-        key = normalize_message_id(smsc_id)
-        waiters = self.unstored.get(key)
-        if waiters is None:
+        keys = [key for key in map(normalize_message_id, smsc_ids) if key in self.unstored]
+        if not keys:
             return
-        # A future and a timer, not wait_for(): that costs a task per receipt.
+        # Futures and one timer, not wait_for(): that costs a task.
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        waiters.append(waiter)
-        # After UNSTORED_WAIT, a result nobody stores (a test's direct submit): go on.
-        timer = loop.call_later(UNSTORED_WAIT, self.stored, (key,))
+        waiters = []
+        for key in keys:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self.unstored[key].append(waiter)
+            waiters.append(waiter)
+        # After UNSTORED_WAIT, results nobody stores (a test's direct submit): go on.
+        timer = loop.call_later(UNSTORED_WAIT, self.stored, keys)
         try:
-            await waiter
+            for waiter in waiters:  # mostly one batch of results: the first wait is the wait
+                await waiter
         finally:
             timer.cancel()
 
@@ -242,24 +260,38 @@ class Connector:
                 more,
             )
 
-    async def on_deliver(self, pdu: DeliverSm | DataSm) -> int:
-        """Persist a receipt or a reply; only then does the session acknowledge it."""
-        if is_receipt(pdu):
+    async def on_deliveries(self, pdus: list[DeliverSm | DataSm]) -> list[int]:
+        """Persist the receipts and replies of one read; only then does the session acknowledge
+        them. The receipts go in one batch; a reply that fails to be stored is refused alone."""
+        statuses = [int(CommandStatus.ESME_ROK)] * len(pdus)
+        receipts: list[ReceiptIn] = []
+        indexes: list[int] = []  # of the receipts in `pdus`
+        for index, pdu in enumerate(pdus):
+            if not is_receipt(pdu):
+                try:
+                    await replies.record_inbound(self.ctx, self.name, inbound_part(pdu))
+                except Exception:
+                    log.exception("smpp %s: storing a reply failed: %s", self.name, pdu)
+                    statuses[index] = HANDLER_FAILED
+                continue
             receipt = receipt_from_deliver_sm(pdu)
             if receipt is None:
                 log.warning(
                     "%s: receipt without a message id, acknowledged and ignored",
                     self.session.config.describe(),
                 )
-                return CommandStatus.ESME_ROK
+                continue
             detail = f"stat:{receipt.stat.value} err:{receipt.err or ''}".strip()
-            await self.receipt_may_go(receipt.message_id)
-            await self.receipts.submit(
-                ReceiptIn(receipt.message_id, receipt_outcome(receipt), detail)
-            )
-        else:
-            await replies.record_inbound(self.ctx, self.name, inbound_part(pdu))
-        return CommandStatus.ESME_ROK
+            receipts.append(ReceiptIn(receipt.message_id, receipt_outcome(receipt), detail))
+            indexes.append(index)
+        if receipts:
+            await self.receipts_may_go(receipt.smsc_id for receipt in receipts)
+            try:
+                await self.receipts.submit_many(receipts)
+            except Exception:  # logged by the batcher
+                for index in indexes:
+                    statuses[index] = HANDLER_FAILED
+        return statuses
 
 
 def inbound_part(pdu: DeliverSm | DataSm) -> InboundPart:

@@ -6,10 +6,12 @@ the write fails, a reader task that loops on NEED_DATA, one Future per sequence 
 `asyncio.Condition` on `window_open`. Each link reconnects and re-binds on its own, with
 exponential back-off, after a drop, an error or an unbind from the SMSC.
 
-Incoming deliver_sm / data_sm go to `on_deliver(pdu) -> command_status`; the response leaves
-only once it has returned, so "persist, then acknowledge" holds. If it raises, the session
-answers ESME_RX_T_APPN (or nothing, with `answer_handler_errors=False`), and the SMSC delivers
-again later.
+Incoming deliver_sm / data_sm go to `on_deliver(pdu) -> command_status`, or, those of one read
+together, to `on_deliveries(pdus) -> command_statuses` (one task per read rather than one per
+PDU: a window of receipts arrives in one read); a response leaves only once its handler has
+returned, so "persist, then acknowledge" holds. If the handler raises, the session answers
+ESME_RX_T_APPN (or nothing, with `answer_handler_errors=False`), and the SMSC delivers again
+later.
 
 `submit()` returns the SubmitSmResp, or raises `SubmitRejected` (permanent: record status 4)
 or `SubmitRetryLater` (temporary: retry later, not a failure): `SubmitThrottled` when throttled
@@ -60,7 +62,9 @@ from .writer import BatchedWriter
 log = logging.getLogger(__name__)
 
 BindMode = Literal["trx", "tx+rx", "tx", "rx"]
-OnDeliver = Callable[[DeliverSm | DataSm], Awaitable[int]]
+Delivery = DeliverSm | DataSm
+OnDeliver = Callable[[Delivery], Awaitable[int]]
+OnDeliveries = Callable[[list[Delivery]], Awaitable[list[int]]]
 _BINDS: dict[BindMode, tuple[type[Bind], ...]] = {
     "trx": (BindTransceiver,),
     "tx+rx": (BindTransmitter, BindReceiver),
@@ -129,8 +133,12 @@ class _LinkLost(Exception):
     pass
 
 
-async def _acknowledge(pdu: DeliverSm | DataSm) -> int:
+async def _acknowledge(pdu: Delivery) -> int:
     return S.ESME_ROK
+
+
+#: The status of a PDU whose handler raised: answered as `answer_handler_errors` says.
+HANDLER_FAILED = -1
 
 
 class _Link:
@@ -276,8 +284,10 @@ class _Link:
     async def request(self, pdu: Pdu, *, windowed: bool = False) -> Pdu:
         """Send a request with the next sequence number and wait for its answer."""
         loop = asyncio.get_running_loop()
-        async with self.window:
-            if windowed and not (self.alive and self.conn.window_open):
+        if windowed and not (self.alive and self.conn.window_open):
+            # The condition's lock only to wait: with a slot free, nothing awaits from here
+            # to the write, so no other task can take the slot in between.
+            async with self.window:
                 try:
                     await self.window.wait_for(lambda: not self.alive or self.conn.window_open)
                 except asyncio.CancelledError:
@@ -285,16 +295,16 @@ class _Link:
                     # cancelled: pass it on, or a free window slot could go unnoticed.
                     self.window.notify(1)
                     raise
-            if not self.alive:
-                raise SubmitRetryLater("not connected")
-            seq = self.conn.next_sequence_number()
-            future: asyncio.Future[Pdu] = loop.create_future()
-            self.pending[seq] = future
-            try:
-                self._write(with_sequence_number(pdu, seq))
-            except BaseException:
-                del self.pending[seq]
-                raise
+        if not self.alive:
+            raise SubmitRetryLater("not connected")
+        seq = self.conn.next_sequence_number()
+        future: asyncio.Future[Pdu] = loop.create_future()
+        self.pending[seq] = future
+        try:
+            self._write(with_sequence_number(pdu, seq))
+        except BaseException:
+            del self.pending[seq]
+            raise
         self.timeouts.add(expire, future)
         try:
             await self._drain()
@@ -321,6 +331,7 @@ class _Link:
     async def _process_events(self) -> bool:
         """Handle what is buffered; False once the connection is over."""
         answers = 0
+        deliveries: list[Delivery] = []
         for event in events(self.conn):
             if isinstance(event, Refused):
                 log.warning(
@@ -328,10 +339,16 @@ class _Link:
                 )
                 if event.answer is not None:
                     self._write(event.answer)
+            elif isinstance(event, DeliverSm | DataSm):
+                deliveries.append(event)
             else:
                 self._dispatch(event)
                 if event.is_response():
                     answers += 1
+        if deliveries:
+            task = asyncio.create_task(self._deliver(self.conn, deliveries))
+            self.deliveries.add(task)
+            task.add_done_callback(self.deliveries.discard)
         if answers:
             async with self.window:
                 # Each answer freed one window slot: wake that many waiters, once per read.
@@ -348,30 +365,37 @@ class _Link:
                 future.set_result(pdu)
         elif isinstance(pdu, EnquireLink):
             self._write(EnquireLinkResp(sequence_number=pdu.sequence_number))
-        elif isinstance(pdu, DeliverSm | DataSm):
-            task = asyncio.create_task(self._deliver(self.conn, pdu))
-            self.deliveries.add(task)
-            task.add_done_callback(self.deliveries.discard)
         elif isinstance(pdu, Unbind):  # the SMSC ends the session: answer, then re-bind
             self._write(UnbindResp(sequence_number=pdu.sequence_number))
 
-    async def _deliver(self, conn: Connection, pdu: DeliverSm | DataSm) -> None:
+    async def _deliver(self, conn: Connection, pdus: list[Delivery]) -> None:
         try:
-            status = await self.session.on_deliver(pdu)
+            statuses = await self.session.on_deliveries(pdus)
         except Exception:
-            log.exception("%s: storing a deliver_sm failed: %s", self.config.describe(), pdu)
-            if not self.config.answer_handler_errors:
-                return
-            status = S.ESME_RX_T_APPN
-        if status == S.ESME_ROK:
-            stats = self.session.stats
-            if is_receipt(pdu):
-                stats.receipts += 1
-            else:
-                stats.replies += 1
+            log.exception(
+                "%s: storing %d deliver_sm failed, the first: %s",
+                self.config.describe(),
+                len(pdus),
+                pdus[0],
+            )
+            statuses = [HANDLER_FAILED] * len(pdus)
+        stats = self.session.stats
+        answers = []
+        for pdu, status in zip(pdus, statuses, strict=True):
+            if status == HANDLER_FAILED:
+                if not self.config.answer_handler_errors:
+                    continue
+                status = S.ESME_RX_T_APPN
+            elif status == S.ESME_ROK:
+                if is_receipt(pdu):
+                    stats.receipts += 1
+                else:
+                    stats.replies += 1
+            answers.append(response_to(pdu, command_status=status))
         if conn is self.conn and self.alive:  # the same connection: the SMSC still waits
             with contextlib.suppress(SubmitRetryLater, ProtocolError):
-                self._write(response_to(pdu, command_status=status))
+                for answer in answers:
+                    self._write(answer)
                 await self._drain()
 
     async def _keepalive(self) -> None:
@@ -393,12 +417,15 @@ class SmppSession:
         config: SessionConfig,
         on_deliver: OnDeliver | None = None,
         *,
+        on_deliveries: OnDeliveries | None = None,
         bucket: TokenBucket | None = None,
     ) -> None:
-        """`bucket`: a token bucket shared with other sessions (the binds of one connector:
-        their `tps` holds across them all); by default, one of this session's own."""
+        """`on_deliveries` (those of one read together) instead of `on_deliver` (one by one).
+        `bucket`: a token bucket shared with other sessions (the binds of one connector: their
+        `tps` holds across them all); by default, one of this session's own."""
         self.config = config
-        self.on_deliver: OnDeliver = on_deliver or _acknowledge
+        self.on_deliver = on_deliver or _acknowledge
+        self.on_deliveries = on_deliveries or self._one_by_one
         self.stats = SessionStats()
         self.last_error: BaseException | None = None
         self.closing = False
@@ -408,12 +435,24 @@ class SmppSession:
         self._bucket = bucket or (TokenBucket(config.tps) if config.tps else None)
         self._throttled_until = 0.0
 
+    async def _one_by_one(self, pdus: list[Delivery]) -> list[int]:
+        """`on_deliveries` for a handler of one PDU: each in turn, each failure its own."""
+        statuses = []
+        for pdu in pdus:
+            try:
+                statuses.append(await self.on_deliver(pdu))
+            except Exception:
+                log.exception("%s: storing a deliver_sm failed: %s", self.config.describe(), pdu)
+                statuses.append(HANDLER_FAILED)
+        return statuses
+
     @property
     def bound(self) -> bool:
-        return all(link.bound.is_set() for link in self.links)
+        return self.stats.bound
 
     def update_bound(self) -> None:
-        self.stats.bound = self.bound
+        """Each link calls this when it binds or loses its bind."""
+        self.stats.bound = all(link.bound.is_set() for link in self.links)
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(link.supervise()) for link in self.links]

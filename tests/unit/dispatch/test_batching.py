@@ -91,6 +91,20 @@ async def test_max_batch_is_respected(anyio_backend: str) -> None:
     assert write.batches == [["a", "b"], ["c", "d"], ["e"]]
 
 
+async def test_a_group_is_written_whole_within_max_batch_or_alone(anyio_backend: str) -> None:
+    write = FakeWrite()
+    batcher: Batcher[str] = Batcher(write, max_batch=3)
+    tasks = [
+        asyncio.create_task(batcher.submit_many(group)) for group in (["a"], ["b", "c"], ["d", "e"])
+    ]
+    tasks.append(asyncio.create_task(batcher.submit_many(["f", "g", "h", "i"])))  # above max
+    for index in range(3):
+        await write.wait_started(index + 1)
+        write.release(index)
+    await asyncio.gather(*tasks)
+    assert write.batches == [["a", "b", "c"], ["d", "e"], ["f", "g", "h", "i"]]
+
+
 async def test_a_failed_write_fails_exactly_its_batch(anyio_backend: str) -> None:
     write = FakeWrite()
     batcher, (first,), second = await behind_a_write(write, "bc")

@@ -10,8 +10,13 @@ import pytest
 from hirondelle.context import Context
 from hirondelle.dispatch import connectors
 from hirondelle.dispatch.connectors import Connector
+from hirondelle.services import replies
+from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.messages import MessageOptions
-from hirondelle.smpp.session import SessionConfig
+from hirondelle.smpp.pdu import DataSm, DeliverSm
+from hirondelle.smpp.session import HANDLER_FAILED, SessionConfig
+from hirondelle.store.schema import pending_receipts
+from tests.unit.delivery_helpers import select
 
 pytestmark = pytest.mark.anyio
 
@@ -26,10 +31,25 @@ def connector(ctx: Context) -> Connector:
 async def test_a_receipt_waits_until_its_submit_result_is_stored(ctx: Context) -> None:
     smsc = connector(ctx)
     smsc.storing("AB12")
-    waiting = asyncio.create_task(smsc.receipt_may_go("00AB12"))  # another form of the same id
-    other = asyncio.create_task(smsc.receipt_may_go("cd34"))
+    waiting = asyncio.create_task(smsc.receipts_may_go(["00AB12"]))  # another form of the id
+    other = asyncio.create_task(smsc.receipts_may_go(["cd34"]))
     await asyncio.wait_for(other, DEADLINE)  # an id nobody is storing goes at once
     await asyncio.sleep(0)
+    assert not waiting.done()
+    smsc.stored(["AB12"])
+    await asyncio.wait_for(waiting, DEADLINE)
+    assert smsc.unstored == {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_receipts_of_one_read_wait_for_every_result_they_need(ctx: Context) -> None:
+    smsc = connector(ctx)
+    smsc.storing("AB12")
+    smsc.storing("CD34")
+    waiting = asyncio.create_task(smsc.receipts_may_go(["cd34", "ef56", "ab12"]))
+    smsc.stored(["CD34"])
+    for _ in range(3):
+        await asyncio.sleep(0)
     assert not waiting.done()
     smsc.stored(["AB12"])
     await asyncio.wait_for(waiting, DEADLINE)
@@ -43,5 +63,37 @@ async def test_a_result_never_stored_holds_its_receipt_a_bounded_time(
     monkeypatch.setattr(connectors, "UNSTORED_WAIT", 0.01)
     smsc = connector(ctx)
     smsc.storing("AB12")
-    await asyncio.wait_for(smsc.receipt_may_go("ab12"), DEADLINE)
+    smsc.storing("CD34")
+    await asyncio.wait_for(smsc.receipts_may_go(["ab12", "cd34"]), DEADLINE)
     assert smsc.unstored == {}
+
+
+def receipt(smsc_id: str) -> DeliverSm:
+    text = f"id:{smsc_id} sub:001 dlvrd:001 submit date:2612041200 done date:2612041200"
+    return DeliverSm(
+        source_addr="33611111111",
+        destination_addr="Hirondelle",
+        esm_class=0x04,
+        short_message=f"{text} stat:DELIVRD err:000 text:".encode(),
+        receipted_message_id=smsc_id,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_reply_that_cannot_be_stored_is_refused_alone(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receipts of a read are stored in one batch; a reply among them that fails is
+    refused (the SMSC delivers it again), the others acknowledged."""
+
+    async def store_is_down(*args: object) -> None:
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(replies, "record_inbound", store_is_down)
+    reply = DeliverSm(source_addr="33611111111", destination_addr="36180", short_message=b"STOP")
+    pdus: list[DeliverSm | DataSm] = [receipt("ab12"), reply, receipt("cd34")]
+    statuses = await connector(ctx).on_deliveries(pdus)
+    assert statuses == [S.ESME_ROK, HANDLER_FAILED, S.ESME_ROK]
+    # Matching no message part yet, both receipts wait for one.
+    waiting = await select(ctx, pending_receipts)
+    assert sorted(row["smsc_id"] for row in waiting) == ["ab12", "cd34"]
