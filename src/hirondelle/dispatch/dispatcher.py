@@ -1,7 +1,8 @@
 """The dispatcher: claim due messages in batches, submit them, store the outcomes in batches.
 
 One loop claims up to `batch_size` due messages under a lease (so a crashed dispatcher's claims
-come back; a live one renews the leases of its claims every third of it), as long as fewer than
+come back; a live one renews the leases of the claims in its hands every third of it, by id: a
+claim whose outcome could not be stored comes back too), as long as fewer than
 `max_in_flight` are being submitted. Each claimed message is submitted by its own task on the
 best bound connector for its number (failing over to the next when one refuses for a temporary
 reason). Outcomes are gathered and written together, one transaction per few hundred messages,
@@ -68,6 +69,8 @@ class Dispatcher:
             lambda batch: delivery.record_submit_results(ctx, batch)
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        #: ids of the claimed messages whose outcome is not stored yet: their leases are renewed
+        self._in_hand: set[int] = set()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_sweep = 0.0
@@ -94,6 +97,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Claim and submit until `stop()`; then let the messages in flight finish."""
+        self._last_renewal = asyncio.get_running_loop().time()  # claims from now: leases new
         while not self._stopping.is_set():
             await self._sweep()
             await self._renew()
@@ -109,6 +113,7 @@ class Dispatcher:
                 await self._wait(self.ctx.new_messages)
                 continue
             for message in claimed:
+                self._in_hand.add(message.id)
                 task = asyncio.create_task(self._submit(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
@@ -134,11 +139,11 @@ class Dispatcher:
 
     async def _renew(self) -> None:
         now = asyncio.get_running_loop().time()
-        if not self._tasks or now - self._last_renewal < self.lease.total_seconds() / 3:
+        if not self._in_hand or now - self._last_renewal < self.lease.total_seconds() / 3:
             return
         self._last_renewal = now
         try:
-            await dispatching.renew_claims(self.ctx, self.owner, self.lease)
+            await dispatching.renew_claims(self.ctx, self.owner, list(self._in_hand), self.lease)
         except Exception:
             log.exception("could not renew the leases of the claimed messages")
 
@@ -171,24 +176,26 @@ class Dispatcher:
         A connector's window slot is held until the outcome is durable: after a crash, at most
         a window's worth of messages were accepted by the SMSC without our knowing it.
         """
-        result: SubmitResult | None = None
-        for name in self.router.candidates(message.phone):
-            connector = self.connectors.get(name)
-            if connector is None or not connector.bound:
-                continue
-            async with connector.slots:
-                result = await connector.submit_message(message)
-                if result.outcome != "retry":
-                    try:
-                        with contextlib.suppress(
-                            Exception
-                        ):  # logged by the batcher; the lease brings it back
-                            await self.results.submit(result)
-                    finally:  # its receipts may be written now
-                        connector.stored(result.smsc_ids)
-                    return
-        detail = result.detail if result is not None else "no bound connector"
-        with contextlib.suppress(Exception):
-            await self.results.submit(
-                SubmitResult(message.id, "retry", detail=detail, retry_in=NO_ROUTE_RETRY)
-            )
+        try:
+            result: SubmitResult | None = None
+            for name in self.router.candidates(message.phone):
+                connector = self.connectors.get(name)
+                if connector is None or not connector.bound:
+                    continue
+                async with connector.slots:
+                    result = await connector.submit_message(message)
+                    if result.outcome != "retry":
+                        try:
+                            # logged by the batcher; the lease brings the message back
+                            with contextlib.suppress(Exception):
+                                await self.results.submit(result)
+                        finally:  # its receipts may be written now
+                            connector.stored(result.smsc_ids)
+                        return
+            detail = result.detail if result is not None else "no bound connector"
+            with contextlib.suppress(Exception):
+                await self.results.submit(
+                    SubmitResult(message.id, "retry", detail=detail, retry_in=NO_ROUTE_RETRY)
+                )
+        finally:  # stored, or left for its lease to bring back
+            self._in_hand.discard(message.id)

@@ -7,6 +7,7 @@ back, so a crashed dispatcher's messages are retried) or its outcome is stored
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hirondelle.context import Context
@@ -30,10 +31,13 @@ async def claim_due(
     )
 
 
-async def renew_claims(ctx: Context, owner: str, lease: timedelta) -> int:
-    """Extend the leases of `owner`'s claims by `lease` from now; return how many."""
+async def renew_claims(
+    ctx: Context, owner: str, message_ids: Sequence[int], lease: timedelta
+) -> int:
+    """Extend by `lease` from now the leases of those of `message_ids` that `owner` still
+    holds; return how many."""
     until = datetime.now(UTC) + lease
-    return await ctx.store.write(lambda conn: rows.renew_claims(conn, owner, until))
+    return await ctx.store.write(lambda conn: rows.renew_claims(conn, owner, message_ids, until))
 
 
 async def release_claims_of_others(ctx: Context, owner: str) -> int:

@@ -21,6 +21,7 @@ from hirondelle.store import receipts as receipt_rows
 from hirondelle.store.engine import (
     Sql,
     chunks,
+    driver_sql,
     in_index_order,
     marks,
     moment,
@@ -140,15 +141,25 @@ def release_claims_of_others(conn: Connection, owner: str) -> int:
     return result.rowcount or 0
 
 
-def renew_claims(conn: Connection, owner: str, lease_until: datetime) -> int:
-    """Extend the lease of every claim `owner` still holds: a live worker's claims never run
-    out, so only a dead one's come back (scale-out)."""
-    result = conn.execute(
-        sa.update(messages)
-        .where(messages.c.state == "claimed", messages.c.claimed_by == owner)
-        .values(lease_until=lease_until)
-    )
-    return result.rowcount or 0
+def renew_claims(
+    conn: Connection, owner: str, message_ids: Sequence[int], lease_until: datetime
+) -> int:
+    """Extend the leases of those of `message_ids` that `owner` still holds: a live worker's
+    claims in hand never run out, so only a dead one's come back (scale-out).
+
+    By primary key, the ids the dispatcher has in hand: "every claim of `owner`" walked the
+    claimed state of the due index, dead entries included (280 ms a renewal in B3, its rows
+    locked all along, the submit results waiting for them), and kept alive a claim whose
+    result could not be stored, which the lease is there to bring back."""
+    claimed = "state || '' = 'claimed'" if _postgres(conn) else "state = 'claimed'"
+    renewed = 0
+    for chunk in chunks(sorted(message_ids)):
+        ids, id_params = one_of(conn, chunk, "int")
+        sql = f"UPDATE messages SET lease_until = ? WHERE {claimed} AND claimed_by = ? AND id {ids}"
+        renewed += conn.exec_driver_sql(
+            driver_sql(conn, sql), (moment(conn, lease_until), owner, *id_params)
+        ).rowcount
+    return renewed
 
 
 def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) -> None:

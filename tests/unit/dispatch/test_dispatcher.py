@@ -97,7 +97,7 @@ async def test_due_messages_are_claimed_and_accepted(ctx: Context, anyio_backend
     assert sorted((p["message_id"], p["smsc_id"], p["connector"]) for p in parts) == [
         (m, f"a{m}", "a") for m in ids
     ]
-    # the connector was told, so their receipts may be written (Connector.receipt_may_go)
+    # the connector was told, so their receipts may be written (Connector.receipts_may_go)
     assert sorted(smsc.stored_ids) == [f"a{m}" for m in ids]
 
 
@@ -210,3 +210,47 @@ async def test_a_message_past_its_validity_fails_instead_of_being_sent(
     assert smsc.submitted == ([fresh] if bound else [])
     refunds = await select(ctx, ledger, ledger.c.kind == "refund")
     assert [r["reference"] for r in refunds] == [(await message(ctx, old))["sms_id"]]
+
+
+async def test_only_the_claims_in_hand_have_their_leases_renewed(
+    ctx: Context, anyio_backend: str
+) -> None:
+    """A live dispatcher renews the leases of the messages it is submitting, not of one whose
+    outcome it could not store: that one comes back when its lease runs out."""
+    unstored, submitting = await queue(ctx, await new_account(ctx), *PHONES)
+    hold = asyncio.Event()
+
+    class Holding(FakeConnector):
+        async def submit_message(self, message: ClaimedMessage) -> SubmitResult:
+            if message.id == submitting:
+                await hold.wait()
+            return await super().submit_message(message)
+
+    smsc = Holding("a")
+    worker = Dispatcher(
+        ctx,
+        {"a": cast(Connector, smsc)},
+        Router([Route("a", ())]),
+        idle_tick=0.01,
+        lease=timedelta(seconds=1.5),  # renewed every half second
+    )
+    write = worker.results.write
+
+    async def store_is_down_for_one(batch: list[SubmitResult]) -> None:
+        if any(result.message_id == unstored for result in batch):
+            raise RuntimeError("the database is down")
+        await write(batch)
+
+    worker.results.write = store_is_down_for_one
+    async with running(worker):
+        await until(lambda: asyncio.sleep(0, len(smsc.submitted) == 2))
+        leases = {m: utc((await message(ctx, m))["lease_until"]) for m in (unstored, submitting)}
+
+        async def renewed() -> bool:
+            return utc((await message(ctx, submitting))["lease_until"]) > leases[submitting]
+
+        await until(renewed)
+        row = await message(ctx, unstored)
+        assert (row["state"], utc(row["lease_until"])) == ("claimed", leases[unstored])
+        hold.set()
+        await settled(ctx, submitting, state="submitted")

@@ -220,15 +220,19 @@ async def test_claim_due_keeps_only_the_numbers_asked_for(ctx: Context, anyio_ba
     assert [m.id for m in rest] == [ids[2]]
 
 
-async def test_renew_claims_extends_only_the_owners_leases(
+async def test_renew_claims_extends_only_the_owners_leases_of_the_ids_in_hand(
     ctx: Context, anyio_backend: str
 ) -> None:
-    ids = await queue(ctx, await new_account(ctx), *NUMBERS[:2])
+    ids = await queue(ctx, await new_account(ctx), *NUMBERS[:3])
     now = soon()
     await ctx.store.write(lambda conn: rows.claim_due(conn, "alive", now, LEASE, 1))
     await ctx.store.write(lambda conn: rows.claim_due(conn, "dead", now, LEASE, 1))
+    await ctx.store.write(lambda conn: rows.claim_due(conn, "alive", now, LEASE, 1))
     later = now + timedelta(hours=1)
-    assert await ctx.store.write(lambda conn: rows.renew_claims(conn, "alive", later)) == 1
-    alive, dead = [await message(ctx, i) for i in ids]
+    # The third is alive's too, but no longer in its hands (its result could not be stored).
+    renewed = await ctx.store.write(lambda conn: rows.renew_claims(conn, "alive", ids[:2], later))
+    assert renewed == 1
+    alive, dead, dropped = [await message(ctx, i) for i in ids]
     assert utc(alive["lease_until"]) == later
     assert utc(dead["lease_until"]) == now + LEASE
+    assert utc(dropped["lease_until"]) == now + LEASE
