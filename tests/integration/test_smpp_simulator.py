@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 
 from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import Connection, Role, events
@@ -38,6 +39,7 @@ from hirondelle.smpp.pdu import (
 )
 from hirondelle.smpp.receipts import ReceiptStat, receipt_from_deliver_sm
 from hirondelle.smpp.simulator import SmscSimulator, write_counts
+from hirondelle.smpp.writer import BatchedWriter
 
 pytestmark = pytest.mark.anyio
 
@@ -285,3 +287,60 @@ async def test_a_message_received_again_is_counted_as_a_duplicate(tmp_path: Path
         write_counts(sim, str(path))
         counts = json.loads(path.read_text())
         assert (counts["submits"], counts["messages"], counts["duplicates"]) == (3, 3, 1)
+
+
+class RecordingTransport:
+    """A transport that keeps what each `write` carried, then passes it on."""
+
+    def __init__(self, transport: asyncio.WriteTransport) -> None:
+        self.transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        self.transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+
+def test_the_answers_of_a_read_leave_before_their_receipts() -> None:
+    """On uvloop (the loop of `hirondelle smsc-sim`), a timer due at once runs before the
+    flush at the end of an iteration: the submit_sm_resp of a read went out in one write with
+    the receipts due at once. They now leave alone, when the read is handled."""
+
+    async def scenario() -> list[bytes]:
+        async with simulator(receipt_delay=0.0) as sim:
+            esme = await connect(sim)
+            (client,) = sim.clients
+            recording = RecordingTransport(client.writer.transport)  # type: ignore[arg-type]
+            client._out = BatchedWriter(recording)
+            submits = [
+                replace(build_submits("x", "36180", f"3361111111{i}")[0], registered_delivery=1)
+                for i in range(3)
+            ]
+            numbered = [
+                replace(pdu, sequence_number=esme.conn.next_sequence_number()) for pdu in submits
+            ]
+            esme.writer.write(b"".join(esme.conn.send(pdu) for pdu in numbered))  # one read
+            for _ in submits:
+                await esme.next(DeliverSm)
+            return recording.writes
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        writes = runner.run(scenario())
+    kinds = [
+        {int.from_bytes(data[at + 4 : at + 8], "big") for at in pdu_offsets(data)}
+        for data in writes
+    ]
+    assert kinds[0] == {SubmitSmResp.command_id}
+    assert {DeliverSm.command_id} in kinds[1:]
+
+
+def pdu_offsets(data: bytes) -> list[int]:
+    """Where each PDU of `data` starts (by command_length)."""
+    offsets, at = [], 0
+    while at < len(data):
+        offsets.append(at)
+        at += int.from_bytes(data[at : at + 4], "big")
+    return offsets

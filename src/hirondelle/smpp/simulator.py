@@ -182,6 +182,10 @@ class _Client:
                     self.write(event.answer)
             else:
                 self.handle(event)
+        # The answers of a read leave now, before any timer of the next iteration runs (the
+        # receipts those submits made due at once): an SMSC does not hold submit_sm_resp back
+        # while it writes delivery receipts.
+        self._out.flush()
         self.sim.notify()  # once per read, not per PDU: waiters re-check their predicate
         return self.conn.state is not State.CLOSED
 
@@ -401,9 +405,12 @@ class SmscSimulator:
                 self.records.duplicate_count += 1
         if pdu.user_message_reference is not None:
             self.records.references.add(pdu.user_message_reference)
-        if pdu.registered_delivery & 0x03:
-            self.later(self.receipt_delay, self.dispatch, _Delivery(self._receipt(pdu, message_id)))
+        if pdu.registered_delivery & 0x03:  # the receipt is made when it is due
+            self.later(self.receipt_delay, self._send_receipt, pdu, message_id)
         return response_to(pdu, message_id=message_id)
+
+    def _send_receipt(self, submit: SubmitSm, message_id: str) -> None:
+        self.dispatch(_Delivery(self._receipt(submit, message_id)))
 
     def _receipt(self, submit: SubmitSm, message_id: str) -> DeliverSm:
         stat, err = _OUTCOMES.get(submit.destination_addr[-4:], (ReceiptStat.DELIVRD, "000"))
