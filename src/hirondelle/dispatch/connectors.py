@@ -262,17 +262,16 @@ class Connector:
 
     async def on_deliveries(self, pdus: list[DeliverSm | DataSm]) -> list[int]:
         """Persist the receipts and replies of one read; only then does the session acknowledge
-        them. The receipts go in one batch; a reply that fails to be stored is refused alone."""
+        them. The receipts go in one batch, the replies side by side (a burst of STOPs commits
+        together, as when each deliver_sm had its task); one that cannot be stored is refused
+        alone, the SMSC delivers it again."""
         statuses = [int(CommandStatus.ESME_ROK)] * len(pdus)
         receipts: list[ReceiptIn] = []
         indexes: list[int] = []  # of the receipts in `pdus`
+        reply_indexes: list[int] = []
         for index, pdu in enumerate(pdus):
             if not is_receipt(pdu):
-                try:
-                    await replies.record_inbound(self.ctx, self.name, inbound_part(pdu))
-                except Exception:
-                    log.exception("smpp %s: storing a reply failed: %s", self.name, pdu)
-                    statuses[index] = HANDLER_FAILED
+                reply_indexes.append(index)
                 continue
             receipt = receipt_from_deliver_sm(pdu)
             if receipt is None:
@@ -284,14 +283,33 @@ class Connector:
             detail = f"stat:{receipt.stat.value} err:{receipt.err or ''}".strip()
             receipts.append(ReceiptIn(receipt.message_id, receipt_outcome(receipt), detail))
             indexes.append(index)
+        jobs = [self._store_reply(pdus[index]) for index in reply_indexes]
         if receipts:
-            await self.receipts_may_go(receipt.smsc_id for receipt in receipts)
-            try:
-                await self.receipts.submit_many(receipts)
-            except Exception:  # logged by the batcher
-                for index in indexes:
-                    statuses[index] = HANDLER_FAILED
+            jobs.append(self._store_receipts(receipts))
+        # Receipts alone (the usual read) are awaited as they are: gather() costs a task each.
+        stored = [await jobs[0]] if len(jobs) == 1 else await asyncio.gather(*jobs)
+        failed = [index for index, ok in zip(reply_indexes, stored, strict=False) if not ok]
+        if receipts and not stored[-1]:
+            failed += indexes
+        for index in failed:
+            statuses[index] = HANDLER_FAILED
         return statuses
+
+    async def _store_reply(self, pdu: DeliverSm | DataSm) -> bool:
+        try:
+            await replies.record_inbound(self.ctx, self.name, inbound_part(pdu))
+        except Exception:
+            log.exception("smpp %s: storing a reply failed: %s", self.name, pdu)
+            return False
+        return True
+
+    async def _store_receipts(self, receipts: list[ReceiptIn]) -> bool:
+        await self.receipts_may_go(receipt.smsc_id for receipt in receipts)
+        try:
+            await self.receipts.submit_many(receipts)
+        except Exception:  # logged by the batcher
+            return False
+        return True
 
 
 def inbound_part(pdu: DeliverSm | DataSm) -> InboundPart:

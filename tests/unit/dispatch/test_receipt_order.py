@@ -97,3 +97,26 @@ async def test_a_reply_that_cannot_be_stored_is_refused_alone(
     # Matching no message part yet, both receipts wait for one.
     waiting = await select(ctx, pending_receipts)
     assert sorted(row["smsc_id"] for row in waiting) == ["ab12", "cd34"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_replies_of_a_read_are_stored_side_by_side(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not one after the other: a burst of STOPs commits together. Each reply here waits until
+    the other has started; stored in turn, the first would wait for ever."""
+    started: list[str] = []
+    both = asyncio.Event()
+
+    async def record_inbound(ctx: Context, connector: str, part: object) -> None:
+        started.append(connector)
+        if len(started) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), DEADLINE)
+
+    monkeypatch.setattr(replies, "record_inbound", record_inbound)
+    pdus: list[DeliverSm | DataSm] = [
+        DeliverSm(source_addr=f"3361111111{i}", destination_addr="36180", short_message=b"STOP")
+        for i in range(2)
+    ]
+    assert await connector(ctx).on_deliveries([*pdus, receipt("ab12")]) == [S.ESME_ROK] * 3
