@@ -49,6 +49,12 @@ class Batcher(Generic[T]):
         del self._pending[:taken]
         return batch
 
+    async def idle(self) -> None:
+        """Return once the items written or waiting now are written (at once when none is)."""
+        flushing = self._flushing
+        if flushing is not None and not flushing.done():
+            await asyncio.shield(flushing)
+
     async def _flush(self) -> None:
         while self._pending:
             batch = self._next_batch()

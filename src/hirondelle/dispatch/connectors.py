@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -103,9 +103,10 @@ class Connector:
         ]
         #: the first bind (the only one unless `binds` > 1)
         self.session = self.sessions[0]
-        self.receipts: Batcher[ReceiptIn] = Batcher(
-            lambda batch: delivery.record_receipts(ctx, name, batch)
-        )
+        self.receipts: Batcher[ReceiptIn] = Batcher(self._write_receipts)
+        #: the submit results being stored now, stored (the dispatcher's `results.idle`)
+        self.results_stored: Callable[[], Awaitable[None]] = _at_once
+        self._matching: set[asyncio.Task[None]] = set()
         #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
         self.slots = asyncio.Semaphore(session_config.window * binds)
         #: SMSC ids accepted whose submit result is not stored yet, each with the receipts
@@ -155,6 +156,8 @@ class Connector:
 
     async def close(self) -> None:
         await asyncio.gather(*(session.close() for session in self.sessions))
+        for task in self._matching:  # what they would match, the sweep does
+            task.cancel()
 
     def _pick(self) -> SmppSession:
         """The bound session with the fewest submits in flight (the first when none is bound:
@@ -260,6 +263,20 @@ class Connector:
                 more,
             )
 
+    async def _write_receipts(self, batch: list[ReceiptIn]) -> None:
+        waiting = await delivery.record_receipts(self.ctx, self.name, batch)
+        if waiting:  # see delivery.match_waiting
+            task = asyncio.create_task(self._match_waiting(waiting))
+            self._matching.add(task)
+            task.add_done_callback(self._matching.discard)
+
+    async def _match_waiting(self, smsc_ids: list[str]) -> None:
+        await self.results_stored()
+        try:
+            await delivery.match_waiting(self.ctx, self.name, smsc_ids)
+        except Exception:  # the sweep looks at them again
+            log.exception("smpp %s: matching %d waiting receipts failed", self.name, len(smsc_ids))
+
     async def on_deliveries(self, pdus: list[DeliverSm | DataSm]) -> list[int]:
         """Persist the receipts and replies of one read; only then does the session acknowledge
         them. The receipts go in one batch, the replies side by side (a burst of STOPs commits
@@ -310,6 +327,10 @@ class Connector:
         except Exception:  # logged by the batcher
             return False
         return True
+
+
+async def _at_once() -> None:
+    return None
 
 
 def inbound_part(pdu: DeliverSm | DataSm) -> InboundPart:

@@ -68,6 +68,8 @@ class Dispatcher:
         self.results: Batcher[SubmitResult] = Batcher(
             lambda batch: delivery.record_submit_results(ctx, batch)
         )
+        for connector in self.connectors.values():
+            connector.results_stored = self.results.idle  # see Connector._match_waiting
         self._tasks: set[asyncio.Task[None]] = set()
         #: ids of the claimed messages whose outcome is not stored yet: their leases are renewed
         self._in_hand: set[int] = set()
@@ -79,6 +81,7 @@ class Dispatcher:
         self.numbers: NumberFilter | None = None
 
     def add_connector(self, connector: Connector) -> None:
+        connector.results_stored = self.results.idle
         self.connectors[connector.name] = connector
         self._slot_free.set()
 

@@ -147,13 +147,36 @@ class ReceiptIn(NamedTuple):
     detail: str
 
 
-async def record_receipts(ctx: Context, connector: str, receipts: Sequence[ReceiptIn]) -> None:
-    """Store delivery receipts of one connector in one transaction."""
+async def record_receipts(ctx: Context, connector: str, receipts: Sequence[ReceiptIn]) -> list[str]:
+    """Store delivery receipts of one connector in one transaction; return the SMSC ids of
+    those left waiting for their message (in pending_receipts)."""
     final = [r for r in receipts if r.status != AckStatus.TRANSMITTED]  # ENROUTE changes nothing
-    if final:
-        await ctx.store.write(
-            lambda conn: apply_receipts(conn, connector, final, datetime.now(UTC)), patient=True
-        )
+    if not final:
+        return []
+    return await ctx.store.write(
+        lambda conn: apply_receipts(conn, connector, final, datetime.now(UTC)), patient=True
+    )
+
+
+async def match_waiting(ctx: Context, connector: str, smsc_ids: Sequence[str]) -> int:
+    """Apply the receipts waiting for these exact SMSC ids whose parts are stored now; return
+    how many matched.
+
+    A receipt and its submit result written at the same moment in two PostgreSQL transactions
+    miss each other: the receipt finds no part and waits, the result's look for waiting
+    receipts ran before the receipt's COMMIT. With one bind the worker orders them (the answer
+    always comes first on its connection); a receipt of one bind can arrive before the answer
+    read on another. Looked at again once the results being stored have been, they match
+    (without it, at the sweep after STALE_RECEIPT: 30 s later)."""
+    if not smsc_ids:
+        return 0
+    now = datetime.now(UTC)
+
+    def match(conn: Connection) -> int:
+        waiting = receipt_rows.pending_for(conn, connector, smsc_ids)
+        return len(waiting) - len(_apply_waiting(conn, connector, waiting, now, other_forms=False))
+
+    return await ctx.store.write(match)
 
 
 def _match_receipts(
@@ -276,16 +299,13 @@ def _apply_matches(
 
 def apply_receipts(
     conn: Connection, connector: str, receipts: Sequence[ReceiptIn], now: datetime
-) -> None:
-    """Apply receipts; keep those that matched no part they may change in pending_receipts."""
+) -> list[str]:
+    """Apply receipts; keep those that matched no part they may change in pending_receipts and
+    return their (normalized) SMSC ids."""
     left = [receipts[i] for i in _match_receipts(conn, connector, receipts, now, commit=True)]
-    receipt_rows.add_pending(
-        conn,
-        connector,
-        [(normalize_message_id(smsc_id), int(status), detail) for smsc_id, status, detail in left],
-        now,
-        now + STALE_RECEIPT,
-    )
+    kept = [(normalize_message_id(r.smsc_id), int(r.status), r.detail) for r in left]
+    receipt_rows.add_pending(conn, connector, kept, now, now + STALE_RECEIPT)
+    return [smsc_id for smsc_id, _, _ in kept]
 
 
 def _apply_waiting(

@@ -10,7 +10,7 @@ import pytest
 from hirondelle.context import Context
 from hirondelle.dispatch import connectors
 from hirondelle.dispatch.connectors import Connector
-from hirondelle.services import replies
+from hirondelle.services import delivery, replies
 from hirondelle.smpp.constants import CommandStatus as S
 from hirondelle.smpp.messages import MessageOptions
 from hirondelle.smpp.pdu import DataSm, DeliverSm
@@ -120,3 +120,30 @@ async def test_the_replies_of_a_read_are_stored_side_by_side(
         for i in range(2)
     ]
     assert await connector(ctx).on_deliveries([*pdus, receipt("ab12")]) == [S.ESME_ROK] * 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_receipts_left_waiting_are_looked_at_again_once_the_results_are_stored(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt of one bind can be written beside the submit result of another, each missing
+    the other (delivery.match_waiting): those left waiting are looked at again as soon as the
+    results being stored are."""
+    looked: list[tuple[str, list[str]]] = []
+    done = asyncio.Event()
+
+    async def match_waiting(ctx: Context, connector: str, smsc_ids: list[str]) -> int:
+        looked.append((connector, smsc_ids))
+        done.set()
+        return 0
+
+    monkeypatch.setattr(delivery, "match_waiting", match_waiting)
+    smsc = connector(ctx)
+    results_stored = asyncio.Event()
+    smsc.results_stored = results_stored.wait
+    assert await smsc.on_deliveries([receipt("ab12")]) == [S.ESME_ROK]  # no part: it waits
+    await asyncio.sleep(0)
+    assert looked == []
+    results_stored.set()
+    await asyncio.wait_for(done.wait(), DEADLINE)
+    assert looked == [("smsc", ["ab12"])]

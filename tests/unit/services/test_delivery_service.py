@@ -248,6 +248,36 @@ async def stale(ctx: Context, *receipts: ReceiptIn) -> None:
     await ctx.store.write(lambda conn: waiting.add_pending(conn, "smsc", receipts, old, old))
 
 
+async def test_a_receipt_that_missed_its_submit_result_is_matched_when_looked_at_again(
+    ctx: Context, anyio_backend: str
+) -> None:
+    """Two PostgreSQL transactions at once: the submit result's, still open, has looked for
+    waiting receipts; the receipt's finds no part and waits, committed first. Neither saw the
+    other; `match_waiting` (which the connector runs once the results being stored are) does.
+    SQLite has one writer: there the two never overlap."""
+    if ctx.store.is_sqlite:
+        pytest.skip("SQLite runs one write transaction at a time")
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONE_1)
+    await claim(ctx)
+    engine = ctx.store.engine
+    with engine.connect() as results, engine.connect() as receipts:
+        results.begin()
+        delivery.apply_submit_results(
+            results, [SubmitResult(message_id, "accepted", "smsc", ["AB1"])], NOW
+        )
+        with receipts.begin():
+            left = delivery.apply_receipts(
+                receipts, "smsc", [ReceiptIn("ab1", AckStatus.DELIVERED, "stat:DELIVRD")], NOW
+            )
+        assert left == ["ab1"]
+        results.commit()
+    assert await state(ctx, message_id) == ("submitted", 3)
+    assert await delivery.match_waiting(ctx, "smsc", left) == 1
+    assert await state(ctx, message_id) == ("final", 1)
+    assert await select(ctx, pending_receipts) == []
+    assert await delivery.match_waiting(ctx, "smsc", left) == 0  # applied once
+
+
 async def test_another_message_id_is_never_taken_for_another_form(
     ctx: Context, anyio_backend: str
 ) -> None:
