@@ -49,22 +49,31 @@ class Batcher(Generic[T]):
         del self._pending[:taken]
         return batch
 
-    async def idle(self) -> None:
-        """Return once the items written or waiting now are written (at once when none is)."""
-        flushing = self._flushing
-        if flushing is not None and not flushing.done():
-            await asyncio.shield(flushing)
+    async def settled(self) -> None:
+        """Return once every item submitted so far is written (or its write failed), at once
+        when none waits. Not "once idle": under steady load a batcher never is."""
+        if self._flushing is None or self._flushing.done():
+            return
+        marker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(((), marker))  # an empty group: written after those before it
+        await marker
 
     async def _flush(self) -> None:
         while self._pending:
             batch = self._next_batch()
+            written = [item for group, _ in batch for item in group]
             try:
-                await self.write([item for items, _ in batch for item in items])
+                if written:  # not when only a `settled` marker was left
+                    await self.write(written)
             except Exception as exc:
-                log.exception("a batch of %d writes failed", sum(len(i) for i, _ in batch))
-                for _items, future in batch:
-                    if not future.done():
+                log.exception("a batch of %d writes failed", len(written))
+                for group, future in batch:
+                    if future.done():
+                        continue
+                    if group:
                         future.set_exception(exc)
+                    else:  # `settled`: the write is over, failed or not
+                        future.set_result(None)
             else:
                 for _items, future in batch:
                     if not future.done():

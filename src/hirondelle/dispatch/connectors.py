@@ -104,13 +104,14 @@ class Connector:
         #: the first bind (the only one unless `binds` > 1)
         self.session = self.sessions[0]
         self.receipts: Batcher[ReceiptIn] = Batcher(self._write_receipts)
-        #: the submit results being stored now, stored (the dispatcher's `results.idle`)
+        #: returns once the submit results handed over so far are stored (the dispatcher's
+        #: `results.settled`; see `_match_waiting`)
         self.results_stored: Callable[[], Awaitable[None]] = _at_once
         self._matching: set[asyncio.Task[None]] = set()
         #: one per message being submitted or having its outcome stored (see Dispatcher._submit)
         self.slots = asyncio.Semaphore(session_config.window * binds)
         #: SMSC ids accepted whose submit result is not stored yet, each with the receipts
-        #: waiting for it (see `receipt_may_go`)
+        #: waiting for it (see `receipts_may_go`)
         self.unstored: dict[str, list[asyncio.Future[None]]] = {}
         self._validities: dict[str, MessageOptions] = {}  # see `_with_validity`
 
@@ -232,7 +233,8 @@ class Connector:
         its part at once. This orders the two within the process that holds the bind, which is
         where both arrive, without a lock in the database. A receipt that still finds no part
         waits in pending_receipts and is matched when its submit result lands (set-wise, under
-        row locks) or by the sweep.
+        row locks), when looked at again (`_match_waiting`: the result was written at the same
+        moment, as happens across binds) or by the sweep.
         """
         keys = [key for key in map(normalize_message_id, smsc_ids) if key in self.unstored]
         if not keys:

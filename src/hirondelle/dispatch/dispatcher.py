@@ -57,7 +57,7 @@ class Dispatcher:
         sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self.ctx = ctx
-        self.connectors = dict(connectors)
+        self.connectors: dict[str, Connector] = {}
         self.router = router
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
@@ -68,8 +68,6 @@ class Dispatcher:
         self.results: Batcher[SubmitResult] = Batcher(
             lambda batch: delivery.record_submit_results(ctx, batch)
         )
-        for connector in self.connectors.values():
-            connector.results_stored = self.results.idle  # see Connector._match_waiting
         self._tasks: set[asyncio.Task[None]] = set()
         #: ids of the claimed messages whose outcome is not stored yet: their leases are renewed
         self._in_hand: set[int] = set()
@@ -79,9 +77,11 @@ class Dispatcher:
         self._last_renewal = 0.0
         #: the phones this dispatcher claims (None: any); see routing.owned_numbers
         self.numbers: NumberFilter | None = None
+        for connector in connectors.values():
+            self.add_connector(connector)
 
     def add_connector(self, connector: Connector) -> None:
-        connector.results_stored = self.results.idle
+        connector.results_stored = self.results.settled  # see Connector._match_waiting
         self.connectors[connector.name] = connector
         self._slot_free.set()
 

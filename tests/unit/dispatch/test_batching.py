@@ -134,3 +134,35 @@ async def test_callers_wait_for_the_write_to_return(anyio_backend: str) -> None:
     await settle()
     assert [task.done() for task in tasks] == [True, True]
     assert [task.exception() for task in tasks] == [None, None]
+
+
+async def test_settled_waits_for_what_was_submitted_not_for_a_quiet_moment(
+    anyio_backend: str,
+) -> None:
+    """Under steady load the batcher never goes idle: `settled` returns once the items
+    submitted before it are written, whatever arrives after (a receipt looked at again must
+    not wait for the traffic to stop)."""
+    write = FakeWrite()
+    batcher, first, second = await behind_a_write(write, "b")
+    settled = asyncio.create_task(batcher.settled())
+    third = [asyncio.create_task(batcher.submit("c"))]  # after the call: not waited for
+    await settle()
+    write.release(0)
+    await write.wait_started(2)
+    assert write.batches == [["a"], ["b", "c"]]
+    await settle()
+    assert not settled.done()
+    fourth = [asyncio.create_task(batcher.submit("d"))]  # the traffic goes on
+    write.release(1)
+    await asyncio.wait_for(settled, 5)
+    await write.wait_started(3)
+    assert write.batches[-1] == ["d"]
+    write.release(2)
+    await asyncio.gather(*first, *second, *third, *fourth)
+
+
+async def test_settled_returns_at_once_when_nothing_waits(anyio_backend: str) -> None:
+    write = FakeWrite()
+    batcher: Batcher[str] = Batcher(write)
+    await asyncio.wait_for(batcher.settled(), 5)
+    assert write.batches == []
