@@ -12,6 +12,11 @@ httptools protocol with three limits more:
 
 Request bodies are limited per path by `hirondelle.bodylimit`, which knows the API formats.
 
+An answer leaves in one `send()`: uvicorn writes the status line and headers, then the body,
+each with its own `transport.write`, and each write is a system call and a wake-up of the client
+(two per small API answer). The transport holds what is written until the response is complete
+(or the current turn of the event loop ends, for a streamed body) and writes it at once.
+
 A connection closed while its request is still arriving (a refusal, a 413 before the end of an
 upload) closes lingering, as nginx does: the answer, then a FIN, then what the client still sends
 is read and dropped for up to `LINGER_SECONDS`. Closed at once, the kernel would answer the unread
@@ -26,6 +31,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from hirondelle.batched_writer import BatchedWriter
 from hirondelle.config import Settings
 
 HEAD_END = b"\r\n\r\n"
@@ -34,13 +40,18 @@ LINGER_SECONDS = 2.0
 
 
 class LingeringTransport:
-    """The connection's transport (asyncio's or uvloop's), whose `close()` lingers while
-    `reading()` says a request is still arriving; everything else is the transport's own."""
+    """The connection's transport (asyncio's or uvloop's), whose writes are held until
+    `flush()` (at the latest when the current turn of the event loop ends), and whose `close()`
+    lingers while `reading()` says a request is still arriving; everything else is the
+    transport's own."""
 
     def __init__(self, transport: Any, reading: Callable[[], bool]) -> None:
         self._transport = transport
         self._reading = reading
         self._closing = False
+        self._out = BatchedWriter(transport)
+        self.write = self._out.write
+        self.flush = self._out.flush
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -51,6 +62,7 @@ class LingeringTransport:
     def close(self) -> None:
         if self._closing:
             return
+        self.flush()
         self._closing = True
         transport = self._transport
         if not self._reading() or transport.is_closing() or not transport.can_write_eof():
@@ -72,8 +84,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._request_arriving = False
-        lingering = LingeringTransport(transport, lambda: self._request_arriving)
-        super().connection_made(lingering)  # type: ignore[arg-type]
+        self._lingering = LingeringTransport(transport, lambda: self._request_arriving)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
         self._head_bytes = 0
         self._header_count = 0
         self._in_head = True
@@ -118,6 +130,10 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        self._lingering.flush()  # the whole answer, in one write
+        super().on_response_complete()
 
     def on_message_complete(self) -> None:
         self._cancel_read_timer()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvloop
 
+from hirondelle.batched_writer import BatchedWriter
 from hirondelle.smpp.codec import encode_pdu
 from hirondelle.smpp.connection import Connection, Role, events
 from hirondelle.smpp.constants import CommandStatus as S
@@ -39,7 +40,6 @@ from hirondelle.smpp.pdu import (
 )
 from hirondelle.smpp.receipts import ReceiptStat, receipt_from_deliver_sm
 from hirondelle.smpp.simulator import SmscSimulator, write_counts
-from hirondelle.smpp.writer import BatchedWriter
 
 pytestmark = pytest.mark.anyio
 

@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from hirondelle.batched_writer import BatchedWriter
+
 from .connection import Connection, Refused, Role, State, events
 from .constants import TEMPORARY_STATUSES, status_name
 from .constants import CommandStatus as S
@@ -57,7 +59,6 @@ from .pdu import (
 )
 from .receipts import is_receipt
 from .timers import FifoTimer, TokenBucket, expire
-from .writer import BatchedWriter
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class _Link:
         self.writer: asyncio.StreamWriter | None = None
         self.pending: dict[int, asyncio.Future[Pdu]] = {}
         self.timeouts = FifoTimer(self.config.response_timeout)
-        self._out: BatchedWriter | None = None  # this connection's, see writer.py
+        self._out: BatchedWriter | None = None  # this connection's, see batched_writer.py
         self.window = asyncio.Condition()
         self.bound = asyncio.Event()
         self.alive = False

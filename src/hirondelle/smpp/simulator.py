@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from hirondelle.batched_writer import BatchedWriter
+
 from .connection import Connection, Refused, Role, State, events
 from .constants import CommandStatus as S
 from .constants import MessageState
@@ -54,7 +56,6 @@ from .pdu import (
 )
 from .receipts import STAT_TO_STATE, Receipt, ReceiptStat, format_receipt_text
 from .timers import FifoTimer
-from .writer import BatchedWriter
 
 log = logging.getLogger(__name__)
 

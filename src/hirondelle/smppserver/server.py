@@ -22,6 +22,7 @@ from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hirondelle.batched_writer import BatchedWriter
 from hirondelle.context import Context
 from hirondelle.services import access, send_coalescer, sending, smpp_customers
 from hirondelle.services.accounts import Account
@@ -45,7 +46,6 @@ from hirondelle.smpp.pdu import (
     response_to,
     with_sequence_number,
 )
-from hirondelle.smpp.writer import BatchedWriter
 
 from .outbox import Outbox, deliver_sm_for
 from .submits import (

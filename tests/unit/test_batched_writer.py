@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from hirondelle.smpp.writer import BatchedWriter
+from hirondelle.batched_writer import BatchedWriter
 
 pytestmark = pytest.mark.anyio
 

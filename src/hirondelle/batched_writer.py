@@ -1,9 +1,10 @@
-"""Batched writes: the PDUs sent during one event-loop iteration leave together.
+"""Batched writes: what is written during one event-loop iteration leaves together.
 
-`Connection.send()` runs at once (sequence numbers and the window are updated atomically as seen
-by other tasks), but its octets wait in a list until the end of the iteration, then go out in one
-`transport.write` — one send() system call for a whole window of submits instead of one each.
-The ESME session and the simulator write this way (bench B3 measures both sides).
+SMPP: `Connection.send()` runs at once (sequence numbers and the window are updated atomically
+as seen by other tasks), but its octets wait in a list until the end of the iteration, then go
+out in one `transport.write` — one send() system call for a whole window of submits instead of
+one each. The ESME session, the simulator and the SMPP server write this way (bench B3
+measures both sides). HTTP: the head and the body of an answer (httpguard.py).
 """
 
 from __future__ import annotations
