@@ -15,7 +15,8 @@ Request bodies are limited per path by `hirondelle.bodylimit`, which knows the A
 An answer leaves in one `send()`: uvicorn writes the status line and headers, then the body,
 each with its own `transport.write`, and each write is a system call and a wake-up of the client
 (two per small API answer). The transport holds what is written until the response is complete
-(or the current turn of the event loop ends, for a streamed body) and writes it at once.
+(or the current turn of the event loop ends, for a streamed body, or 64 KiB are held) and
+writes it at once.
 
 A connection closed while its request is still arriving (a refusal, a 413 before the end of an
 upload) closes lingering, as nginx does: the answer, then a FIN, then what the client still sends
@@ -35,13 +36,16 @@ from hirondelle.batched_writer import BatchedWriter
 from hirondelle.config import Settings
 
 HEAD_END = b"\r\n\r\n"
+#: Bytes of an answer held at most before they are written (see LingeringTransport).
+MAX_HELD_BYTES = 65_536
 #: Seconds a connection closed mid-request keeps reading (and dropping) what the client sends.
 LINGER_SECONDS = 2.0
 
 
 class LingeringTransport:
     """The connection's transport (asyncio's or uvloop's), whose writes are held until
-    `flush()` (at the latest when the current turn of the event loop ends), and whose `close()`
+    `flush()` (at the latest when the current turn of the event loop ends, or MAX_HELD_BYTES
+    are held), and whose `close()`
     lingers while `reading()` says a request is still arriving; everything else is the
     transport's own."""
 
@@ -49,7 +53,7 @@ class LingeringTransport:
         self._transport = transport
         self._reading = reading
         self._closing = False
-        self._out = BatchedWriter(transport)
+        self._out = BatchedWriter(transport, max_held=MAX_HELD_BYTES)
         self.write = self._out.write
         self.flush = self._out.flush
 

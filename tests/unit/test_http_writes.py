@@ -19,10 +19,12 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from hirondelle.httpguard import guarded_protocol
+from hirondelle.httpguard import MAX_HELD_BYTES, guarded_protocol
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
+
+BURST, CHUNK = 40, 8192
 
 
 class RecordingTransport:
@@ -41,7 +43,8 @@ class RecordingTransport:
 
 
 class App:
-    """`/small`: a small answer; `/stream`: a first chunk, then the rest when `go` is set."""
+    """`/small`: a small answer; `/stream`: a first chunk, then the rest when `go` is set;
+    `/burst`: BURST chunks of CHUNK bytes produced without ever yielding to the event loop."""
 
     def __init__(self) -> None:
         self.go = asyncio.Event()
@@ -55,6 +58,12 @@ class App:
             await send({"type": "http.response.body", "body": b"hello"})
             return
         await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if scope["path"] == "/burst":
+            for n in range(BURST):
+                chunk = b"%d" % (n % 10) * CHUNK
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
         await send({"type": "http.response.body", "body": b"first;", "more_body": True})
         await self.go.wait()
         await send({"type": "http.response.body", "body": b"last"})
@@ -128,3 +137,19 @@ async def test_an_answer_before_a_close_arrives_whole(tmp_path: Path) -> None:
         assert b"connection: close" in answer
         (recorded,) = transports
         assert recorded.writes == [answer]
+
+
+async def test_a_body_produced_without_yielding_is_not_held_whole(tmp_path: Path) -> None:
+    """What is held is written once MAX_HELD_BYTES are, so that a stream produced in one turn
+    of the loop stays under the transport's flow control rather than piling up in memory."""
+    async with serving(tmp_path) as (_app, port, transports):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        writer.write(b"GET /burst HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = await read_until(reader, b"\r\n0\r\n\r\n")
+        writer.close()
+        body = answer.partition(b"\r\n\r\n")[2]
+        for n in range(BURST):
+            assert b"%d" % (n % 10) * CHUNK in body
+        (recorded,) = transports
+        assert len(recorded.writes) >= BURST * CHUNK // MAX_HELD_BYTES
+        assert all(len(write) < MAX_HELD_BYTES + 2 * CHUNK for write in recorded.writes)
