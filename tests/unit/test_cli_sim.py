@@ -131,3 +131,26 @@ def test_smsc_sim_process_accepts_a_bind(tmp_path: Path) -> None:
                 await session.close()
 
         assert asyncio.run(bind()) == 1
+
+
+def test_smsc_sim_runs_on_the_loop_of_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hirondelle smsc-sim` ran on the default asyncio loop, without the collector settings,
+    where every other process runs on uvloop (eventloop.run_loop): in B3 the simulator answers
+    each window between two turns of the worker, and its loop was a share of every turn."""
+    import hirondelle.eventloop
+
+    ran: list[str] = []
+
+    def run_loop(main: Any) -> None:
+        ran.append(main.__qualname__)
+        main.close()
+
+    def asyncio_run(main: Any) -> None:
+        main.close()
+        raise AssertionError("smsc-sim started the default asyncio loop")
+
+    monkeypatch.setattr(hirondelle.eventloop, "run_loop", run_loop)
+    monkeypatch.setattr(asyncio, "run", asyncio_run)
+    result = CliRunner().invoke(app, ["smsc-sim", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert ran == ["run_simulator"]

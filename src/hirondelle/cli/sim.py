@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from typing import Annotated
@@ -46,10 +45,11 @@ def smsc_sim(
     With --stats-file, its counts (duplicates: a destination and text received again) are
     written every half second as JSON.
     """
+    from hirondelle.eventloop import run_loop
     from hirondelle.smpp.simulator import run_simulator
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
+        run_loop(
             run_simulator(
                 host,
                 port,
