@@ -45,9 +45,8 @@ LINGER_SECONDS = 2.0
 class LingeringTransport:
     """The connection's transport (asyncio's or uvloop's), whose writes are held until
     `flush()` (at the latest when the current turn of the event loop ends, or MAX_HELD_BYTES
-    are held), and whose `close()`
-    lingers while `reading()` says a request is still arriving; everything else is the
-    transport's own."""
+    are held), and whose `close()` lingers while `reading()` says a request is still arriving;
+    everything else is the transport's own."""
 
     def __init__(self, transport: Any, reading: Callable[[], bool]) -> None:
         self._transport = transport

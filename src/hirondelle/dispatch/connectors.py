@@ -307,7 +307,8 @@ class Connector:
             jobs.append(self._store_receipts(receipts))
         # Receipts alone (the usual read) are awaited as they are: gather() costs a task each.
         stored = [await jobs[0]] if len(jobs) == 1 else await asyncio.gather(*jobs)
-        failed = [index for index, ok in zip(reply_indexes, stored, strict=False) if not ok]
+        replies_stored = stored[: len(reply_indexes)]  # the receipts' outcome comes last
+        failed = [i for i, ok in zip(reply_indexes, replies_stored, strict=True) if not ok]
         if receipts and not stored[-1]:
             failed += indexes
         for index in failed:
