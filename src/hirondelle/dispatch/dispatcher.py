@@ -6,7 +6,8 @@ claim whose outcome could not be stored comes back too), as long as fewer than
 `max_in_flight` are being submitted. Each claimed message is submitted by its own task on the
 best bound connector for its number (failing over to the next when one refuses for a temporary
 reason). Outcomes are gathered and written together, one transaction per few hundred messages,
-instead of one per message.
+instead of one per message; on PostgreSQL what the SMSC accepted is first made durable in the
+submit journal, a row per batch, which frees the window slots sooner (dispatch/journal.py).
 
 Messages waiting for a connector that is down stay queued: they are claimed only when at least
 one connector is bound, and given back with a short delay when none of theirs is. Whatever
@@ -25,12 +26,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
 from hirondelle.dispatch.connectors import Connector
+from hirondelle.dispatch.journal import SubmitJournal
 from hirondelle.dispatch.routing import Router
 from hirondelle.services import delivery, dispatching
 from hirondelle.services.delivery import SubmitResult
@@ -68,6 +71,8 @@ class Dispatcher:
         self.results: Batcher[SubmitResult] = Batcher(
             lambda batch: delivery.record_submit_results(ctx, batch)
         )
+        #: on PostgreSQL: see dispatch/journal.py
+        self.journal = SubmitJournal(ctx, self.owner) if not ctx.store.is_sqlite else None
         self._tasks: set[asyncio.Task[None]] = set()
         #: ids of the claimed messages whose outcome is not stored yet: their leases are renewed
         self._in_hand: set[int] = set()
@@ -128,17 +133,19 @@ class Dispatcher:
         if now - self._last_sweep < self.sweep_interval:
             return
         self._last_sweep = now
-        try:
-            await delivery.resolve_stale_receipts(self.ctx)
-        except Exception:
-            log.exception("could not resolve waiting receipts")
-        try:
-            expired = await delivery.expire_messages(self.ctx)
-        except Exception:
-            log.exception("could not expire the messages past their validity")
-        else:
-            if expired:
-                log.warning("%d messages failed: not submitted within their validity", expired)
+        # Each on its own: one failing does not keep the others from their turn.
+        await _swept(delivery.resolve_stale_receipts(self.ctx), "resolve waiting receipts", "")
+        if self.journal is not None:
+            await _swept(
+                delivery.record_left_behind(self.ctx),
+                "store the submit journal's rows left behind",
+                "%d submits stored from the submit journal",
+            )
+        await _swept(
+            delivery.expire_messages(self.ctx),
+            "expire the messages past their validity",
+            "%d messages failed: not submitted within their validity",
+        )
 
     async def _renew(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -176,8 +183,9 @@ class Dispatcher:
     async def _submit(self, message: ClaimedMessage) -> None:
         """Submit one message and store the outcome, failing over between connectors.
 
-        A connector's window slot is held until the outcome is durable: after a crash, at most
-        a window's worth of messages were accepted by the SMSC without our knowing it.
+        A connector's window slot is held until what the SMSC accepted is durable, in the
+        submit journal when there is one (the full write goes on after): after a crash, at
+        most a window's worth of messages were accepted by the SMSC without our knowing it.
         """
         try:
             result: SubmitResult | None = None
@@ -187,14 +195,14 @@ class Dispatcher:
                     continue
                 async with connector.slots:
                     result = await connector.submit_message(message)
-                    if result.outcome != "retry":
-                        try:
-                            # logged by the batcher; the lease brings the message back
-                            with contextlib.suppress(Exception):
-                                await self.results.submit(result)
-                        finally:  # its receipts may be written now
-                            connector.stored(result.smsc_ids)
+                    if result.outcome == "retry":
+                        continue
+                    journaled = await self._journaled(result)
+                    if journaled is None:
+                        await self._store(connector, result)
                         return
+                await self._store(connector, journaled)
+                return
             detail = result.detail if result is not None else "no bound connector"
             with contextlib.suppress(Exception):
                 await self.results.submit(
@@ -202,3 +210,33 @@ class Dispatcher:
                 )
         finally:  # stored, or left for its lease to bring back
             self._in_hand.discard(message.id)
+
+    async def _journaled(self, result: SubmitResult) -> SubmitResult | None:
+        """`result` with its journal row, once durable; None without one (no journal, not
+        accepted, or the journal's write failed: the full write is then made in the slot)."""
+        if self.journal is None or result.outcome != "accepted":
+            return None
+        try:
+            return replace(result, journal=await self.journal.add(result))
+        except Exception:
+            log.exception("could not write the submit journal")
+            return None
+
+    async def _store(self, connector: Connector, result: SubmitResult) -> None:
+        try:
+            # logged by the batcher; the lease (or the journal's sweep) brings the message back
+            with contextlib.suppress(Exception):
+                await self.results.submit(result)
+        finally:  # its receipts may be written now
+            connector.stored(result.smsc_ids)
+
+
+async def _swept(work: Awaitable[int], what: str, warning: str) -> None:
+    """Run one of the sweep's tasks; log its failure, and `warning` with its count if any."""
+    try:
+        count = await work
+    except Exception:
+        log.exception("could not %s", what)
+    else:
+        if count and warning:
+            log.warning(warning, count)

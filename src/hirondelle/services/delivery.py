@@ -27,9 +27,10 @@ from hirondelle.domain.smsc_ids import message_id_forms, normalize_message_id
 from hirondelle.domain.statuses import ACK_STATUS_TEXTS, AckStatus
 from hirondelle.notify.payloads import receipt_params
 from hirondelle.store import delivery as rows
-from hirondelle.store import ledger, smpp_deliveries, traffic, validity
+from hirondelle.store import ledger, smpp_deliveries, submit_journal, traffic, validity
 from hirondelle.store import receipts as receipt_rows
 from hirondelle.store import webhooks as outbox
+from hirondelle.store.engine import Sql
 
 Outcome = Literal["accepted", "rejected", "retry"]
 
@@ -42,12 +43,44 @@ class SubmitResult:
     smsc_ids: Sequence[str] = ()
     detail: str = ""
     retry_in: timedelta = field(default=timedelta(seconds=30))
+    #: the submit journal's row holding this result, if any (see `journal_submits`)
+    journal: str = ""
+
+
+async def journal_submits(ctx: Context, entry_id: str, results: Sequence[SubmitResult]) -> None:
+    """Make accepted submits durable in the submit journal, as one row `entry_id`: their full
+    write (`record_submit_results`, with `journal=entry_id`) removes it."""
+    entries = [(r.message_id, r.connector, r.smsc_ids) for r in results]
+    at = datetime.now(UTC)
+    await ctx.store.write(lambda conn: submit_journal.append(conn, entry_id, entries, at))
 
 
 async def record_submit_results(ctx: Context, results: Sequence[SubmitResult]) -> None:
     """Store a batch of submit outcomes in one transaction."""
     if results:
         await ctx.store.write(lambda conn: apply_submit_results(conn, results, datetime.now(UTC)))
+
+
+#: How old a submit journal row must be for the sweep to apply it: its full write comes within
+#: milliseconds unless its process died or the write failed (applied twice, it is no harm).
+JOURNAL_GRACE = timedelta(seconds=10)
+
+
+async def record_left_behind(ctx: Context, *, limit: int = 50) -> int:
+    """Store in full the submit journal's rows older than `JOURNAL_GRACE` (at most `limit`
+    rows); return how many messages they held."""
+    now = datetime.now(UTC)
+    return await ctx.store.write(lambda conn: apply_left_behind(conn, now, limit))
+
+
+def apply_left_behind(conn: Connection, now: datetime, limit: int) -> int:
+    results = [
+        SubmitResult(message_id, "accepted", connector, smsc_ids, journal=entry_id)
+        for entry_id, entries in submit_journal.left_behind(conn, now - JOURNAL_GRACE, limit)
+        for message_id, connector, smsc_ids in entries
+    ]
+    apply_submit_results(conn, results, now)
+    return len(results)
 
 
 def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now: datetime) -> None:
@@ -63,17 +96,25 @@ def apply_submit_results(conn: Connection, results: Sequence[SubmitResult], now:
                 refused.append((result.message_id, 0, int(AckStatus.REJECTED)))
         else:
             retry.setdefault(result.retry_in, []).append(result.message_id)
+    # The journal's rows first: a sweep applying one locks it before the messages, too.
+    first = submit_journal.remove_sql(conn, sorted({r.journal for r in results if r.journal}))
     for connector, batch in sorted(accepted.items()):
-        _mark_submitted(conn, connector, batch, now)
+        _mark_submitted(conn, connector, batch, now, first)
+        first = []  # (results with a journal row are all accepted)
     for delay, ids in retry.items():
         rows.retry_later(conn, ids, now + delay)
     traffic.count_changes(conn, refused, now, refunded=True)  # last: see traffic.changes_sql
 
 
 def _mark_submitted(
-    conn: Connection, connector: str, batch: Sequence[SubmitResult], now: datetime
+    conn: Connection,
+    connector: str,
+    batch: Sequence[SubmitResult],
+    now: datetime,
+    first: Sequence[Sql] = (),
 ) -> None:
-    ours = set(rows.mark_submitted(conn, connector, [r.message_id for r in batch], now))
+    ids = [r.message_id for r in batch]
+    ours = set(rows.mark_submitted(conn, connector, ids, now, first))
     parts: list[dict[str, object]] = []
     for result in batch:
         if result.message_id in ours:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from hirondelle.domain.statuses import AckStatus
 from hirondelle.store import receipts as receipt_rows
+from hirondelle.store import submit_journal
 from hirondelle.store.engine import (
     Sql,
     chunks,
@@ -77,7 +78,8 @@ def _numbers_sql(numbers: NumberFilter | None) -> tuple[str, tuple[str, ...]]:
 
 
 #: The claim's two passes (each with its moment twice): queued messages, then claims whose lease
-#: ran out; never one past its validity (`validity.expire_waiting` fails those).
+#: ran out (but for those the SMSC took, in the submit journal); never one past its validity
+#: (`validity.expire_waiting` fails those).
 DUE = (
     "state = 'queued' AND due_at <= ? AND expires_at > ?",
     "state = 'claimed' AND lease_until < ? AND expires_at > ?",
@@ -107,7 +109,7 @@ def claim_due(
     only, only_params = _numbers_sql(numbers)
     plan = in_index_order(conn)
     ids: list[int] = []
-    for condition in DUE:
+    for condition in (DUE[0], DUE[1] + submit_journal.not_journaled(conn)):
         if len(ids) < limit:
             sql = due_sql(condition, only, lock)
             params = (now, now, *only_params, limit - len(ids))
@@ -182,9 +184,14 @@ def retry_later(conn: Connection, message_ids: Sequence[int], due_at: datetime) 
 
 
 def mark_submitted(
-    conn: Connection, connector: str, message_ids: Sequence[int], now: datetime
+    conn: Connection,
+    connector: str,
+    message_ids: Sequence[int],
+    now: datetime,
+    first: Sequence[Sql] = (),
 ) -> list[int]:
-    """Mark claimed messages submitted (status 3) by `connector`; return those still ours."""
+    """Mark claimed messages submitted (status 3) by `connector`; return those still ours.
+    `first`: statements to run before, in the same round trip."""
     if not message_ids:
         return []
     ids, id_params = one_of(conn, message_ids, "int")
@@ -199,7 +206,7 @@ def mark_submitted(
         " RETURNING id"
     )
     # In a pipeline: on PostgreSQL the transaction's BEGIN goes with it, not a round trip before.
-    (rows,) = together(conn, [Sql(sql, (connector, now, *id_params))])
+    rows = together(conn, [*first, Sql(sql, (connector, now, *id_params))])[-1]
     return [row[0] for row in rows]
 
 

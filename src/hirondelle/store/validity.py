@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from hirondelle.domain.statuses import AckStatus
+from hirondelle.store import submit_journal
 from hirondelle.store.engine import driver_sql, marks
 from hirondelle.store.schema import WAITING
 
@@ -26,15 +27,17 @@ class ExpiredMessage:
 
 def expire_waiting(conn: Connection, now: datetime, limit: int) -> list[ExpiredMessage]:
     """Fail (status 4) up to `limit` messages past their validity that no SMSC took: queued,
-    or claimed under a lease that ran out. Return them, to refund."""
+    or claimed under a lease that ran out and not in the submit journal. Return them, to
+    refund."""
     postgresql = conn.dialect.name == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgresql else ""
     # Without statistics SQLite would rather scan every queued row by ix_messages_due.
     index = "" if postgresql else " INDEXED BY ix_messages_expiry"
     abandoned = "(state = 'queued' OR lease_until < ?)"
+    journaled = submit_journal.not_journaled(conn)
     sql = (
         f"SELECT id FROM messages{index} WHERE {WAITING} AND expires_at <= ? AND {abandoned}"
-        " ORDER BY expires_at LIMIT ?" + lock
+        f"{journaled} ORDER BY expires_at LIMIT ?{lock}"
     )
     ids = [row[0] for row in conn.exec_driver_sql(driver_sql(conn, sql), (now, now, limit))]
     if not ids:

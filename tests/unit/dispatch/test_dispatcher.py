@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,9 +16,10 @@ from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import NO_ROUTE_RETRY, Dispatcher
 from hirondelle.dispatch.routing import Route, Router
+from hirondelle.services import delivery
 from hirondelle.services.delivery import Outcome, SubmitResult
 from hirondelle.store.delivery import ClaimedMessage
-from hirondelle.store.schema import ledger, message_parts, messages
+from hirondelle.store.schema import ledger, message_parts, messages, submit_journal
 from tests.unit.delivery_helpers import claim, message, new_account, queue, select, utc
 
 pytestmark = pytest.mark.anyio
@@ -50,10 +52,12 @@ class FakeConnector:
         return SubmitResult(message.id, self.outcome, self.name, detail=f"{self.name} said no")
 
 
-def dispatcher(ctx: Context, *routes: tuple[FakeConnector, tuple[str, ...]]) -> Dispatcher:
+def dispatcher(
+    ctx: Context, *routes: tuple[FakeConnector, tuple[str, ...]], **options: Any
+) -> Dispatcher:
     connectors = {c.name: cast(Connector, c) for c, _ in routes}
     router = Router([Route(c.name, prefixes) for c, prefixes in routes])
-    return Dispatcher(ctx, connectors, router, batch_size=10, idle_tick=0.01)
+    return Dispatcher(ctx, connectors, router, **{"batch_size": 10, "idle_tick": 0.01, **options})
 
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
@@ -216,7 +220,8 @@ async def test_only_the_claims_in_hand_have_their_leases_renewed(
     ctx: Context, anyio_backend: str
 ) -> None:
     """A live dispatcher renews the leases of the messages it is submitting, not of one whose
-    outcome it could not store: that one comes back when its lease runs out."""
+    outcome it could not store: that one comes back when its lease runs out (on PostgreSQL,
+    stored from the submit journal instead: see the last test)."""
     unstored, submitting = await queue(ctx, await new_account(ctx), *PHONES)
     hold = asyncio.Event()
 
@@ -227,13 +232,7 @@ async def test_only_the_claims_in_hand_have_their_leases_renewed(
             return await super().submit_message(message)
 
     smsc = Holding("a")
-    worker = Dispatcher(
-        ctx,
-        {"a": cast(Connector, smsc)},
-        Router([Route("a", ())]),
-        idle_tick=0.01,
-        lease=timedelta(seconds=1.5),  # renewed every half second
-    )
+    worker = dispatcher(ctx, (smsc, ()), lease=timedelta(seconds=1.5))  # renewed every 0.5 s
     write = worker.results.write
 
     async def store_is_down_for_one(batch: list[SubmitResult]) -> None:
@@ -243,7 +242,7 @@ async def test_only_the_claims_in_hand_have_their_leases_renewed(
 
     worker.results.write = store_is_down_for_one
     async with running(worker):
-        await until(lambda: asyncio.sleep(0, len(smsc.submitted) == 2))
+        await until(lambda: asyncio.sleep(0, unstored in smsc.submitted))
         leases = {m: utc((await message(ctx, m))["lease_until"]) for m in (unstored, submitting)}
 
         async def renewed() -> bool:
@@ -254,3 +253,70 @@ async def test_only_the_claims_in_hand_have_their_leases_renewed(
         assert (row["state"], utc(row["lease_until"])) == ("claimed", leases[unstored])
         hold.set()
         await settled(ctx, submitting, state="submitted")
+
+
+async def test_a_window_slot_is_freed_once_what_the_smsc_took_is_durable(
+    ctx: Context, anyio_backend: str
+) -> None:
+    """On PostgreSQL, in the submit journal: the next submit need not wait for the full write
+    of the last one's result. On SQLite (one writer) the slot waits for the full write."""
+    first, second = await queue(ctx, await new_account(ctx), *PHONES)
+    smsc = FakeConnector("a")
+    smsc.slots = asyncio.Semaphore(1)  # a window of one
+    worker = dispatcher(ctx, (smsc, ()))
+    write, release = worker.results.write, asyncio.Event()
+
+    async def slow_store(batch: list[SubmitResult]) -> None:
+        await release.wait()
+        await write(batch)
+
+    worker.results.write = slow_store
+    async with running(worker):
+        await until(lambda: asyncio.sleep(0, len(smsc.submitted) >= 1))
+        if ctx.store.is_sqlite:
+            assert worker.journal is None
+            assert smsc.submitted == [first]
+        else:
+            await until(lambda: asyncio.sleep(0, len(smsc.submitted) == 2))
+            rows = await select(ctx, submit_journal)
+            assert sorted(json.loads(row["results"])[0][0] for row in rows) == [first, second]
+            assert (await message(ctx, first))["state"] == "claimed"  # the full write waits
+        release.set()
+        for message_id in (first, second):
+            await settled(ctx, message_id, state="submitted")
+    assert smsc.submitted == [first, second]
+    assert await select(ctx, submit_journal) == []
+
+
+@pytest.mark.postgres
+async def test_a_submit_whose_full_write_failed_is_stored_from_the_journal(
+    pg_ctx: Context, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its lease runs out, but the SMSC has it: never claimed again, the sweep stores it."""
+    (message_id,) = await queue(pg_ctx, await new_account(pg_ctx), PHONES[0])
+    smsc = FakeConnector("a")
+    worker = dispatcher(pg_ctx, (smsc, ()), sweep_interval=0.05, lease=timedelta(seconds=0.5))
+
+    async def store_is_down(batch: list[SubmitResult]) -> None:
+        raise RuntimeError("the database is down")
+
+    worker.results.write = store_is_down
+    claims: list[datetime] = []  # when the dispatcher looked for messages to claim
+    claim_due = worker._claim
+
+    async def claim_noted(limit: int) -> list[ClaimedMessage]:
+        claims.append(datetime.now(UTC))
+        return await claim_due(limit)
+
+    worker._claim = claim_noted
+    async with running(worker):
+        await until(lambda: asyncio.sleep(0, smsc.submitted == [message_id]))
+        lease_until = utc((await message(pg_ctx, message_id))["lease_until"])
+        await until(lambda: asyncio.sleep(0, claims[-1] > lease_until))  # the lease ran out
+        row = await message(pg_ctx, message_id)
+        assert (row["state"], smsc.submitted) == ("claimed", [message_id])
+        monkeypatch.setattr(delivery, "JOURNAL_GRACE", timedelta(0))
+        await settled(pg_ctx, message_id, state="submitted", status=3)
+    assert smsc.submitted == [message_id]
+    parts = await select(pg_ctx, message_parts)
+    assert [(p["message_id"], p["smsc_id"]) for p in parts] == [(message_id, f"a{message_id}")]
