@@ -320,3 +320,22 @@ async def test_a_submit_whose_full_write_failed_is_stored_from_the_journal(
     assert smsc.submitted == [message_id]
     parts = await select(pg_ctx, message_parts)
     assert [(p["message_id"], p["smsc_id"]) for p in parts] == [(message_id, f"a{message_id}")]
+
+
+@pytest.mark.postgres
+async def test_a_journal_that_cannot_be_written_leaves_the_full_write_in_the_slot(
+    pg_ctx: Context, anyio_backend: str
+) -> None:
+    (message_id,) = await queue(pg_ctx, await new_account(pg_ctx), PHONES[0])
+    smsc = FakeConnector("a")
+    worker = dispatcher(pg_ctx, (smsc, ()))
+    assert worker.journal is not None
+
+    async def journal_is_down(batch: list[SubmitResult]) -> None:
+        raise RuntimeError("the journal's table is locked")
+
+    worker.journal._batcher.write = journal_is_down
+    async with running(worker):
+        await settled(pg_ctx, message_id, state="submitted", status=3)
+    assert smsc.submitted == [message_id]
+    assert await select(pg_ctx, submit_journal) == []
