@@ -331,9 +331,6 @@ message_events = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
 )
 
-# A receipt that matched no part it may change (it arrived before the submit_sm_resp of its
-# message was stored, or its id's latest holder already has its own receipt): kept (so it can be
-# acknowledged) and applied as soon as a submit brings its id, for receipt_retention_hours.
 # Submit outcomes made durable before their window slots are freed (see
 # dispatch/journal.py): a row per batch, removed when the batch is stored in full.
 submit_journal = sa.Table(
@@ -345,6 +342,9 @@ submit_journal = sa.Table(
     sa.Column("results", sa.Text, nullable=False),
 )
 
+# A receipt that matched no part it may change (it arrived before the submit_sm_resp of its
+# message was stored, or its id's latest holder already has its own receipt): kept (so it can be
+# acknowledged) and applied as soon as a submit brings its id, for receipt_retention_hours.
 pending_receipts = sa.Table(
     "pending_receipts",
     metadata,
