@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -273,6 +274,21 @@ async def test_malformed_pdu_gets_generic_nack_and_session_goes_on() -> None:
         await sim.wait_for(lambda: list(sim.records.nacks) == [S.ESME_RINVCMDLEN])
         await send_text(session, "fine")
         assert session.stats.disconnects == 0
+
+
+async def test_the_refused_pdus_of_one_read_are_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A window of receipts crossing our unbind would otherwise be a hundred lines."""
+    async with running() as (sim, session, _):
+        [client] = sim.clients
+        malformed = bytes.fromhex("00000011 00000015 00000000 00000077 00".replace(" ", ""))
+        client.writer.write(malformed * 3)
+        await sim.wait_for(lambda: list(sim.records.nacks) == [S.ESME_RINVCMDLEN] * 3)
+        await send_text(session, "fine")
+    lines = [r.getMessage() for r in caplog.records if "malformed or unexpected" in r.getMessage()]
+    more = [re.search(r"\(and (\d+) more in the same read\)", m) for m in lines]
+    assert len(lines) + sum(int(m[1]) for m in more if m) == 3 and len(lines) < 3, lines
 
 
 async def test_enquire_link_both_ways() -> None:

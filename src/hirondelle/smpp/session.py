@@ -333,11 +333,10 @@ class _Link:
         """Handle what is buffered; False once the connection is over."""
         answers = 0
         deliveries: list[Delivery] = []
+        refused: list[Refused] = []
         for event in events(self.conn):
             if isinstance(event, Refused):
-                log.warning(
-                    "%s: malformed or unexpected PDU: %s", self.config.describe(), event.error
-                )
+                refused.append(event)
                 if event.answer is not None:
                     self._write(event.answer)
             elif isinstance(event, DeliverSm | DataSm):
@@ -346,6 +345,14 @@ class _Link:
                 self._dispatch(event)
                 if event.is_response():
                     answers += 1
+        if refused:  # once a read: a window of receipts crossing our unbind is one line
+            more = f" (and {len(refused) - 1} more in the same read)" if len(refused) > 1 else ""
+            log.warning(
+                "%s: malformed or unexpected PDU: %s%s",
+                self.config.describe(),
+                refused[0].error,
+                more,
+            )
         if deliveries:
             task = asyncio.create_task(self._deliver(self.conn, deliveries))
             self.deliveries.add(task)
