@@ -19,9 +19,17 @@ log = logging.getLogger(__name__)
 
 
 class Batcher(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]], max_batch: int = 2000) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[T]], Awaitable[None]],
+        max_batch: int = 2000,
+        *,
+        what: str = "writes",
+    ) -> None:
         self.write = write
         self.max_batch = max_batch
+        #: what a batch holds, for the log line of a failed write (logged there, once a batch)
+        self.what = what
         self._pending: list[tuple[Sequence[T], asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -66,7 +74,7 @@ class Batcher(Generic[T]):
                 if written:  # not when only a `settled` marker was left
                     await self.write(written)
             except Exception as exc:
-                log.exception("a batch of %d writes failed", len(written))
+                log.exception("a batch of %d %s failed", len(written), self.what)
                 for group, future in batch:
                     if future.done():
                         continue

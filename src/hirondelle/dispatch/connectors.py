@@ -103,7 +103,7 @@ class Connector:
         ]
         #: the first bind (the only one unless `binds` > 1)
         self.session = self.sessions[0]
-        self.receipts: Batcher[ReceiptIn] = Batcher(self._write_receipts)
+        self.receipts: Batcher[ReceiptIn] = Batcher(self._write_receipts, what="receipts")
         #: returns once the submit results handed over so far are stored (the dispatcher's
         #: `results.settled`; see `_match_waiting`)
         self.results_stored: Callable[[], Awaitable[None]] = _at_once

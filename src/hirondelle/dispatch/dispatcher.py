@@ -69,7 +69,7 @@ class Dispatcher:
         self.sweep_interval = sweep_interval
         self.owner = str(uuid.uuid4())
         self.results: Batcher[SubmitResult] = Batcher(
-            lambda batch: delivery.record_submit_results(ctx, batch)
+            lambda batch: delivery.record_submit_results(ctx, batch), what="submit results"
         )
         #: on PostgreSQL: see dispatch/journal.py
         self.journal = SubmitJournal(ctx, self.owner) if not ctx.store.is_sqlite else None
@@ -213,13 +213,13 @@ class Dispatcher:
 
     async def _journaled(self, result: SubmitResult) -> SubmitResult | None:
         """`result` with its journal row, once durable; None without one (no journal, not
-        accepted, or the journal's write failed: the full write is then made in the slot)."""
+        accepted, or the journal's write failed, logged once a batch by its batcher: the full
+        write is then made in the slot)."""
         if self.journal is None or result.outcome != "accepted":
             return None
         try:
             return replace(result, journal=await self.journal.add(result))
         except Exception:
-            log.exception("could not write the submit journal")
             return None
 
     async def _store(self, connector: Connector, result: SubmitResult) -> None:

@@ -23,7 +23,7 @@ class SubmitJournal:
         self.owner = owner
         self._numbers = itertools.count(1)
         self._entries: dict[int, str] = {}  # message id → its row, once written
-        self._batcher: Batcher[SubmitResult] = Batcher(self._write)
+        self._batcher: Batcher[SubmitResult] = Batcher(self._write, what="submit journal entries")
 
     async def add(self, result: SubmitResult) -> str:
         """Return the id of the journal row holding `result`, once durable."""

@@ -324,18 +324,27 @@ async def test_a_submit_whose_full_write_failed_is_stored_from_the_journal(
 
 @pytest.mark.postgres
 async def test_a_journal_that_cannot_be_written_leaves_the_full_write_in_the_slot(
-    pg_ctx: Context, anyio_backend: str
+    pg_ctx: Context, anyio_backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (message_id,) = await queue(pg_ctx, await new_account(pg_ctx), PHONES[0])
+    """Logged once a failed write, not once a message (a hundred tracebacks a window)."""
+    ids = await queue(pg_ctx, await new_account(pg_ctx), *(f"06120000{n:02d}" for n in range(5)))
     smsc = FakeConnector("a")
     worker = dispatcher(pg_ctx, (smsc, ()))
     assert worker.journal is not None
+    failed_writes = 0
 
     async def journal_is_down(batch: list[SubmitResult]) -> None:
+        nonlocal failed_writes
+        failed_writes += 1
         raise RuntimeError("the journal's table is locked")
 
     worker.journal._batcher.write = journal_is_down
     async with running(worker):
-        await settled(pg_ctx, message_id, state="submitted", status=3)
-    assert smsc.submitted == [message_id]
+        for message_id in ids:
+            await settled(pg_ctx, message_id, state="submitted", status=3)
+    assert sorted(smsc.submitted) == ids
     assert await select(pg_ctx, submit_journal) == []
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert 0 < failed_writes < len(ids)  # the messages' entries were batched
+    assert len(logged) == failed_writes
+    assert all(m.endswith("submit journal entries failed") for m in logged), logged
