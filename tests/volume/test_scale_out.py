@@ -107,11 +107,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         pytest.skip("scale-out test skipped: set HIRONDELLE_TEST_POSTGRES_URL to run it")
     if haproxy is None:
         pytest.skip("scale-out test skipped: no haproxy binary (apt-get install haproxy)")
-    url = configured  # a database of this module's own, created and dropped here
-    base = sa.engine.make_url(url)
-    url = base.set(database=f"{base.database}_scaleout").render_as_string(hide_password=False)
+    # A database of this module's own, created and dropped here; one per pytest-xdist worker,
+    # which may each run some of its tests (and so start a cluster of their own).
+    base = sa.engine.make_url(configured)
+    name = f"{base.database}_scaleout_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    url = base.set(database=name).render_as_string(hide_password=False)
     admin = sa.create_engine(configured, isolation_level="AUTOCOMMIT")
-    name = sa.engine.make_url(url).database
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
