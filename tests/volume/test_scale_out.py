@@ -352,3 +352,51 @@ def test_a_web_killed_mid_request_and_a_retry_with_the_same_idempotency_key(
     # Back to two web processes for whatever runs next.
     index = cluster.webs.index(serving)
     cluster.webs[index] = cluster.start_web(port)
+
+
+def test_every_store_connection_cut_twice_mid_delivery(cluster: Cluster) -> None:
+    """Every PostgreSQL session of the cluster ended (`pg_terminate_backend`) twice while a
+    campaign is delivered, as a database failover shows it to the processes: submit journal,
+    result and receipt writes fail, the worker's lock connection goes and its connector is
+    taken again. Every message still gets its status, no journal row is left, and each cut
+    costs at most a window per bind submitted twice."""
+    messages = 10_000
+    key = cluster.account("cut", messages * 20)
+    numbers = [f"06{14_000_000 + i:08d}" for i in range(messages)]
+    before = cluster.counts()
+    for start in range(0, messages, PER_REQUEST):
+        send_feed(cluster.url, "cut", key, numbers[start : start + PER_REQUEST])
+    # Its own connections, one per query: the cluster's pooled ones are cut too.
+    engine = sa.create_engine(cluster.engine.url, poolclass=sa.pool.NullPool)
+
+    def scalar(sql: str) -> Any:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql)).scalar()
+
+    mine = "account_id = (SELECT id FROM accounts WHERE login = 'cut')"
+    sent = f"SELECT count(*) FROM messages WHERE state IN ('submitted', 'final') AND {mine}"
+    finals = f"SELECT count(*) FROM messages WHERE state = 'final' AND {mine}"
+    cut = (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    try:
+        for share in (5, 2):
+            wait_until(lambda share=share: scalar(sent) >= messages // share, 240)
+            assert scalar(cut) > 0
+        final_at_cut = scalar(finals)
+        print(f"{final_at_cut} of {messages} final at the second cut")  # shown with -s
+        assert final_at_cut < messages, "the campaign ended before the second cut"
+        wait_until(lambda: scalar(finals) == messages, 240)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(f"SELECT phone, status FROM messages WHERE {mine}"))
+            assert [(p, s) for p, s in rows if s != expected_status(p)] == []
+        assert scalar("SELECT count(*) FROM submit_journal") == 0
+    finally:
+        engine.dispose()
+    # The simulator writes its stats every half second: until they show this campaign's receipts.
+    acknowledged = before.get("receipts_acknowledged", 0) + messages - 1  # …9999: refused
+    wait_until(lambda: cluster.counts().get("receipts_acknowledged", 0) >= acknowledged, 10)
+    duplicates = cluster.counts()["duplicates"] - before.get("duplicates", 0)
+    print(f"duplicates over the two cuts: {duplicates}")  # shown with -s
+    assert duplicates <= 2 * WINDOW * BINDS
