@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
@@ -32,7 +33,7 @@ from datetime import timedelta
 
 from hirondelle.context import Context
 from hirondelle.dispatch.batching import Batcher
-from hirondelle.dispatch.connectors import Connector
+from hirondelle.dispatch.connectors import WARNING_INTERVAL, Connector, Occasional
 from hirondelle.dispatch.journal import SubmitJournal
 from hirondelle.dispatch.routing import Router
 from hirondelle.services import delivery, dispatching
@@ -80,6 +81,8 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._last_sweep = 0.0
         self._last_renewal = 0.0
+        #: a store that is down fails every claim: a warning a minute
+        self.claim_warnings = Occasional(WARNING_INTERVAL, time.monotonic)
         #: the phones this dispatcher claims (None: any); see routing.owned_numbers
         self.numbers: NumberFilter | None = None
         for connector in connectors.values():
@@ -158,7 +161,20 @@ class Dispatcher:
             log.exception("could not renew the leases of the claimed messages")
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
-        return await dispatching.claim_due(self.ctx, self.owner, self.lease, limit, self.numbers)
+        """Claim up to `limit` due messages; none when the store fails, tried again after the
+        idle tick. A claim that raised ended the dispatcher: a PostgreSQL failover at the wrong
+        moment stopped a worker's deliveries for good, its sweeps with them."""
+        try:
+            return await dispatching.claim_due(
+                self.ctx, self.owner, self.lease, limit, self.numbers
+            )
+        except Exception as exc:
+            skipped = self.claim_warnings.ready()
+            if skipped is not None:
+                more = f" ({skipped} more since the last warning)" if skipped else ""
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("could not claim due messages, trying again: %s%s", error, more)
+            return []
 
     def stop(self) -> None:
         self._stopping.set()

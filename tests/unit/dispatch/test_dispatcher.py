@@ -16,7 +16,7 @@ from hirondelle.context import Context
 from hirondelle.dispatch.connectors import Connector
 from hirondelle.dispatch.dispatcher import NO_ROUTE_RETRY, Dispatcher
 from hirondelle.dispatch.routing import Route, Router
-from hirondelle.services import delivery
+from hirondelle.services import delivery, dispatching
 from hirondelle.services.delivery import Outcome, SubmitResult
 from hirondelle.store.delivery import ClaimedMessage
 from hirondelle.store.schema import ledger, message_parts, messages, submit_journal
@@ -348,3 +348,33 @@ async def test_a_journal_that_cannot_be_written_leaves_the_full_write_in_the_slo
     assert 0 < failed_writes < len(ids)  # the messages' entries were batched
     assert len(logged) == failed_writes
     assert all(m.endswith("submit journal entries failed") for m in logged), logged
+
+
+async def test_a_claim_that_fails_is_tried_again(
+    ctx: Context,
+    anyio_backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store down for a few claims (a PostgreSQL failover): a claim that raised ended the
+    dispatcher, its sweeps with it, until the worker was restarted."""
+    (message_id,) = await queue(ctx, await new_account(ctx), PHONES[0])
+    claim_due, failures = dispatching.claim_due, [3]
+
+    async def down_for_a_while(*args: Any, **kwargs: Any) -> list[ClaimedMessage]:
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("consuming input failed: server closed the connection\nmore")
+        return await claim_due(*args, **kwargs)
+
+    monkeypatch.setattr(dispatching, "claim_due", down_for_a_while)
+    smsc = FakeConnector("a")
+    async with running(dispatcher(ctx, (smsc, ()))) as task:
+        await settled(ctx, message_id, state="submitted")
+        assert not task.done()
+    assert smsc.submitted == [message_id]
+    warnings = [r.getMessage() for r in caplog.records if "could not claim" in r.getMessage()]
+    assert warnings == [  # one line, a minute apart at most
+        "could not claim due messages, trying again: consuming input failed: server closed the"
+        " connection"
+    ]
