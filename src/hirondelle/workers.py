@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 SIMULATOR_CONNECTOR = "simulator"
 #: Seconds between two snapshots of the connectors' state in the store.
 STATUS_INTERVAL = 5.0
+#: Seconds before a dispatcher that failed is started again.
+DISPATCHER_RESTART = 1.0
 
 
 class Workers:
@@ -108,7 +110,7 @@ class Workers:
             # Messages queued by other processes (`hirondelle web`) wake the dispatcher at once.
             url = self.ctx.store.engine.url
             self._listen_task = asyncio.create_task(listen(url, self.ctx.notify_new_messages))
-        self._dispatch_task = asyncio.create_task(self.dispatcher.run())
+        self._run_dispatcher()
         if self.ctx.settings.webhook_process and _shareable(self.ctx):  # a second core
             self.webhooks = WebhookProcess.start(self.ctx)
         else:
@@ -127,6 +129,24 @@ class Workers:
                 log.exception("could not write the connectors' status")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._status_stop.wait(), STATUS_INTERVAL)
+
+    def _run_dispatcher(self) -> None:
+        assert self.dispatcher is not None
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run())
+        self._dispatch_task.add_done_callback(self._dispatcher_ended)
+
+    def _dispatcher_ended(self, task: asyncio.Task[None]) -> None:
+        """A dispatcher that failed is started again: a worker that holds its connectors' locks
+        but no longer claims stalls them for the whole cluster, and nothing else would say so.
+        (A failed claim no longer ends it; this is for what nobody foresaw.)"""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("the dispatcher failed; starting it again in a second", exc_info=task.exception())
+        asyncio.get_running_loop().call_later(DISPATCHER_RESTART, self._restart_dispatcher)
+
+    def _restart_dispatcher(self) -> None:
+        if self.dispatcher is not None and not self.dispatcher.stopping:
+            self._run_dispatcher()
 
     async def _connector_configs(self) -> list[ConnectorConfig]:
         configs = list(self.ctx.settings.connectors)
