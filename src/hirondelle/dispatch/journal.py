@@ -27,8 +27,12 @@ class SubmitJournal:
 
     async def add(self, result: SubmitResult) -> str:
         """Return the id of the journal row holding `result`, once durable."""
-        await self._batcher.submit(result)
-        return self._entries.pop(result.message_id)
+        try:
+            await self._batcher.submit(result)
+        finally:  # written, failed or cancelled: nothing left behind in `_entries`
+            entry_id = self._entries.pop(result.message_id, None)
+        assert entry_id is not None  # set by `_write` before the batch's futures resolve
+        return entry_id
 
     async def _write(self, batch: list[SubmitResult]) -> None:
         entry_id = f"{self.owner}:{next(self._numbers)}"
